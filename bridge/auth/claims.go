@@ -1,0 +1,90 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// MaxSubjectBytes bounds `sub` so that the default `user:<sub>` channel fits
+// the protocol's 200-byte channel name limit.
+const MaxSubjectBytes = 195
+
+// Claims is the payload of an mqlive token (PROTOCOL.md "Tokens (JWT)").
+// sub, tenant and exp are required; the permission lists are patterns where a
+// trailing `*` matches any suffix and anything else matches exactly.
+type Claims struct {
+	jwt.RegisteredClaims
+	// Tenant scopes every channel the client sees. Required, [a-z0-9_-]{1,64}.
+	Tenant string `json:"tenant"`
+	// Chan lists channel patterns the client may subscribe to. Absent (nil)
+	// means the default: devices, device:*, tag:*, user:<sub>. Present but
+	// empty means none.
+	Chan []string `json:"chan,omitempty"`
+	// Pub lists channel patterns the client may publish to; default none.
+	Pub []string `json:"pub,omitempty"`
+	// Cmd lists device patterns the client may send commands to; default none.
+	Cmd []string `json:"cmd,omitempty"`
+	// Admin allows the monitor channel.
+	Admin bool `json:"admin,omitempty"`
+}
+
+// errBadClaim marks a failure of mqlive's own claim checks, so that Verify can
+// tell "expired and otherwise fine" from "expired and also malformed".
+var errBadClaim = errors.New("bad claim")
+
+// Validate checks the mqlive-specific claims: sub, tenant and the permission
+// patterns. The JWT library calls it during verification, after the
+// signature has been checked; exp, nbf, iss and aud are checked by the
+// library itself.
+func (c Claims) Validate() error {
+	var errs []error
+	switch {
+	case c.Subject == "":
+		errs = append(errs, fmt.Errorf("%w: sub is required", errBadClaim))
+	case len(c.Subject) > MaxSubjectBytes:
+		errs = append(errs, fmt.Errorf("%w: sub is longer than %d bytes", errBadClaim, MaxSubjectBytes))
+	case strings.ContainsRune(c.Subject, '*'):
+		// The default pattern user:<sub> would otherwise become a wildcard
+		// over other users' channels.
+		errs = append(errs, fmt.Errorf("%w: sub must not contain '*'", errBadClaim))
+	}
+	if c.Tenant == "" {
+		errs = append(errs, fmt.Errorf("%w: tenant is required", errBadClaim))
+	} else if !ValidTenant(c.Tenant) {
+		errs = append(errs, fmt.Errorf("%w: tenant %q is not 1-64 characters of [a-z0-9_-]", errBadClaim, c.Tenant))
+	}
+	for _, l := range []struct {
+		name     string
+		patterns []string
+	}{{"chan", c.Chan}, {"pub", c.Pub}, {"cmd", c.Cmd}} {
+		for i, p := range l.patterns {
+			if err := checkPattern(p); err != nil {
+				errs = append(errs, fmt.Errorf("%w: %s[%d]: %v", errBadClaim, l.name, i, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DevClaims returns the claims of a development token: an admin of tenant
+// that may subscribe to the default channels and monitor, publish to any
+// app:* channel and command any device, valid for ttl from now. The caller
+// sets Issuer and Audience when the verifier checks them.
+func DevClaims(user, tenant string, ttl time.Duration) Claims {
+	now := time.Now()
+	return Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   user,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+		Tenant: tenant,
+		Pub:    []string{"app:*"},
+		Cmd:    []string{"*"},
+		Admin:  true,
+	}
+}

@@ -1,0 +1,98 @@
+// Command mqlive runs one mqlive bridge node: MQTT device telemetry in,
+// live tenant-scoped dashboard channels out. With no configuration it
+// starts an embedded MQTT broker on :1883 and serves the dashboard on :8080;
+// --dev also generates a signing secret and prints a dashboard URL that
+// carries a token. Run `mqlive --help` for every flag and variable.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mqlive/mqlive/bridge"
+)
+
+// devTokenTTL is how long the token in the printed dev URL stays valid.
+const devTokenTTL = 24 * time.Hour
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+}
+
+func run(args, env []string, stdout, stderr io.Writer) int {
+	cfg, err := bridge.Load(args, env)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, bridge.Usage())
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "mqlive: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg.Log, stderr)
+	generated, err := cfg.EnsureDevSecret()
+	if err != nil {
+		fmt.Fprintf(stderr, "mqlive: %v\n", err)
+		return 2
+	}
+	if generated {
+		log.Warn("dev mode: generated a JWT secret for this run; set auth.jwt_secret (or MQLIVE_JWT_SECRET) to keep tokens valid across restarts")
+	}
+	b, err := bridge.New(cfg, bridge.WithLogger(log))
+	if err != nil {
+		fmt.Fprintf(stderr, "mqlive: %v\n", err)
+		return 1
+	}
+	httpURL := "http://" + displayAddr(b.HTTPAddr())
+	log.Info("mqlive started", "node", cfg.Node, "http", httpURL, "mqtt", b.MQTTURL(),
+		"embedded_broker", cfg.MQTT.URL == "", "sources", len(cfg.Sources))
+	if cfg.Dev {
+		tok, err := cfg.Auth.DevToken(bridge.DevUser, bridge.DefaultTenant, devTokenTTL)
+		if err != nil {
+			fmt.Fprintf(stderr, "mqlive: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "MQTT: %s\n", b.MQTTURL())
+		fmt.Fprintf(stdout, "Dashboard: %s/?token=%s\n", httpURL, tok)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := b.Run(ctx); err != nil {
+		log.Error("mqlive stopped", "err", err)
+		return 1
+	}
+	log.Info("mqlive stopped")
+	return 0
+}
+
+// displayAddr turns a listen address into one a browser can open.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func newLogger(c bridge.LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(c.Level)))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,224 @@
+package bridge
+
+import (
+	"os"
+	"time"
+
+	"github.com/mqlive/mqlive/devices"
+)
+
+// Config is everything a bridge node needs to start. It is a plain value:
+// Load fills it from defaults, a YAML file, MQLIVE_* environment variables
+// and flags, in that order of precedence.
+//
+// A zero value in any field means the default stated in its comment, so a
+// Config built by hand works after ApplyDefaults; DefaultConfig returns the
+// same defaults filled in.
+type Config struct {
+	// Node is the node name reported to clients and used in presence;
+	// default: the host name. MQLIVE_NODE, --node.
+	Node string `yaml:"node"`
+	// Dev enables dev mode: a missing jwt_secret is generated at start and a
+	// dashboard URL with a token is printed. MQLIVE_DEV, --dev.
+	Dev bool `yaml:"dev"`
+	// Log configures logging.
+	Log LogConfig `yaml:"log"`
+	// HTTP configures the dashboard, WebSocket and admin listener.
+	HTTP HTTPConfig `yaml:"http"`
+	// MQTT configures the upstream broker, or the embedded one.
+	MQTT MQTTConfig `yaml:"mqtt"`
+	// Auth configures token verification.
+	Auth AuthConfig `yaml:"auth"`
+	// State configures latest state and channel history.
+	State StateConfig `yaml:"state"`
+	// Sources lists what to ingest; empty means every built-in family
+	// (devices.Builtin) at its default base topic, tenant "default".
+	Sources []SourceConfig `yaml:"sources"`
+}
+
+// LogConfig configures the process logger.
+type LogConfig struct {
+	// Level is "debug", "info", "warn" or "error"; default "info".
+	// MQLIVE_LOG_LEVEL, --log-level.
+	Level string `yaml:"level"`
+	// Format is "text" or "json"; default "text".
+	Format string `yaml:"format"`
+}
+
+// HTTPConfig configures the HTTP listener and WebSocket sessions.
+type HTTPConfig struct {
+	// Addr is the listen address, host:port; default ":8080". Port 0 picks
+	// a free port. MQLIVE_HTTP_ADDR, --http-addr.
+	Addr string `yaml:"addr"`
+	// MaxFrameBytes is the inbound WebSocket frame limit; larger frames
+	// close the connection with 1009. Default 65536.
+	MaxFrameBytes int `yaml:"max_frame_bytes"`
+	// PingInterval is how often the server pings; default 25s.
+	PingInterval time.Duration `yaml:"ping_interval"`
+	// MaxConnections is the WebSocket connection limit of this node;
+	// default 10000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerTenant limits one tenant on this node; default (0)
+	// is MaxConnections.
+	MaxConnectionsPerTenant int `yaml:"max_connections_per_tenant"`
+	// RequestRate is the sustained client requests per second per
+	// connection (token bucket); default 50.
+	RequestRate float64 `yaml:"request_rate"`
+	// RequestBurst is the token bucket size; default 100.
+	RequestBurst int `yaml:"request_burst"`
+	// QueueSize is the per-socket outbound queue length; default 256.
+	QueueSize int `yaml:"queue_size"`
+	// WriteTimeout bounds one WebSocket write; default 10s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// SlowConsumerTimeout: a stream client lagging continuously for longer
+	// than this is closed with 4009; default 10s.
+	SlowConsumerTimeout time.Duration `yaml:"slow_consumer_timeout"`
+	// DrainTimeout bounds the graceful drain on shutdown; default 10s.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// AllowedOrigins lists the browser origins ("https://dash.example.com")
+	// allowed to open a WebSocket; empty allows any origin.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+// MQTTConfig configures the MQTT side.
+type MQTTConfig struct {
+	// URL of the upstream broker (tcp, ssl, ws, wss, mqtt or mqtts scheme);
+	// empty starts the embedded broker on Listen. MQLIVE_MQTT_URL,
+	// --mqtt-url.
+	URL string `yaml:"url"`
+	// Listen is the embedded broker's address, host:port; default ":1883".
+	// Ignored when URL is set. MQLIVE_MQTT_LISTEN, --mqtt-listen.
+	Listen string `yaml:"listen"`
+	// ClientID is the MQTT client id; default (empty) derives one from Node.
+	ClientID string `yaml:"client_id"`
+	// Username for the upstream broker; empty sends none.
+	Username string `yaml:"username"`
+	// Password for the upstream broker; empty sends none.
+	Password string `yaml:"password"`
+}
+
+// AuthConfig configures token verification (PROTOCOL.md "Tokens (JWT)").
+// Exactly one of JWTSecret and PublicKeyFile is set, or neither in dev mode.
+type AuthConfig struct {
+	// JWTSecret is the HS256 shared secret, at least 32 bytes; empty in dev
+	// mode means one is generated at start. MQLIVE_JWT_SECRET, --jwt-secret.
+	JWTSecret string `yaml:"jwt_secret"`
+	// PublicKeyFile is a PEM public key for RS256, ES256 or EdDSA tokens,
+	// the alternative to JWTSecret; empty means none.
+	PublicKeyFile string `yaml:"public_key_file"`
+	// Issuer, when set, must equal the tokens' iss claim.
+	Issuer string `yaml:"issuer"`
+	// Audience, when set, must be in the tokens' aud claim.
+	Audience string `yaml:"audience"`
+}
+
+// StateConfig configures latest state and channel history.
+type StateConfig struct {
+	// HistorySize is the number of publications kept per channel;
+	// default 1000.
+	HistorySize int `yaml:"history_size"`
+	// HistoryTTL: older publications are not recoverable; default 10m.
+	HistoryTTL time.Duration `yaml:"history_ttl"`
+	// MaxDevices is the device limit per tenant; default 100000.
+	MaxDevices int `yaml:"max_devices"`
+}
+
+// SourceConfig is one device family ingested for one tenant.
+type SourceConfig struct {
+	// Family is a registered family id ("zigbee2mqtt", "tasmota", "json").
+	// Required.
+	Family string `yaml:"family"`
+	// Tenant receives the source's devices; default "default".
+	Tenant string `yaml:"tenant"`
+	// Base is the base topic; nil means the family's default base, and ""
+	// means no prefix at all.
+	Base *string `yaml:"base"`
+	// Tags are added to every Reading of the source; empty adds none.
+	Tags map[string]string `yaml:"tags"`
+	// Stale marks a device stale after this long without a message; 0 means
+	// the family's default.
+	Stale time.Duration `yaml:"stale"`
+	// JSON configures the json family; required for family "json" and
+	// refused for any other.
+	JSON *devices.JSONConfig `yaml:"json"`
+}
+
+// Defaults, named so tests and docs agree with DefaultConfig.
+const (
+	DefaultHTTPAddr            = ":8080"
+	DefaultMQTTListen          = ":1883"
+	DefaultTenant              = "default"
+	DefaultMaxFrameBytes       = 64 << 10
+	DefaultPingInterval        = 25 * time.Second
+	DefaultMaxConnections      = 10000
+	DefaultRequestRate         = 50
+	DefaultRequestBurst        = 100
+	DefaultQueueSize           = 256
+	DefaultWriteTimeout        = 10 * time.Second
+	DefaultSlowConsumerTimeout = 10 * time.Second
+	DefaultDrainTimeout        = 10 * time.Second
+	DefaultHistorySize         = 1000
+	DefaultHistoryTTL          = 10 * time.Minute
+	DefaultMaxDevices          = 100000
+	DefaultLogLevel            = "info"
+	DefaultLogFormat           = "text"
+)
+
+// DefaultConfig returns the configuration of a node started with no file, no
+// environment and no flags (apart from the node name, which is the host
+// name). Dev is false and no secret is set, so it does not Validate as is.
+func DefaultConfig() Config {
+	c := Config{}
+	c.ApplyDefaults()
+	return c
+}
+
+// ApplyDefaults replaces every zero field that has a default by that
+// default. Sources are left alone (empty means all built-ins, resolved by the
+// bridge), apart from an empty tenant, which becomes "default".
+func (c *Config) ApplyDefaults() {
+	if c.Node == "" {
+		c.Node = defaultNode()
+	}
+	setDefault(&c.Log.Level, DefaultLogLevel)
+	setDefault(&c.Log.Format, DefaultLogFormat)
+
+	h := &c.HTTP
+	setDefault(&h.Addr, DefaultHTTPAddr)
+	setDefault(&h.MaxFrameBytes, DefaultMaxFrameBytes)
+	setDefault(&h.PingInterval, DefaultPingInterval)
+	setDefault(&h.MaxConnections, DefaultMaxConnections)
+	setDefault(&h.MaxConnectionsPerTenant, h.MaxConnections)
+	setDefault(&h.RequestRate, DefaultRequestRate)
+	setDefault(&h.RequestBurst, DefaultRequestBurst)
+	setDefault(&h.QueueSize, DefaultQueueSize)
+	setDefault(&h.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&h.SlowConsumerTimeout, DefaultSlowConsumerTimeout)
+	setDefault(&h.DrainTimeout, DefaultDrainTimeout)
+
+	setDefault(&c.MQTT.Listen, DefaultMQTTListen)
+
+	s := &c.State
+	setDefault(&s.HistorySize, DefaultHistorySize)
+	setDefault(&s.HistoryTTL, DefaultHistoryTTL)
+	setDefault(&s.MaxDevices, DefaultMaxDevices)
+
+	for i := range c.Sources {
+		setDefault(&c.Sources[i].Tenant, DefaultTenant)
+	}
+}
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+// defaultNode is the host name, or "mqlive" when the host has none.
+func defaultNode() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "mqlive"
+}

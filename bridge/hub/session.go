@@ -1,0 +1,441 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/wire"
+)
+
+// Frame is one unit of work for a session's writer: a text frame, or the
+// final close frame.
+type Frame struct {
+	Data   []byte
+	Close  bool
+	Code   int
+	Reason string
+}
+
+// SubOptions are the options of a subscription.
+type SubOptions struct {
+	Mode      string  // wire.ModeStream (default) or wire.ModeLatest
+	MaxRateHz float64 // latest mode: at most this many messages per device per second
+}
+
+// Sub is one session's subscription to one channel.
+type Sub struct {
+	channel  string
+	latest   bool
+	interval time.Duration
+	// delivered is the offset of the last publication handed to the
+	// writer; a lagged notification reports it.
+	delivered uint64
+	lastSent  map[string]time.Time // latest mode with a rate cap: per device
+	removed   bool
+}
+
+// Channel is the subscribed channel.
+func (s *Sub) Channel() string { return s.channel }
+
+type item struct {
+	frame  []byte
+	sub    *Sub // set for publications; nil for responses and notices
+	offset uint64
+	forced bool // recovered publications do not count against the bound
+}
+
+type pendKey struct {
+	sub    *Sub
+	device string
+}
+
+// pending is a latest-mode slot: the newest publication of one device,
+// with every earlier one still waiting merged into it.
+type pending struct {
+	pub    *state.Publication
+	merged *mergedReading
+	count  int
+}
+
+// Session is one connected dashboard client as the hub sees it.
+type Session struct {
+	ID          string
+	User        string
+	Tenant      string
+	Node        string
+	ConnectedAt time.Time
+
+	cfg  *Config
+	wake chan struct{}
+
+	mu       sync.Mutex
+	queue    []item
+	npub     int
+	pend     map[pendKey]*pending
+	order    []pendKey
+	subs     map[string]*Sub
+	lagSince time.Time
+	closing  bool
+}
+
+// NewSession returns a session bound to h's configuration. It is not
+// registered until Hub.Add.
+func (h *Hub) NewSession(id, user, tenant, node string) *Session {
+	return &Session{
+		ID: id, User: user, Tenant: tenant, Node: node, ConnectedAt: time.Now().UTC(),
+		cfg:  &h.cfg,
+		wake: make(chan struct{}, 1),
+		subs: make(map[string]*Sub),
+		pend: make(map[pendKey]*pending),
+	}
+}
+
+func (s *Session) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Session) channels() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.subs))
+	for ch := range s.subs {
+		out = append(out, ch)
+	}
+	return out
+}
+
+// Subscribed reports whether the session subscribes to channel.
+func (s *Session) Subscribed(channel string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.subs[channel]
+	return ok
+}
+
+// NumSubs is the number of subscriptions.
+func (s *Session) NumSubs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs)
+}
+
+func (s *Session) subscribe(channel string, opts SubOptions, old *Sub) *Sub {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old != nil {
+		s.dropLocked(old)
+	}
+	sub := &Sub{channel: channel, latest: opts.Mode == wire.ModeLatest}
+	if sub.latest && opts.MaxRateHz > 0 {
+		sub.interval = time.Duration(float64(time.Second) / opts.MaxRateHz)
+		sub.lastSent = make(map[string]time.Time)
+	}
+	s.subs[channel] = sub
+	return sub
+}
+
+func (s *Session) unsubscribe(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sub := s.subs[channel]; sub != nil {
+		s.dropLocked(sub)
+		delete(s.subs, channel)
+	}
+}
+
+// dropLocked removes everything still waiting for sub, so that a re-sync or
+// an unsubscribe never lets an old frame of the channel through afterwards.
+func (s *Session) dropLocked(sub *Sub) {
+	sub.removed = true
+	kept := s.queue[:0]
+	for _, it := range s.queue {
+		if it.sub == sub {
+			if !it.forced {
+				s.npub--
+			}
+			continue
+		}
+		kept = append(kept, it)
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
+	if len(s.pend) > 0 {
+		order := s.order[:0]
+		for _, k := range s.order {
+			if k.sub == sub {
+				delete(s.pend, k)
+				continue
+			}
+			order = append(order, k)
+		}
+		s.order = order
+	}
+}
+
+// Send queues a response or notification frame. Responses are not bounded
+// by the queue size: requests are rate limited instead.
+func (s *Session) Send(frame []byte) {
+	s.mu.Lock()
+	if !s.closing {
+		s.queue = append(s.queue, item{frame: frame})
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// SendRecovered queues a recovered publication for sub ahead of its
+// subscribe result.
+func (s *Session) SendRecovered(sub *Sub, p *state.Publication) {
+	s.mu.Lock()
+	if !s.closing && !sub.removed {
+		s.queue = append(s.queue, item{frame: p.Frame, sub: sub, offset: p.Offset, forced: true})
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// deliver queues a live publication for sub.
+func (s *Session) deliver(sub *Sub, p *state.Publication) {
+	s.mu.Lock()
+	if s.closing || sub.removed {
+		s.mu.Unlock()
+		return
+	}
+	if sub.latest {
+		s.conflateLocked(sub, p)
+	} else if s.npub >= s.cfg.QueueSize {
+		s.overflowLocked(sub)
+	} else {
+		s.queue = append(s.queue, item{frame: p.Frame, sub: sub, offset: p.Offset})
+		s.npub++
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Session) conflateLocked(sub *Sub, p *state.Publication) {
+	k := pendKey{sub: sub}
+	if p.Reading != nil {
+		k.device = p.Reading.Device
+	}
+	pe := s.pend[k]
+	if pe == nil {
+		s.pend[k] = &pending{pub: p, count: 1}
+		s.order = append(s.order, k)
+		return
+	}
+	if p.Reading != nil {
+		if pe.merged == nil {
+			pe.merged = newMerged(pe.pub.Reading)
+		}
+		pe.merged.add(p.Reading)
+	}
+	pe.pub = p
+	pe.count++
+	if m := s.cfg.Metrics; m != nil {
+		m.Conflated.Inc()
+	}
+}
+
+// overflowLocked handles a full stream queue (PROTOCOL.md "mode stream"):
+// drop what is pending for the channel, tell the client where the gap
+// starts, and close the session when it has been behind for too long.
+func (s *Session) overflowLocked(sub *Sub) {
+	kept := s.queue[:0]
+	for _, it := range s.queue {
+		if it.sub == sub && !it.forced {
+			s.npub--
+			continue
+		}
+		kept = append(kept, it)
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
+	frame, _ := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: wire.MethodLagged,
+		Params: wire.LaggedParams{Channel: sub.channel, Offset: sub.delivered}})
+	s.queue = append(s.queue, item{frame: frame})
+	m := s.cfg.Metrics
+	if m != nil {
+		m.Lagged.Inc()
+	}
+	now := time.Now()
+	if s.lagSince.IsZero() {
+		s.lagSince = now
+		return
+	}
+	if now.Sub(s.lagSince) > s.cfg.SlowConsumerTimeout {
+		if m != nil {
+			m.SlowConsumers.Inc()
+		}
+		s.closeLocked(wire.CloseTooSlow, "client too slow", true)
+	}
+}
+
+// Close ends the session: everything still queued is dropped, and the
+// writer sends an optional disconnect notification and then the close frame.
+// Only the first call has an effect.
+func (s *Session) Close(code int, reason string, notify bool) {
+	s.mu.Lock()
+	s.closeLocked(code, reason, notify)
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Session) closeLocked(code int, reason string, notify bool) {
+	if s.closing {
+		return
+	}
+	s.closing = true
+	// Publications still queued are dropped; responses already queued
+	// (such as the error that explains this close) still go out first.
+	kept := s.queue[:0]
+	for _, it := range s.queue {
+		if it.sub == nil {
+			kept = append(kept, it)
+		}
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
+	s.npub = 0
+	clear(s.pend)
+	s.order = nil
+	if notify {
+		frame, _ := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: wire.MethodDisconnect,
+			Params: wire.DisconnectParams{Code: code, Reason: reason, Reconnect: Reconnectable(code)}})
+		s.queue = append(s.queue, item{frame: frame})
+	}
+	s.queue = append(s.queue, item{frame: closeMarker(code, reason)})
+}
+
+// Closing reports whether Close was called.
+func (s *Session) Closing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// Reconnectable says whether a client should reconnect after close code
+// (PROTOCOL.md "Errors and close codes").
+func Reconnectable(code int) bool {
+	switch code {
+	case wire.CloseUnauthorized, wire.CloseSignedOut, wire.ClosePolicy, wire.CloseTooBig:
+		return false
+	}
+	return true
+}
+
+// closeMarker encodes a close request as an item frame that cannot be a
+// JSON text frame (it starts with a NUL byte), so one queue keeps order.
+func closeMarker(code int, reason string) []byte {
+	b := []byte{0, byte(code >> 8), byte(code)}
+	return append(b, reason...)
+}
+
+// Next blocks until there is something to write and appends it to dst. It
+// returns ctx.Err() when ctx ends. After a Close frame the session has
+// nothing more to write.
+func (s *Session) Next(ctx context.Context, dst []Frame) ([]Frame, error) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		s.mu.Lock()
+		depth := len(s.queue) + len(s.order)
+		for _, it := range s.queue {
+			if len(it.frame) > 0 && it.frame[0] == 0 {
+				code := int(it.frame[1])<<8 | int(it.frame[2])
+				dst = append(dst, Frame{Close: true, Code: code, Reason: string(it.frame[3:])})
+				break
+			}
+			if it.sub != nil && it.offset > it.sub.delivered {
+				it.sub.delivered = it.offset
+			}
+			dst = append(dst, Frame{Data: it.frame})
+		}
+		clear(s.queue)
+		s.queue = s.queue[:0]
+		s.npub = 0
+		wait := s.drainPendingLocked(&dst)
+		if len(dst) == 0 {
+			// Caught up: the writer found nothing waiting.
+			s.lagSince = time.Time{}
+		}
+		s.mu.Unlock()
+		if len(dst) > 0 {
+			if m := s.cfg.Metrics; m != nil {
+				m.QueueDepth.Observe(float64(depth))
+			}
+			return dst, nil
+		}
+		var tc <-chan time.Time
+		if wait > 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			tc = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return dst, ctx.Err()
+		case <-s.wake:
+		case <-tc:
+		}
+	}
+}
+
+// drainPendingLocked moves due latest-mode slots to dst and returns how long
+// until the next one is due (0 when none is waiting).
+func (s *Session) drainPendingLocked(dst *[]Frame) time.Duration {
+	if len(s.order) == 0 {
+		return 0
+	}
+	now := time.Now()
+	var wait time.Duration
+	order := s.order[:0]
+	for _, k := range s.order {
+		pe := s.pend[k]
+		if k.sub.interval > 0 {
+			if next := k.sub.lastSent[k.device].Add(k.sub.interval); now.Before(next) {
+				if d := next.Sub(now); wait == 0 || d < wait {
+					wait = d
+				}
+				order = append(order, k)
+				continue
+			}
+			k.sub.lastSent[k.device] = now
+		}
+		delete(s.pend, k)
+		if pe.pub.Offset > k.sub.delivered {
+			k.sub.delivered = pe.pub.Offset
+		}
+		*dst = append(*dst, Frame{Data: pe.frame()})
+	}
+	clear(s.order[len(order):])
+	s.order = order
+	return wait
+}
+
+func (pe *pending) frame() []byte {
+	if pe.count <= 1 {
+		return pe.pub.Frame
+	}
+	pub := pe.pub.Publication
+	pub.Conflated = pe.count
+	if pe.merged != nil {
+		if data, err := json.Marshal(pe.merged.reading()); err == nil {
+			pub.Data = data
+		}
+	}
+	return wire.AppendMessage(nil, &pub)
+}

@@ -1,0 +1,109 @@
+package bridge_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mqlive/mqlive/bridge"
+	"github.com/mqlive/mqlive/bridge/bridgetest"
+	"github.com/mqlive/mqlive/bridge/wire"
+)
+
+func slowConfig(c *bridge.Config) {
+	c.HTTP.QueueSize = 64
+	c.HTTP.SlowConsumerTimeout = 300 * time.Millisecond
+	c.HTTP.WriteTimeout = 30 * time.Second
+}
+
+// fillSocket publishes enough large Readings to fill the loopback socket
+// buffers of a client that does not read (a few MB each way).
+func fillSocket(t *testing.T, b *bridgetest.Bridge, n int) {
+	pad := strings.Repeat("x", 32<<10)
+	for i := 0; i < n; i++ {
+		b.Publish(t, fmt.Sprintf("zigbee2mqtt/dev-%d", i%3), []byte(fmt.Sprintf(`{"temperature":%d,"description":"%s"}`, i, pad)))
+	}
+}
+
+func TestSlowLatestConsumerIsConflatedNotDisconnected(t *testing.T) {
+	b := bridgetest.Start(t, slowConfig)
+	c := bridgetest.Dial(t, b.WSURL)
+	c.Connect(b.Token(t, "alice", "default"))
+	c.MustCall("subscribe", wire.SubscribeParams{Channel: "devices", Mode: "latest"}, nil)
+	c.Pause()
+	fillSocket(t, b, 600)
+	for d := 0; d < 3; d++ {
+		b.Publish(t, fmt.Sprintf("zigbee2mqtt/dev-%d", d), []byte(fmt.Sprintf(`{"temperature":%d}`, 1000+d)))
+	}
+	time.Sleep(200 * time.Millisecond) // stay slow for a while: the client is not reading
+	c.Resume()
+
+	latest := map[string]float64{}
+	maxConflated := 0
+	for len(latest) < 3 || latest["dev-0"] != 1000 || latest["dev-1"] != 1001 || latest["dev-2"] != 1002 {
+		p, ok := c.NextMessage(10 * time.Second)
+		require.True(t, ok, "latest values never arrived: %v", latest)
+		r := reading(t, p)
+		latest[r.Device] = r.Metrics["temperature"].(float64)
+		maxConflated = max(maxConflated, p.Conflated)
+	}
+	require.Greater(t, maxConflated, 1, "a slow latest-mode client gets merged messages")
+	require.Greater(t, testutil.ToFloat64(metricsOf(b).Conflated), 0.0)
+	c.MustCall("ping", nil, nil) // still connected
+}
+
+func TestSlowStreamConsumerIsClosed4009OthersKeepUp(t *testing.T) {
+	b := bridgetest.Start(t, slowConfig)
+	tok := b.Token(t, "alice", "default")
+	slow := bridgetest.Dial(t, b.WSURL)
+	slow.Connect(tok)
+	slow.MustCall("subscribe", wire.SubscribeParams{Channel: "devices"}, nil)
+	fast := bridgetest.Dial(t, b.WSURL)
+	fast.Connect(tok)
+	fast.MustCall("subscribe", wire.SubscribeParams{Channel: "devices"}, nil)
+	slow.Pause()
+
+	const n = 900
+	got := make(chan uint64, n)
+	go func() {
+		for i := 0; i < n; i++ {
+			p, ok := fast.NextMessage(20 * time.Second)
+			if !ok {
+				close(got)
+				return
+			}
+			got <- p.Offset
+		}
+		close(got)
+	}()
+	fillSocket(t, b, n)
+	var last uint64
+	count := 0
+	for off := range got {
+		require.Equal(t, last+1, off, "the fast client gets every publication in order")
+		last = off
+		count++
+	}
+	require.Equal(t, n, count)
+	for _, f := range fast.Buffered() {
+		require.NotEqual(t, wire.MethodLagged, f.Method)
+	}
+
+	slow.Resume()
+	code, ok := slow.WaitClosed(20 * time.Second)
+	require.True(t, ok)
+	require.Equal(t, wire.CloseTooSlow, code)
+	var sawLagged, sawDisconnect bool
+	for _, f := range slow.Buffered() {
+		sawLagged = sawLagged || f.Method == wire.MethodLagged
+		sawDisconnect = sawDisconnect || f.Method == wire.MethodDisconnect
+	}
+	require.True(t, sawLagged, "the slow client was told where its gap starts")
+	require.True(t, sawDisconnect)
+	require.Equal(t, 1.0, testutil.ToFloat64(metricsOf(b).SlowConsumers))
+	fast.MustCall("ping", nil, nil)
+}

@@ -1,0 +1,33 @@
+package state
+
+import (
+	"time"
+
+	"github.com/mqlive/mqlive/bridge/wire"
+	"github.com/mqlive/mqlive/devices"
+)
+
+// Publication is one entry of a channel: the wire publication, its
+// prebuilt message frame, and for device Readings the Reading itself so that
+// latest-mode subscribers can merge several into one.
+type Publication struct {
+	wire.Publication
+	// Frame is the complete "message" notification, built once and shared
+	// by every subscriber.
+	Frame []byte
+	// Reading is set when Data is a Reading (devices, device and tag
+	// channels); nil for app, user and monitor payloads.
+	Reading *devices.Reading
+	// Time is when the publication was appended.
+	Time time.Time
+}
+
+func newPublication(channel, epoch string, offset uint64, data []byte, r *devices.Reading, now time.Time) *Publication {
+	p := &Publication{
+		Publication: wire.Publication{Channel: channel, Epoch: epoch, Offset: offset, Data: data},
+		Reading:     r,
+		Time:        now,
+	}
+	p.Frame = wire.AppendMessage(make([]byte, 0, len(data)+len(channel)+96), &p.Publication)
+	return p
+}

@@ -1,0 +1,377 @@
+package ws
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/mqlive/mqlive/bridge/auth"
+	"github.com/mqlive/mqlive/bridge/hub"
+	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/wire"
+)
+
+// handleFrame answers one client frame. It returns done=true with a close
+// code when the connection must end (the close frame is already queued).
+func (cn *conn) handleFrame(data []byte) (done bool, code int) {
+	req, id, perr := wire.ParseRequest(data)
+	if perr != nil {
+		// -32700 and -32600 keep the connection open (PROTOCOL.md).
+		cn.sendError(id, perr)
+		return false, 0
+	}
+	if cn.id == nil {
+		if req.Method != wire.MethodConnect {
+			return cn.fail(id, req.Method, wire.CodeUnauthorized, wire.CloseUnauthorized, "connect first")
+		}
+		return cn.connect(id, req)
+	}
+	if !cn.limiter.Allow() {
+		cn.limited++
+		if m := cn.srv.cfg.Metrics; m != nil {
+			m.RateLimited.Inc()
+		}
+		if cn.limited > cn.srv.cfg.RequestBurst {
+			return cn.fail(id, req.Method, wire.CodeRateLimited, wire.CloseRateLimited, "rate limit exceeded")
+		}
+		cn.reply(id, req.Method, nil, wire.NewError(wire.CodeRateLimited, "rate limited: slow down"))
+		return false, 0
+	}
+	cn.limited = 0
+	var result any
+	var rerr *wire.Error
+	switch req.Method {
+	case wire.MethodConnect:
+		rerr = wire.NewError(wire.CodeInvalidRequest, "invalid request: already connected")
+	case wire.MethodSubscribe:
+		rerr = cn.subscribe(id, req.Params)
+		if rerr == nil {
+			return false, 0 // the result was queued inside the tenant lock
+		}
+	case wire.MethodUnsubscribe:
+		result, rerr = cn.unsubscribe(req.Params)
+	case wire.MethodRefresh:
+		result, rerr = cn.refresh(req.Params)
+	case wire.MethodPublish:
+		result, rerr = cn.publish(req.Params)
+	case wire.MethodCommand:
+		result, rerr = cn.command(req.Params)
+	case wire.MethodPresence:
+		result, rerr = cn.presence(req.Params)
+	case wire.MethodHistory:
+		result, rerr = cn.history(req.Params)
+	case wire.MethodPing:
+		result = struct{}{}
+	default:
+		rerr = wire.NewError(wire.CodeMethodNotFound, "method not found: "+truncate(req.Method, 64))
+	}
+	if rerr != nil && rerr.Code == wire.CodeTokenExpired {
+		return cn.fail(id, req.Method, wire.CodeTokenExpired, wire.CloseTokenExpired, rerr.Message)
+	}
+	cn.reply(id, req.Method, result, rerr)
+	return false, 0
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// fail answers with an error and closes the connection with the same code.
+func (cn *conn) fail(id json.RawMessage, method string, errCode, closeCode int, msg string) (bool, int) {
+	cn.reply(id, method, nil, wire.NewError(errCode, msg))
+	cn.sess.Close(closeCode, msg, false)
+	return true, closeCode
+}
+
+func (cn *conn) sendError(id json.RawMessage, e *wire.Error) { cn.reply(id, "", nil, e) }
+
+func (cn *conn) reply(id json.RawMessage, method string, result any, e *wire.Error) {
+	resp := wire.Response{JSONRPC: "2.0", ID: id}
+	if e != nil {
+		resp.Error = e
+	} else {
+		if result == nil {
+			result = struct{}{}
+		}
+		resp.Result = result
+	}
+	frame, err := json.Marshal(resp)
+	if err != nil {
+		frame, _ = json.Marshal(wire.Response{JSONRPC: "2.0", ID: id, Error: wire.NewError(wire.CodeInternal, "internal error")})
+	}
+	cn.sess.Send(frame)
+	if m := cn.srv.cfg.Metrics; m != nil && method != "" && knownMethod(method) {
+		code := "0"
+		if e != nil {
+			code = strconv.Itoa(e.Code)
+		}
+		m.Requests.WithLabelValues(method, code).Inc()
+	}
+}
+
+func knownMethod(m string) bool {
+	switch m {
+	case wire.MethodConnect, wire.MethodSubscribe, wire.MethodUnsubscribe, wire.MethodRefresh,
+		wire.MethodPublish, wire.MethodCommand, wire.MethodPresence, wire.MethodHistory, wire.MethodPing:
+		return true
+	}
+	return false
+}
+
+func (cn *conn) connect(id json.RawMessage, req *wire.Request) (bool, int) {
+	var p wire.ConnectParams
+	if err := wire.DecodeParams(req.Params, &p); err != nil || p.Token == "" {
+		return cn.fail(id, req.Method, wire.CodeUnauthorized, wire.CloseUnauthorized, "connect needs a token")
+	}
+	ident, err := cn.srv.cfg.Verifier.Verify(p.Token)
+	if err != nil {
+		if errors.Is(err, auth.ErrExpired) {
+			return cn.fail(id, req.Method, wire.CodeTokenExpired, wire.CloseTokenExpired, "token expired")
+		}
+		cn.srv.reject("auth")
+		return cn.fail(id, req.Method, wire.CodeUnauthorized, wire.CloseUnauthorized, "invalid token")
+	}
+	s := cn.sess
+	s.User, s.Tenant = ident.User, ident.Tenant
+	if err := cn.srv.cfg.Hub.Add(s); err != nil {
+		cn.srv.reject("tenant_limit")
+		return cn.fail(id, req.Method, wire.CodeRateLimited, wire.CloseRateLimited, "too many connections for this tenant")
+	}
+	cn.id = ident
+	cn.armExpiry(ident.Expires)
+	_ = cn.ws.SetReadDeadline(time.Now().Add(2 * cn.srv.cfg.PingInterval))
+	cn.reply(id, req.Method, wire.ConnectResult{
+		Session: s.ID, Node: cn.srv.cfg.Node, User: ident.User, Tenant: ident.Tenant,
+		PingIntervalMS: cn.srv.cfg.PingInterval.Milliseconds(), ExpiresAt: ident.Expires.UTC(),
+	}, nil)
+	return false, 0
+}
+
+// armExpiry closes the session with 4010 when its token expires without a
+// refresh.
+func (cn *conn) armExpiry(exp time.Time) {
+	if cn.expiry != nil {
+		cn.expiry.Stop()
+	}
+	sess := cn.sess
+	cn.expiry = time.AfterFunc(time.Until(exp), func() {
+		sess.Close(wire.CloseTokenExpired, "token expired", true)
+	})
+}
+
+func (cn *conn) channel(name string, check func(string) bool) (wire.Channel, *wire.Error) {
+	ch, err := wire.ParseChannel(name)
+	if err != nil {
+		return ch, wire.NewError(wire.CodeInvalidParams, "invalid params: "+err.Error())
+	}
+	if !check(name) {
+		return ch, wire.NewError(wire.CodeForbidden, "permission denied for channel "+truncate(name, 64))
+	}
+	return ch, nil
+}
+
+// deviceID maps a device channel back to the device id it names.
+func deviceID(ch wire.Channel) string {
+	if ch.Kind != wire.KindDevice {
+		return ""
+	}
+	return wire.UnescapeID(ch.Arg)
+}
+
+func (cn *conn) subscribe(id json.RawMessage, raw json.RawMessage) *wire.Error {
+	var p wire.SubscribeParams
+	if err := wire.DecodeParams(raw, &p); err != nil {
+		return err
+	}
+	ch, err := cn.channel(p.Channel, cn.id.CanSubscribe)
+	if err != nil {
+		return err
+	}
+	switch p.Mode {
+	case "", wire.ModeStream, wire.ModeLatest:
+	default:
+		return wire.NewError(wire.CodeInvalidParams, `invalid params: mode is "stream" or "latest"`)
+	}
+	if p.MaxRateHz < 0 || (p.MaxRateHz > 0 && p.Mode != wire.ModeLatest) {
+		return wire.NewError(wire.CodeInvalidParams, "invalid params: max_rate_hz needs mode latest and must be positive")
+	}
+	srv := cn.srv
+	m := srv.cfg.Metrics
+	// Holding the tenant lock from registration to the result means every
+	// live publication of the channel is queued after the result, and none
+	// falls between the recovered ones and the live ones.
+	srv.cfg.Store.Do(cn.id.Tenant, func(t *state.Tenant) {
+		sub := srv.cfg.Hub.Subscribe(cn.sess, ch.Name, hub.SubOptions{Mode: p.Mode, MaxRateHz: p.MaxRateHz})
+		pos := t.Position(ch)
+		res := wire.SubscribeResult{Channel: ch.Name, Epoch: pos.Epoch, Offset: pos.Offset}
+		if p.Since != nil {
+			if pubs, ok := t.Since(ch, *p.Since); ok {
+				for _, pub := range pubs {
+					cn.sess.SendRecovered(sub, pub)
+				}
+				res.Recovered = true
+			}
+		}
+		if !res.Recovered {
+			snap := t.Snapshot(ch, deviceID(ch))
+			res.Snapshot = make([]json.RawMessage, 0, len(snap))
+			for i := range snap {
+				if b, err := json.Marshal(&snap[i]); err == nil {
+					res.Snapshot = append(res.Snapshot, b)
+				}
+			}
+		}
+		if m != nil {
+			outcome := "snapshot"
+			if res.Recovered {
+				outcome = "recovered"
+			}
+			m.Recoveries.WithLabelValues(outcome).Inc()
+		}
+		cn.reply(id, wire.MethodSubscribe, res, nil)
+	})
+	return nil
+}
+
+func (cn *conn) unsubscribe(raw json.RawMessage) (any, *wire.Error) {
+	var p wire.ChannelParams
+	if err := wire.DecodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	if _, err := wire.ParseChannel(p.Channel); err != nil {
+		return nil, wire.NewError(wire.CodeInvalidParams, "invalid params: "+err.Error())
+	}
+	cn.srv.cfg.Hub.Unsubscribe(cn.sess, p.Channel)
+	return struct{}{}, nil
+}
+
+func (cn *conn) refresh(raw json.RawMessage) (any, *wire.Error) {
+	var p wire.RefreshParams
+	if err := wire.DecodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	ident, err := cn.srv.cfg.Verifier.Verify(p.Token)
+	if err != nil {
+		if errors.Is(err, auth.ErrExpired) {
+			return nil, wire.NewError(wire.CodeTokenExpired, "token expired")
+		}
+		return nil, wire.NewError(wire.CodeUnauthorized, "invalid token")
+	}
+	if ident.User != cn.id.User || ident.Tenant != cn.id.Tenant {
+		return nil, wire.NewError(wire.CodeForbidden, "refresh token must have the same user and tenant")
+	}
+	cn.id = ident
+	cn.armExpiry(ident.Expires)
+	return wire.RefreshResult{ExpiresAt: ident.Expires.UTC()}, nil
+}
+
+func (cn *conn) publish(raw json.RawMessage) (any, *wire.Error) {
+	var p wire.PublishParams
+	if err := wire.DecodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	ch, err := cn.channel(p.Channel, cn.id.CanPublish)
+	if err != nil {
+		return nil, err
+	}
+	// Device, tag and monitor channels carry what devices said; only
+	// application and user channels take client publications.
+	if ch.Kind != wire.KindApp && ch.Kind != wire.KindUser {
+		return nil, wire.NewError(wire.CodeForbidden, "only app: and user: channels accept publish")
+	}
+	if len(p.Data) == 0 {
+		return nil, wire.NewError(wire.CodeInvalidParams, "invalid params: data is required")
+	}
+	data := compactJSON(p.Data)
+	var off uint64
+	srv := cn.srv
+	srv.cfg.Store.Do(cn.id.Tenant, func(t *state.Tenant) {
+		pub := t.Append(ch, data, nil)
+		off = pub.Offset
+		srv.cfg.Hub.Deliver(cn.id.Tenant, pub)
+	})
+	if m := srv.cfg.Metrics; m != nil {
+		m.Publications.WithLabelValues(string(ch.Kind)).Inc()
+	}
+	return wire.PublishResult{Offset: off}, nil
+}
+
+func compactJSON(raw json.RawMessage) []byte {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return append([]byte(nil), raw...)
+	}
+	return buf.Bytes()
+}
+
+func (cn *conn) command(raw json.RawMessage) (any, *wire.Error) {
+	var p wire.CommandParams
+	if err := wire.DecodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	if p.Device == "" || p.Name == "" {
+		return nil, wire.NewError(wire.CodeInvalidParams, "invalid params: device and name are required")
+	}
+	if !cn.id.CanCommand(p.Device) {
+		return nil, wire.NewError(wire.CodeForbidden, "permission denied: token may not command this device")
+	}
+	if cn.srv.cfg.Command == nil {
+		return nil, wire.NewError(wire.CodeInvalidParams, "commands are not enabled on this bridge")
+	}
+	if err := cn.srv.cfg.Command(cn.ctx, cn.id, p); err != nil {
+		var we *wire.Error
+		if errors.As(err, &we) {
+			return nil, we
+		}
+		cn.srv.cfg.Logger.Warn("command failed", "device", p.Device, "name", p.Name, "err", err)
+		return nil, wire.NewError(wire.CodeInternal, "command could not be sent")
+	}
+	return wire.CommandResult{Accepted: true}, nil
+}
+
+func (cn *conn) presence(raw json.RawMessage) (any, *wire.Error) {
+	var p wire.ChannelParams
+	if err := wire.DecodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	ch, err := cn.channel(p.Channel, cn.id.CanSubscribe)
+	if err != nil {
+		return nil, err
+	}
+	return wire.PresenceResult{Clients: cn.srv.cfg.Hub.Presence(cn.id.Tenant, ch.Name)}, nil
+}
+
+func (cn *conn) history(raw json.RawMessage) (any, *wire.Error) {
+	var p wire.HistoryParams
+	if err := wire.DecodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	ch, err := cn.channel(p.Channel, cn.id.CanSubscribe)
+	if err != nil {
+		return nil, err
+	}
+	if p.Limit < 0 || p.Limit > wire.MaxHistoryLimit {
+		return nil, wire.NewError(wire.CodeInvalidParams, "invalid params: limit is 1..1000")
+	}
+	if p.Limit == 0 {
+		p.Limit = wire.MaxHistoryLimit
+	}
+	var until time.Time
+	if p.Until != nil {
+		until = *p.Until
+	}
+	res := wire.HistoryResult{Publications: []wire.Publication{}}
+	cn.srv.cfg.Store.Do(cn.id.Tenant, func(t *state.Tenant) {
+		pubs, epoch, complete := t.History(ch, p.Since, until, p.Limit)
+		res.Epoch, res.Complete = epoch, complete
+		for _, pub := range pubs {
+			res.Publications = append(res.Publications, pub.Publication)
+		}
+	})
+	return res, nil
+}

@@ -1,0 +1,252 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/compress"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+
+	"github.com/mqlive/mqlive/bridge/auth"
+	"github.com/mqlive/mqlive/bridge/hub"
+	"github.com/mqlive/mqlive/bridge/metrics"
+	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/wire"
+)
+
+// Commander executes a dashboard command (PROTOCOL.md "command") for an
+// identity that the server has already checked may command the device.
+type Commander func(ctx context.Context, id *auth.Identity, p wire.CommandParams) error
+
+// Config configures the server.
+type Config struct {
+	Node           string
+	MaxFrameBytes  int           // default 65536
+	PingInterval   time.Duration // default 25s
+	ConnectTimeout time.Duration // default 10s
+	WriteTimeout   time.Duration // default 10s
+	MaxConnections int           // per node; default 10000
+	RequestRate    float64       // requests per second per connection; default 50
+	RequestBurst   int           // default 100
+	AllowedOrigins []string      // empty: any
+	DrainTimeout   time.Duration // default 10s
+
+	Verifier *auth.Verifier
+	Hub      *hub.Hub
+	Store    *state.Memory
+	Metrics  *metrics.Metrics
+	Command  Commander    // nil: commands are refused
+	Ready    func() error // nil: always ready
+	Static   fs.FS        // the dashboard; nil: none
+	Gatherer http.Handler // /metrics handler
+	Logger   *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = 64 << 10
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = 10000
+	}
+	if c.RequestRate <= 0 {
+		c.RequestRate = 50
+	}
+	if c.RequestBurst <= 0 {
+		c.RequestBurst = 100
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server is the bridge's HTTP and WebSocket server.
+type Server struct {
+	cfg      Config
+	app      *fiber.App
+	ln       net.Listener
+	open     atomic.Int64 // WebSocket connections, before and after connect
+	draining atomic.Bool
+	conns    sync.WaitGroup
+	nextID   atomic.Uint64
+	idPrefix string
+}
+
+// New binds addr synchronously (":0" picks a free port) and prepares the
+// routes. A taken port fails here, with a message that says how to choose
+// another.
+func New(addr string, cfg Config) (*Server, error) {
+	cfg.defaults()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, errAddrInUse()) || strings.Contains(err.Error(), "address already in use") {
+			return nil, fmt.Errorf("http: %s is already in use; choose another with http.addr in the config file, MQLIVE_HTTP_ADDR or --http-addr (e.g. --http-addr :8081)", addr)
+		}
+		return nil, fmt.Errorf("http: listen %s: %w", addr, err)
+	}
+	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4)}
+	s.app = fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		// A browser upgrade request with cookies fits in 4 KiB; Fiber keeps
+		// this buffer for the whole life of every WebSocket (PERFORMANCE.md §3).
+		ReadBufferSize: 4096,
+		BodyLimit:      1 << 20,
+		ReadTimeout:    30 * time.Second,
+		IdleTimeout:    2 * time.Minute,
+		ErrorHandler: func(c *fiber.Ctx, err error) error {
+			code := fiber.StatusInternalServerError
+			var fe *fiber.Error
+			if errors.As(err, &fe) {
+				code = fe.Code
+			}
+			return c.Status(code).SendString(err.Error() + "\n")
+		},
+	})
+	s.routes()
+	return s, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+func (s *Server) routes() {
+	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
+	s.app.Get("/readyz", func(c *fiber.Ctx) error {
+		if s.draining.Load() {
+			return c.Status(fiber.StatusServiceUnavailable).SendString("draining\n")
+		}
+		if s.cfg.Ready != nil {
+			if err := s.cfg.Ready(); err != nil {
+				return c.Status(fiber.StatusServiceUnavailable).SendString("not ready: " + err.Error() + "\n")
+			}
+		}
+		return c.SendString("ready\n")
+	})
+	if s.cfg.Gatherer != nil {
+		s.app.Get("/metrics", adaptor.HTTPHandler(s.cfg.Gatherer))
+	}
+	s.app.Use("/ws", s.admit)
+	s.app.Get("/ws", websocket.New(s.serveConn, websocket.Config{
+		Subprotocols:   []string{wire.Subprotocol},
+		Origins:        s.cfg.AllowedOrigins,
+		ReadBufferSize: 1024, WriteBufferSize: 1024,
+		HandshakeTimeout: 10 * time.Second,
+		RecoverHandler: func(c *websocket.Conn) {
+			if r := recover(); r != nil {
+				s.cfg.Logger.Error("ws handler panic", "panic", r)
+				_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(wire.CloseInternal, "internal error"), time.Now().Add(time.Second))
+			}
+		},
+	}))
+	if s.cfg.Static != nil {
+		s.app.Use("/", compress.New(), filesystem.New(filesystem.Config{
+			Root:   http.FS(s.cfg.Static),
+			Index:  "index.html",
+			MaxAge: 0,
+		}))
+	}
+}
+
+// admit runs before the upgrade: only WebSocket upgrades, the mqlive.v1
+// subprotocol when subprotocols are offered, and the node's connection
+// limit. Refusals are plain HTTP with a one-line reason.
+func (s *Server) admit(c *fiber.Ctx) error {
+	if !websocket.IsWebSocketUpgrade(c) {
+		return c.Status(fiber.StatusUpgradeRequired).SendString("expected a WebSocket upgrade\n")
+	}
+	if offered := c.Get("Sec-WebSocket-Protocol"); offered != "" && !offersProtocol(offered) {
+		s.reject("subprotocol")
+		return c.Status(fiber.StatusBadRequest).SendString("unsupported subprotocol: offer " + wire.Subprotocol + "\n")
+	}
+	if s.draining.Load() {
+		s.reject("draining")
+		return c.Status(fiber.StatusServiceUnavailable).SendString("node is draining; reconnect to another node\n")
+	}
+	if s.open.Load() >= int64(s.cfg.MaxConnections) {
+		s.reject("limit")
+		return c.Status(fiber.StatusServiceUnavailable).SendString("connection limit reached\n")
+	}
+	return c.Next()
+}
+
+func (s *Server) reject(reason string) {
+	if m := s.cfg.Metrics; m != nil {
+		m.Rejected.WithLabelValues(reason).Inc()
+	}
+}
+
+func offersProtocol(header string) bool {
+	for _, p := range strings.Split(header, ",") {
+		if strings.TrimSpace(p) == wire.Subprotocol {
+			return true
+		}
+	}
+	return false
+}
+
+// Run serves until ctx ends, then drains: new upgrades are refused, every
+// client is told 1001 in waves spread over the drain period (so they do
+// not all reconnect at once), and the server shuts down.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listener(s.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	s.drain()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.app.ShutdownWithContext(sctx)
+	<-errc
+	return err
+}
+
+func (s *Server) drain() {
+	s.draining.Store(true)
+	sessions := s.cfg.Hub.Sessions()
+	const waves = 10
+	period := s.cfg.DrainTimeout / 2
+	for i := 0; i < waves && len(sessions) > 0; i++ {
+		n := (len(sessions) + waves - i - 1) / (waves - i)
+		for _, sess := range sessions[:n] {
+			sess.Close(wire.CloseGoingAway, "node draining", true)
+		}
+		sessions = sessions[n:]
+		if len(sessions) > 0 {
+			time.Sleep(period / waves)
+		}
+	}
+	done := make(chan struct{})
+	go func() { s.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.DrainTimeout / 2):
+		s.cfg.Logger.Warn("drain timeout: closing remaining connections")
+	}
+}
