@@ -149,6 +149,7 @@ func (s *Server) routes() {
 	if s.cfg.Gatherer != nil {
 		s.app.Get("/metrics", adaptor.HTTPHandler(s.cfg.Gatherer))
 	}
+	s.adminRoutes()
 	s.app.Use("/ws", s.admit)
 	s.app.Get("/ws", websocket.New(s.serveConn, websocket.Config{
 		Subprotocols:   []string{wire.Subprotocol},

@@ -1,0 +1,87 @@
+# mqlive — every target a contributor needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BUILD       ?= .build
+HTTP_ADDR   ?= :8080
+MQTT_LISTEN ?= :1883
+DEVICES     ?= 4
+INTERVAL    ?= 2s
+SEED        ?= 1
+GO          ?= go
+# Tests and `make run` install what they need on Debian/Ubuntu (as root or
+# through sudo); set NO_INSTALL=1 to skip that and manage packages yourself.
+NO_INSTALL  ?=
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+MQTT_PORT = $(lastword $(subst :, ,$(MQTT_LISTEN)))
+
+.PHONY: help build wasm run test test-go test-js lint bench fuzz deps deps-test clean
+
+## help: list the targets
+help:
+	@grep -hE '^## [a-z-]+:' $(MAKEFILE_LIST) | sed -e 's/^## //' | awk -F': ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+## build: build the bridge (mqlive) and the simulator (mqlive-sim) into .build/, with the browser SDK embedded
+build: wasm
+	@mkdir -p $(BUILD)
+	$(GO) build -trimpath -o $(BUILD)/mqlive ./bridge/cmd/mqlive
+	$(GO) build -trimpath -o $(BUILD)/mqlive-sim ./simulator/cmd/mqlive-sim
+
+## wasm: build the WASM SDK into sdk-js/dist/ and dashboard/static/sdk/
+wasm:
+	@bash sdk-js/scripts/build.sh
+
+## run: start the bridge with its embedded broker and a simulated fleet; prints the dashboard URL
+run: build
+	@$(BUILD)/mqlive --dev --http-addr '$(HTTP_ADDR)' --mqtt-listen '$(MQTT_LISTEN)' & bridge=$$!; \
+	trap 'kill $$bridge $$sim 2>/dev/null; wait' EXIT INT TERM; \
+	for i in $$(seq 100); do kill -0 $$bridge 2>/dev/null || { echo "mqlive did not start (see above). Ports: make run HTTP_ADDR=:8081 MQTT_LISTEN=:1884"; exit 1; }; \
+	  (exec 3<>/dev/tcp/127.0.0.1/$(MQTT_PORT)) 2>/dev/null && break; sleep 0.1; done; \
+	$(BUILD)/mqlive-sim --url tcp://127.0.0.1:$(MQTT_PORT) --devices $(DEVICES) --interval $(INTERVAL) --seed $(SEED) & sim=$$!; \
+	wait $$bridge
+
+## test: run every test (Go with -race, fuzz seeds, WASM vet, Node and headless-Chromium SDK/dashboard tests)
+test: deps-test test-go test-js
+
+## test-go: Go tests only (race detector on)
+test-go:
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## test-js: the SDK in Node and the dashboard in headless Chromium, against real bridges
+test-js: build
+	cd sdk-js && MQLIVE_BIN=$(CURDIR)/$(BUILD)/mqlive MQLIVE_SIM_BIN=$(CURDIR)/$(BUILD)/mqlive-sim npm test
+
+## lint: gofmt, go vet (native and js/wasm)
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
+
+## bench: run the benchmarks (decoders, hub fan-out, end to end over real sockets)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./devices/... ./bridge/...
+
+## fuzz: run each fuzz target for FUZZTIME (default 20s)
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-20s} $$pkg || exit 1; \
+	  done; done
+
+## deps: install what `make test` needs (mosquitto, chromium, node modules)
+deps: deps-test
+
+deps-test:
+	@missing=(); command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto); \
+	[ -x /usr/bin/chromium ] || missing+=(chromium); \
+	if [ $${#missing[@]} -gt 0 ]; then \
+	  if [ -n "$(NO_INSTALL)" ]; then echo "missing: $${missing[*]} (NO_INSTALL set)"; \
+	  else echo "installing $${missing[*]}"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq "$${missing[@]}" >/dev/null; fi; fi
+	@cd sdk-js && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; }
+
+## clean: remove build products
+clean:
+	rm -rf $(BUILD) sdk-js/dist dashboard/static/sdk

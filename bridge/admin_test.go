@@ -1,0 +1,72 @@
+package bridge_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mqlive/mqlive/bridge/auth"
+	"github.com/mqlive/mqlive/bridge/bridgetest"
+	"github.com/mqlive/mqlive/bridge/wire"
+)
+
+func adminPost(t *testing.T, url, token, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp
+}
+
+func TestAdminPushToUserAndSignOut(t *testing.T) {
+	b := bridgetest.Start(t, twoTenants)
+	admin := b.Token(t, "backend", "acme", func(c *auth.Claims) { c.Admin = true })
+	// Alice on two devices (sessions), and bob.
+	var alice []*bridgetest.Client
+	for i := 0; i < 2; i++ {
+		c := bridgetest.Dial(t, b.WSURL)
+		c.Connect(b.Token(t, "alice", "acme"))
+		c.MustCall("subscribe", wire.SubscribeParams{Channel: "user:alice"}, nil)
+		alice = append(alice, c)
+	}
+	bob := bridgetest.Dial(t, b.WSURL)
+	bob.Connect(b.Token(t, "bob", "acme"))
+	_, rerr := bob.Call("subscribe", wire.SubscribeParams{Channel: "user:alice"})
+	require.Equal(t, wire.CodeForbidden, rerr.Code, "a user channel is its user's only")
+
+	resp := adminPost(t, b.HTTPURL+"/api/v1/publish", admin, `{"channel":"user:alice","data":{"note":"hello"}}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, c := range alice {
+		p, ok := c.NextMessage(5 * time.Second)
+		require.True(t, ok)
+		require.JSONEq(t, `{"note":"hello"}`, string(p.Data))
+	}
+
+	require.Equal(t, http.StatusUnauthorized, adminPost(t, b.HTTPURL+"/api/v1/signout", "", `{"user":"alice"}`).StatusCode)
+	require.Equal(t, http.StatusForbidden, adminPost(t, b.HTTPURL+"/api/v1/signout", b.Token(t, "alice", "acme"), `{"user":"alice"}`).StatusCode)
+	other := b.Token(t, "backend", "globex", func(c *auth.Claims) { c.Admin = true })
+	require.Equal(t, http.StatusOK, adminPost(t, b.HTTPURL+"/api/v1/signout", other, `{"user":"alice"}`).StatusCode)
+	bob.MustCall("ping", nil, nil)
+	alice[0].MustCall("ping", nil, nil) // another tenant's admin signed out nobody here
+
+	require.Equal(t, http.StatusOK, adminPost(t, b.HTTPURL+"/api/v1/signout", admin, `{"user":"alice","reason":"password changed"}`).StatusCode)
+	for _, c := range alice {
+		f, ok := c.Next(5 * time.Second)
+		require.True(t, ok)
+		require.Equal(t, "disconnect", f.Method)
+		require.JSONEq(t, `{"code":4003,"reason":"password changed","reconnect":false}`, string(f.Params))
+		code, ok := c.WaitClosed(5 * time.Second)
+		require.True(t, ok)
+		require.Equal(t, wire.CloseSignedOut, code)
+	}
+	bob.MustCall("ping", nil, nil)
+}
