@@ -1,0 +1,167 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"syscall"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// DefaultListen is where the broker listens when Config.Listen is empty.
+// Loopback, because the broker accepts anonymous clients.
+const DefaultListen = "127.0.0.1:1883"
+
+// DefaultMaxPacketSize bounds one MQTT packet when Config.MaxPacketSize is
+// zero. Telemetry payloads are small; an unbounded limit would let one
+// client make the broker buffer arbitrary amounts of memory.
+const DefaultMaxPacketSize = 1 << 20
+
+// ErrAlreadyRun is returned by a second call to Run.
+var ErrAlreadyRun = errors.New("embedded: broker already run")
+
+// Config configures the embedded broker.
+type Config struct {
+	// Listen is the TCP address to listen on; "" means DefaultListen. Port 0
+	// picks a free port (see Broker.Addr).
+	Listen string
+	// Logger receives the broker's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// MaxPacketSize is the largest MQTT packet accepted, in bytes; 0 means
+	// DefaultMaxPacketSize.
+	MaxPacketSize uint32
+	// MaxClients limits concurrent connections; 0 means unlimited.
+	MaxClients int64
+}
+
+// Broker is a running embedded MQTT broker. Create it with New.
+type Broker struct {
+	srv *mqtt.Server
+	ln  net.Listener
+	log *slog.Logger
+	ran chan struct{} // one slot: Run may be called once
+
+	// mu serialises mochi's Serve and Close, which must not interleave.
+	mu     sync.Mutex
+	closed chan struct{} // closed by Close
+	done   bool          // Close already ran; guarded by mu
+}
+
+// New binds the listener and prepares the broker; call Run to serve.
+func New(cfg Config) (*Broker, error) {
+	addr := cfg.Listen
+	if addr == "" {
+		addr = DefaultListen
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "mqtt_broker")
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("embedded broker: listen %s: port already in use; choose another with mqtt.listen in the config file, MQLIVE_MQTT_LISTEN or --mqtt-listen (\"127.0.0.1:0\" picks a free port): %w", addr, err)
+		}
+		return nil, fmt.Errorf("embedded broker: listen %s: %w", addr, err)
+	}
+
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = cfg.MaxPacketSize
+	if caps.MaximumPacketSize == 0 {
+		caps.MaximumPacketSize = DefaultMaxPacketSize
+	}
+	if cfg.MaxClients > 0 {
+		caps.MaximumClients = cfg.MaxClients
+	}
+	srv := mqtt.New(&mqtt.Options{
+		Capabilities: caps,
+		Logger:       slog.New(mochiHandler{log.Handler()}),
+		// $SYS topics are refreshed on this interval (seconds); nobody
+		// here reads them often, so keep the housekeeping cheap.
+		SysTopicResendInterval: 30,
+	})
+	// Anonymous access is the documented contract of the embedded broker
+	// (see doc.go); production uses an external broker with real auth.
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("embedded broker: auth hook: %w", err)
+	}
+	// mochi's TCP listener binds inside Serve; wrapping our own listener
+	// makes a port clash fail here, synchronously.
+	if err := srv.AddListener(listeners.NewNet("tcp", ln)); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("embedded broker: add listener: %w", err)
+	}
+	return &Broker{srv: srv, ln: ln, log: log, ran: make(chan struct{}, 1), closed: make(chan struct{})}, nil
+}
+
+// Addr returns the address the broker listens on, with the real port.
+func (b *Broker) Addr() string { return b.ln.Addr().String() }
+
+// URL returns the broker's address as an MQTT client URL, e.g.
+// "tcp://127.0.0.1:41883". An unspecified listen host (":0", "0.0.0.0",
+// "[::]") is reported as 127.0.0.1 so that the URL is dialable from this
+// machine.
+func (b *Broker) URL() string {
+	host, port, err := net.SplitHostPort(b.Addr())
+	if err != nil {
+		return "tcp://" + b.Addr()
+	}
+	// A wildcard listener on Linux is dual-stack, so IPv4 loopback reaches
+	// it whether it was "0.0.0.0" or "[::]".
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "tcp://" + net.JoinHostPort(host, port)
+}
+
+// Run serves MQTT clients until ctx is done or Close is called, then closes
+// the broker and returns nil. It may be called once; a second call returns
+// ErrAlreadyRun.
+func (b *Broker) Run(ctx context.Context) error {
+	select {
+	case b.ran <- struct{}{}:
+	default:
+		return ErrAlreadyRun
+	}
+	b.mu.Lock()
+	if b.done {
+		b.mu.Unlock()
+		return nil
+	}
+	err := b.srv.Serve()
+	b.mu.Unlock()
+	if err != nil {
+		_ = b.Close()
+		return fmt.Errorf("embedded broker: serve: %w", err)
+	}
+	b.log.Info("mqtt broker listening", "addr", b.Addr(), "url", b.URL(), "anonymous", true)
+	select {
+	case <-ctx.Done():
+	case <-b.closed:
+	}
+	return b.Close()
+}
+
+// Close stops the listener, disconnects every client and waits for their
+// goroutines to end. It is idempotent and makes a running Run return.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return nil
+	}
+	b.done = true
+	close(b.closed)
+	// mochi's Close closes our listener too, so a Broker that was never
+	// Run still releases its port.
+	return b.srv.Close()
+}
