@@ -80,7 +80,24 @@ func TestSlowStreamConsumerIsClosed4009OthersKeepUp(t *testing.T) {
 		}
 		close(got)
 	}()
-	fillSocket(t, b, n)
+	filled := make(chan struct{})
+	go func() {
+		defer close(filled)
+		fillSocket(t, b, n)
+	}()
+	// Resume the slow client as soon as the bridge decides it is too slow,
+	// so that its blocked write completes and the close frame can follow.
+	bridgetest.Eventually(t, 60*time.Second, func() error {
+		if v := testutil.ToFloat64(metricsOf(b).SlowConsumers); v != 1 {
+			return errorf("slow consumer disconnects: %v", v)
+		}
+		return nil
+	})
+	slow.Resume()
+	code, ok := slow.WaitClosed(30 * time.Second)
+	require.True(t, ok)
+	require.Equal(t, wire.CloseTooSlow, code)
+	<-filled
 	var last uint64
 	count := 0
 	for off := range got {
@@ -93,10 +110,6 @@ func TestSlowStreamConsumerIsClosed4009OthersKeepUp(t *testing.T) {
 		require.NotEqual(t, wire.MethodLagged, f.Method)
 	}
 
-	slow.Resume()
-	code, ok := slow.WaitClosed(20 * time.Second)
-	require.True(t, ok)
-	require.Equal(t, wire.CloseTooSlow, code)
 	var sawLagged, sawDisconnect bool
 	for _, f := range slow.Buffered() {
 		sawLagged = sawLagged || f.Method == wire.MethodLagged

@@ -140,11 +140,17 @@ func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 	m.Family = r.Family
 	m.ReceivedAt = r.ReceivedAt
 	m.Stale = false
-	if len(meta.Tags) > 0 {
-		if m.Tags == nil {
-			m.Tags = make(map[string]string, len(meta.Tags))
+	// Tags come from the family (on the Reading) and from configuration,
+	// which wins, as in the ingest pipeline; the tag channels a Reading is
+	// published to are named from r.Tags, so the snapshot must know them.
+	for _, tags := range [2]map[string]string{r.Tags, meta.Tags} {
+		if len(tags) == 0 {
+			continue
 		}
-		for k, v := range meta.Tags {
+		if m.Tags == nil {
+			m.Tags = make(map[string]string, len(tags))
+		}
+		for k, v := range tags {
 			m.Tags[k] = v
 		}
 	}
@@ -244,8 +250,14 @@ func (t *Tenant) Snapshot(ch wire.Channel, deviceID string) []devices.Reading {
 			add(d)
 		}
 	case wire.KindTag:
+		// Tag channels are named with escaped keys and values
+		// (wire.TagChannel); only the canonical escape of a key names it.
+		key := wire.UnescapeID(ch.TagKey)
+		if wire.EscapeID(key) != ch.TagKey {
+			break
+		}
 		for _, d := range t.devices {
-			if v, ok := d.Reading.Tags[ch.TagKey]; ok && wire.EscapeID(v) == ch.TagValue {
+			if v, ok := d.Reading.Tags[key]; ok && wire.EscapeID(v) == ch.TagValue {
 				add(d)
 			}
 		}

@@ -59,7 +59,13 @@ func ParseRequest(frame []byte) (*Request, json.RawMessage, *Error) {
 	}
 	var req Request
 	if err := json.Unmarshal(frame, &req); err != nil {
-		return nil, nullID, NewError(CodeInvalidRequest, "invalid request: "+shortErr(err))
+		// A member of the wrong type does not stop encoding/json from
+		// reading the others, so the id is often still known.
+		id := validID(req.ID)
+		if id == nil {
+			id = nullID
+		}
+		return nil, id, NewError(CodeInvalidRequest, "invalid request: "+shortErr(err))
 	}
 	id := validID(req.ID)
 	if id == nil {

@@ -78,6 +78,9 @@ func (s *Server) serveConn(c *websocket.Conn) {
 	case <-time.After(s.cfg.WriteTimeout):
 	}
 	cancel()
+	if code == wire.CloseTooBig {
+		lingerClose(c)
+	}
 	_ = c.Close()
 	<-writerDone
 	if m != nil {
@@ -188,6 +191,22 @@ func (cn *conn) writeLoop() {
 				return
 			}
 			nextPing = time.Now().Add(s.cfg.PingInterval)
+		}
+	}
+}
+
+// lingerClose discards what the peer is still sending for a moment before
+// the socket is closed. Closing a TCP socket with unread input makes the
+// kernel send RST, which can destroy the close frame we just sent before
+// the peer reads it; a client that overran the frame limit is typically
+// still writing (RFC 6455 §7.1.1 asks servers to close cleanly).
+func lingerClose(c *websocket.Conn) {
+	nc := c.NetConn()
+	_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 16<<10)
+	for {
+		if _, err := nc.Read(buf); err != nil {
+			return
 		}
 	}
 }
