@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -69,4 +70,14 @@ func TestAdminPushToUserAndSignOut(t *testing.T) {
 		require.Equal(t, wire.CloseSignedOut, code)
 	}
 	bob.MustCall("ping", nil, nil)
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(body)
 }

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -136,15 +137,10 @@ func describe(t *testing.T, frames []Frame) []string {
 	return out
 }
 
-func itoa(i int) string { return json.Number(jsonInt(i)).String() }
-
-func jsonInt(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
-}
+func itoa(i int) string { return strconv.Itoa(i) }
 
 func response(id int) []byte {
-	b, _ := json.Marshal(wire.Response{JSONRPC: "2.0", ID: json.RawMessage(jsonInt(id)), Result: struct{}{}})
+	b, _ := json.Marshal(wire.Response{JSONRPC: "2.0", ID: json.RawMessage(strconv.Itoa(id)), Result: struct{}{}})
 	return b
 }
 

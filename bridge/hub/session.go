@@ -35,6 +35,10 @@ type Sub struct {
 	delivered uint64
 	lastSent  map[string]time.Time // latest mode with a rate cap: per device
 	removed   bool
+	// lagQueued: a lagged notice for this subscription is queued and not
+	// yet handed to the writer, so a further overflow only extends the gap
+	// it already announces.
+	lagQueued bool
 }
 
 // Channel is the subscribed channel.
@@ -45,6 +49,7 @@ type item struct {
 	sub    *Sub // set for publications; nil for responses and notices
 	offset uint64
 	forced bool // recovered publications do not count against the bound
+	lagOf  *Sub // set on a lagged notice: the subscription it is about
 }
 
 type pendKey struct {
@@ -78,7 +83,11 @@ type Session struct {
 	order    []pendKey
 	subs     map[string]*Sub
 	lagSince time.Time
-	closing  bool
+	// overflowed: a stream queue overflowed since the writer last took
+	// the queue. A drain with no overflow since the previous one means the
+	// writer caught up, which ends a slow-consumer episode.
+	overflowed bool
+	closing    bool
 }
 
 // NewSession returns a session bound to h's configuration. It is not
@@ -153,8 +162,12 @@ func (s *Session) unsubscribe(channel string) {
 // an unsubscribe never lets an old frame of the channel through afterwards.
 func (s *Session) dropLocked(sub *Sub) {
 	sub.removed = true
+	sub.lagQueued = false
 	kept := s.queue[:0]
 	for _, it := range s.queue {
+		if it.lagOf == sub {
+			continue
+		}
 		if it.sub == sub {
 			if !it.forced {
 				s.npub--
@@ -210,7 +223,7 @@ func (s *Session) deliver(sub *Sub, p *state.Publication) {
 	if sub.latest {
 		s.conflateLocked(sub, p)
 	} else if s.npub >= s.cfg.QueueSize {
-		s.overflowLocked(sub)
+		s.overflowLocked(sub, p)
 	} else {
 		s.queue = append(s.queue, item{frame: p.Frame, sub: sub, offset: p.Offset})
 		s.npub++
@@ -246,23 +259,38 @@ func (s *Session) conflateLocked(sub *Sub, p *state.Publication) {
 // overflowLocked handles a full stream queue (PROTOCOL.md "mode stream"):
 // drop what is pending for the channel, tell the client where the gap
 // starts, and close the session when it has been behind for too long.
-func (s *Session) overflowLocked(sub *Sub) {
+func (s *Session) overflowLocked(sub *Sub, p *state.Publication) {
+	gap := p.Offset // the first publication the client will not get
 	kept := s.queue[:0]
 	for _, it := range s.queue {
 		if it.sub == sub && !it.forced {
 			s.npub--
+			gap = min(gap, it.offset)
 			continue
 		}
 		kept = append(kept, it)
 	}
 	clear(s.queue[len(kept):])
 	s.queue = kept
-	frame, _ := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: wire.MethodLagged,
-		Params: wire.LaggedParams{Channel: sub.channel, Offset: sub.delivered}})
-	s.queue = append(s.queue, item{frame: frame})
+	s.overflowed = true
 	m := s.cfg.Metrics
-	if m != nil {
-		m.Lagged.Inc()
+	if !sub.lagQueued {
+		// A channel's publications reach a subscription with consecutive
+		// offsets, so the client has (or gets from the queue ahead of the
+		// notice, like recovered publications) everything before the
+		// first dropped one, even when the writer has not run since the
+		// subscribe result.
+		last := sub.delivered
+		if gap > 0 {
+			last = max(last, gap-1)
+		}
+		frame, _ := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: wire.MethodLagged,
+			Params: wire.LaggedParams{Channel: sub.channel, Offset: last}})
+		s.queue = append(s.queue, item{frame: frame, lagOf: sub})
+		sub.lagQueued = true
+		if m != nil {
+			m.Lagged.Inc()
+		}
 	}
 	now := time.Now()
 	if s.lagSince.IsZero() {
@@ -359,16 +387,21 @@ func (s *Session) Next(ctx context.Context, dst []Frame) ([]Frame, error) {
 			if it.sub != nil && it.offset > it.sub.delivered {
 				it.sub.delivered = it.offset
 			}
+			if it.lagOf != nil {
+				it.lagOf.lagQueued = false
+			}
 			dst = append(dst, Frame{Data: it.frame})
 		}
 		clear(s.queue)
 		s.queue = s.queue[:0]
 		s.npub = 0
 		wait := s.drainPendingLocked(&dst)
-		if len(dst) == 0 {
-			// Caught up: the writer found nothing waiting.
+		if !s.overflowed {
+			// Caught up: nothing overflowed since the writer last took
+			// the queue.
 			s.lagSince = time.Time{}
 		}
+		s.overflowed = false
 		s.mu.Unlock()
 		if len(dst) > 0 {
 			if m := s.cfg.Metrics; m != nil {

@@ -37,6 +37,10 @@ type Metrics struct {
 	RateLimited   prometheus.Counter
 	Requests      *prometheus.CounterVec // method, code ("0" for success)
 	QueueDepth    prometheus.Histogram
+	// ClientLatency is the end-to-end latency that browser SDKs report.
+	ClientLatency *ClientLatency
+	// ClientReports counts latency reports by outcome (accepted, invalid).
+	ClientReports *prometheus.CounterVec
 }
 
 // New builds the metrics and registers them, plus the Go runtime and
@@ -141,6 +145,11 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Frames a socket writer found waiting when it woke up.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}),
+		ClientLatency: newClientLatency(),
+		ClientReports: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mqlive_client_reports_total",
+			Help: "Latency reports received from clients, by outcome (accepted, invalid).",
+		}, []string{"outcome"}),
 	}
 	reg.MustRegister(
 		m.IngestMessages, m.IngestRejected, m.IngestDecode, m.MQTTConnected, m.MQTTReconnects,
@@ -148,6 +157,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.Connections, m.Subscriptions, m.Connects, m.Disconnects, m.Rejected,
 		m.Conflated, m.Lagged, m.SlowConsumers, m.Recoveries,
 		m.FramesIn, m.FramesOut, m.BytesIn, m.BytesOut, m.RateLimited, m.Requests, m.QueueDepth,
+		m.ClientLatency, m.ClientReports,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

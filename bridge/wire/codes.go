@@ -15,6 +15,9 @@ const (
 	MethodPresence    = "presence"
 	MethodHistory     = "history"
 	MethodPing        = "ping"
+	// MethodReport carries client-side measurements (an mqlive extension
+	// of PROTOCOL.md, documented in the README).
+	MethodReport = "report"
 
 	// Notifications from the server.
 	MethodMessage    = "message"

@@ -288,3 +288,27 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, s...)
 	return append(dst, '"')
 }
+
+// PingResult is the result of ping. TimeMS is the server's clock (Unix
+// milliseconds) when it answered, so clients can estimate their clock
+// offset from round trips (NTP-style) and measure end-to-end latency
+// against the Readings' received_at.
+type PingResult struct {
+	TimeMS float64 `json:"time_ms"`
+}
+
+// ReportParams are the params of report.
+type ReportParams struct {
+	Latency *LatencyReport `json:"latency,omitempty"`
+}
+
+// LatencyReport is a delta histogram of end-to-end delivery latency
+// measured by a client since its previous report: Counts has one entry per
+// bucket of the server's fixed bounds plus one for +Inf; Sum is in seconds.
+type LatencyReport struct {
+	Counts []uint64 `json:"counts"`
+	Sum    float64  `json:"sum"`
+}
+
+// MaxReportSamples bounds the samples one report may carry.
+const MaxReportSamples = 100000

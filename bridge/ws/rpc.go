@@ -63,7 +63,9 @@ func (cn *conn) handleFrame(data []byte) (done bool, code int) {
 	case wire.MethodHistory:
 		result, rerr = cn.history(req.Params)
 	case wire.MethodPing:
-		result = struct{}{}
+		result = wire.PingResult{TimeMS: float64(time.Now().UnixMicro()) / 1000}
+	case wire.MethodReport:
+		result, rerr = cn.report(req.Params)
 	default:
 		rerr = wire.NewError(wire.CodeMethodNotFound, "method not found: "+truncate(req.Method, 64))
 	}
@@ -117,7 +119,8 @@ func (cn *conn) reply(id json.RawMessage, method string, result any, e *wire.Err
 func knownMethod(m string) bool {
 	switch m {
 	case wire.MethodConnect, wire.MethodSubscribe, wire.MethodUnsubscribe, wire.MethodRefresh,
-		wire.MethodPublish, wire.MethodCommand, wire.MethodPresence, wire.MethodHistory, wire.MethodPing:
+		wire.MethodPublish, wire.MethodCommand, wire.MethodPresence, wire.MethodHistory, wire.MethodPing,
+		wire.MethodReport:
 		return true
 	}
 	return false
@@ -374,4 +377,27 @@ func (cn *conn) history(raw json.RawMessage) (any, *wire.Error) {
 		}
 	})
 	return res, nil
+}
+
+// report takes a client's latency histogram (an mqlive extension: the SDK
+// measures bridge-receive → page latency with a ping-estimated clock offset).
+func (cn *conn) report(raw json.RawMessage) (any, *wire.Error) {
+	var p wire.ReportParams
+	if err := wire.DecodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	m := cn.srv.cfg.Metrics
+	if p.Latency == nil || m == nil {
+		return struct{}{}, nil
+	}
+	var n uint64
+	for _, c := range p.Latency.Counts {
+		n += min(c, wire.MaxReportSamples+1) // no wrap-around on hostile counts
+	}
+	if n > wire.MaxReportSamples || !m.ClientLatency.Add(cn.id.Tenant, p.Latency.Counts, p.Latency.Sum) {
+		m.ClientReports.WithLabelValues("invalid").Inc()
+		return nil, wire.NewError(wire.CodeInvalidParams, "invalid params: latency needs one count per bucket plus +Inf and a finite sum")
+	}
+	m.ClientReports.WithLabelValues("accepted").Inc()
+	return struct{}{}, nil
 }
