@@ -1,0 +1,319 @@
+// @mqlive/sdk: the ESM facade over the Go/WebAssembly client core
+// (wasm/cmd/mqlive-wasm). The Go side owns the connection, reconnects,
+// resubscriptions and the device table; this file loads it once per page and
+// shapes its events into a centrifuge-like API.
+import './wasm_exec.js';
+
+const VERSION = '0.1.0';
+
+let runtime = null;
+
+/**
+ * Loads and starts the WebAssembly runtime once per page (memoised); every
+ * client shares it. A failed load is not memoised, so it can be retried.
+ */
+export function loadRuntime(options = {}) {
+  if (!runtime) {
+    runtime = start(options.wasmURL).catch((err) => {
+      runtime = null;
+      throw err;
+    });
+  }
+  return runtime;
+}
+
+async function start(wasmURL) {
+  if (typeof globalThis.Go !== 'function') {
+    throw new Error('mqlive: wasm_exec.js did not load (globalThis.Go missing)');
+  }
+  const url = wasmURL ? new URL(String(wasmURL), import.meta.url) : new URL('./mqlive.wasm', import.meta.url);
+  const go = new globalThis.Go();
+  let instance;
+  if (url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    ({ instance } = await WebAssembly.instantiate(await readFile(url), go.importObject));
+  } else {
+    const resp = await fetch(url);
+    if (!resp.ok) throw new Error(`mqlive: fetching ${url} failed: HTTP ${resp.status}`);
+    const type = resp.headers.get('content-type') || '';
+    if (typeof WebAssembly.instantiateStreaming === 'function' && type.startsWith('application/wasm')) {
+      ({ instance } = await WebAssembly.instantiateStreaming(resp, go.importObject));
+    } else {
+      ({ instance } = await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject));
+    }
+  }
+  const ready = new Promise((resolve, reject) => {
+    globalThis.__mqliveReady = resolve;
+    go.run(instance).then(
+      () => reject(new Error('mqlive: the WebAssembly runtime exited')),
+      reject,
+    );
+  });
+  try {
+    return await ready;
+  } finally {
+    delete globalThis.__mqliveReady;
+  }
+}
+
+/** A small typed-event emitter: on/off/once. Handler exceptions are logged, not propagated. */
+class Emitter {
+  constructor() {
+    this._handlers = new Map();
+  }
+
+  on(event, fn) {
+    if (!this._handlers.has(event)) this._handlers.set(event, new Set());
+    this._handlers.get(event).add(fn);
+    return this;
+  }
+
+  off(event, fn) {
+    this._handlers.get(event)?.delete(fn);
+    return this;
+  }
+
+  once(event, fn) {
+    const wrapper = (arg) => {
+      this.off(event, wrapper);
+      fn(arg);
+    };
+    return this.on(event, wrapper);
+  }
+
+  _emit(event, arg) {
+    const set = this._handlers.get(event);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try {
+        fn(arg);
+      } catch (err) {
+        console.error(`mqlive: '${event}' handler threw`, err);
+      }
+    }
+  }
+}
+
+/**
+ * Creates a client. It does not connect until connect() is called.
+ * @param {import('./index.js').ClientOptions} options
+ */
+export async function createClient(options) {
+  if (!options || typeof options.url !== 'string') throw new TypeError('mqlive: options.url is required');
+  const api = await loadRuntime({ wasmURL: options.wasmURL });
+  return new Client(api, options);
+}
+
+export class Client extends Emitter {
+  constructor(api, options) {
+    super();
+    this._api = api;
+    this._subs = new Map();
+    this._devices = new Map();
+    this.state = 'disconnected';
+    this.session = null;
+    const goOptions = {
+      url: options.url,
+      name: options.name || `mqlive-js/${VERSION}`,
+      minReconnectDelay: options.minReconnectDelay,
+      maxReconnectDelay: options.maxReconnectDelay,
+      timeout: options.timeout,
+      maxServerPingDelay: options.maxServerPingDelay,
+    };
+    if (typeof options.token === 'string') goOptions.token = options.token;
+    if (typeof options.getToken === 'function') goOptions.getToken = () => options.getToken();
+    this._id = api.newClient(goOptions, (type, payload) => this._onEvent(type, payload));
+    if (typeof this._id !== 'number') {
+      // The Go side refused the options and returned a rejected Promise.
+      Promise.resolve(this._id).catch(() => {});
+      throw new TypeError('mqlive: invalid client options');
+    }
+    // Browsers report regained connectivity: skip the rest of the backoff.
+    if (typeof globalThis.addEventListener === 'function' && typeof globalThis.window !== 'undefined') {
+      this._online = () => api.reconnectNow(this._id);
+      globalThis.addEventListener('online', this._online);
+    }
+  }
+
+  _onEvent(type, p) {
+    switch (type) {
+      case 'state':
+        this.state = p.state;
+        if (p.state !== 'connected') {
+          for (const sub of this._subs.values()) sub._setState('subscribing');
+        }
+        this._emit('state', p);
+        if (p.state === 'connecting') this._emit('connecting', p);
+        break;
+      case 'connected':
+        this.session = p;
+        this._emit('connected', p);
+        break;
+      case 'disconnected':
+        this._emit('disconnected', p);
+        break;
+      case 'error':
+        this._emit('error', p);
+        break;
+      case 'publication': {
+        const sub = this._subs.get(p.channel);
+        if (sub) {
+          sub.position = { epoch: p.epoch, offset: p.offset };
+          sub._emit('publication', p);
+        }
+        this._emit('publication', p);
+        break;
+      }
+      case 'subscribed':
+        this._subs.get(p.channel)?._onSubscribed(p);
+        this._emit('subscribed', p);
+        break;
+      case 'subscribeError': {
+        const sub = this._subs.get(p.channel);
+        if (sub) {
+          this._subs.delete(p.channel);
+          sub._onError(p.error);
+        }
+        this._emit('error', p.error);
+        break;
+      }
+      case 'lagged':
+        this._subs.get(p.channel)?._emit('lagged', p);
+        break;
+      case 'device':
+        this._devices.set(p.id, p);
+        this._emit('device', p);
+        break;
+      case 'deviceRemoved':
+        this._devices.delete(p.id);
+        this._emit('deviceRemoved', p);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Connects (and keeps reconnecting); resolves once connected. */
+  connect() {
+    return this._api.connect(this._id);
+  }
+
+  /** Closes the connection and stops reconnecting; subscriptions are kept for the next connect(). */
+  disconnect() {
+    this._api.disconnect(this._id);
+  }
+
+  /** Disconnects for good and releases the client. */
+  close() {
+    if (this._online) globalThis.removeEventListener('online', this._online);
+    this._api.close(this._id);
+    for (const sub of this._subs.values()) sub._setState('unsubscribed');
+    this._subs.clear();
+    this.state = 'closed';
+  }
+
+  /** Replaces the token used by the next connect. */
+  setToken(token) {
+    this._api.setToken(this._id, token);
+  }
+
+  /**
+   * Subscribes to a channel and returns its handle at once; attach handlers,
+   * then await sub.ready. The subscription is replayed after every reconnect.
+   */
+  subscribe(channel, options = {}) {
+    let sub = this._subs.get(channel);
+    if (sub) return sub;
+    sub = new Subscription(this, channel, options);
+    this._subs.set(channel, sub);
+    sub._start();
+    return sub;
+  }
+
+  getSubscription(channel) {
+    return this._subs.get(channel) || null;
+  }
+
+  subscriptions() {
+    return [...this._subs.values()];
+  }
+
+  publish(channel, data) {
+    return this._api.publish(this._id, channel, data);
+  }
+
+  history(channel, options = {}) {
+    return this._api.history(this._id, channel, options);
+  }
+
+  presence(channel) {
+    return this._api.presence(this._id, channel);
+  }
+
+  command(device, name, args) {
+    return this._api.command(this._id, device, name, args);
+  }
+
+  ping() {
+    return this._api.ping(this._id);
+  }
+
+  /** The local device table (merged latest Reading per device), sorted by id. */
+  devices() {
+    return [...this._devices.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  device(id) {
+    return this._devices.get(id) || null;
+  }
+}
+
+export class Subscription extends Emitter {
+  constructor(client, channel, options) {
+    super();
+    this.client = client;
+    this.channel = channel;
+    this.options = { ...options };
+    this.state = 'subscribing';
+    this.position = null;
+    this.ready = new Promise((resolve, reject) => {
+      this._resolve = resolve;
+      this._reject = reject;
+    });
+    this.ready.catch(() => {}); // a rejection is also emitted as 'error'
+  }
+
+  _start() {
+    const { mode, maxRateHz, since } = this.options;
+    this.client._api.subscribe(this.client._id, this.channel, { mode, maxRateHz, since }).then(
+      (result) => this._resolve(result),
+      (err) => this._reject(err),
+    );
+  }
+
+  _setState(state) {
+    if (this.state === state || this.state === 'unsubscribed') return;
+    this.state = state;
+    this._emit('state', { state });
+  }
+
+  _onSubscribed(p) {
+    this.position = { epoch: p.epoch, offset: p.offset };
+    this._setState('subscribed');
+    this._emit('subscribed', p);
+    if (!p.recovered) this._emit('snapshot', p.result?.snapshot || []);
+  }
+
+  _onError(err) {
+    this._setState('unsubscribed');
+    this._reject(err);
+    this._emit('error', err);
+  }
+
+  unsubscribe() {
+    if (this.state === 'unsubscribed') return Promise.resolve();
+    this._setState('unsubscribed');
+    if (this.client._subs.get(this.channel) === this) this.client._subs.delete(this.channel);
+    return this.client._api.unsubscribe(this.client._id, this.channel);
+  }
+}

@@ -1,0 +1,140 @@
+// Test helpers: real processes on free loopback ports. The bridge (mqlive)
+// and the simulator (mqlive-sim) come from $MQLIVE_BIN / $MQLIVE_SIM_BIN
+// (the Makefile builds them) or are built here into sdk-js/.build/.
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const sdkDir = path.resolve(here, '..');
+export const repoRoot = path.resolve(sdkDir, '..');
+export const SECRET = 'sdk-js-test-secret-0123456789abcdef0123456789';
+
+/** Polls fn until it returns a truthy value or the timeout passes. */
+export async function waitFor(fn, { timeout = 20000, interval = 50, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** A port that was free a moment ago: listen on 0, note the port, close. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function binary(envName, pkg, name) {
+  if (process.env[envName]) return process.env[envName];
+  const dir = path.join(sdkDir, '.build');
+  mkdirSync(dir, { recursive: true });
+  const out = path.join(dir, name);
+  execFileSync('go', ['build', '-o', out, pkg], { cwd: repoRoot, stdio: 'inherit', timeout: 300000 });
+  return out;
+}
+
+let bins = null;
+/** Paths of the bridge and simulator binaries, built once per test process. */
+export function binaries() {
+  if (!bins) {
+    bins = {
+      bridge: binary('MQLIVE_BIN', './bridge/cmd/mqlive', 'mqlive'),
+      sim: binary('MQLIVE_SIM_BIN', './simulator/cmd/mqlive-sim', 'mqlive-sim'),
+    };
+    for (const p of Object.values(bins)) if (!existsSync(p)) throw new Error(`missing binary ${p}`);
+  }
+  return bins;
+}
+
+/** The built SDK: tests run against dist/ (npm test builds it first). */
+export function distEntry() {
+  const entry = path.join(sdkDir, 'dist', 'index.js');
+  if (!existsSync(path.join(sdkDir, 'dist', 'mqlive.wasm'))) {
+    execFileSync('bash', [path.join(sdkDir, 'scripts', 'build.sh')], { stdio: 'inherit', timeout: 300000 });
+  }
+  return entry;
+}
+
+/** A spawned process that is killed (only it, by pid) when stopped. */
+class Proc {
+  constructor(cmd, args, name) {
+    this.name = name;
+    this.output = '';
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    const keep = (chunk) => {
+      this.output += chunk.toString();
+      if (this.output.length > 200000) this.output = this.output.slice(-100000);
+    };
+    this.child.stdout.on('data', keep);
+    this.child.stderr.on('data', keep);
+  }
+
+  async stop(signal = 'SIGTERM') {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts the bridge in dev mode on the given ports (fresh free ones when
+ * absent) and resolves once it printed its dashboard URL.
+ */
+export async function startBridge({ httpPort, mqttPort } = {}) {
+  httpPort ??= await freePort();
+  mqttPort ??= await freePort();
+  const args = ['--dev', '--http-addr', `127.0.0.1:${httpPort}`, '--mqtt-listen', `127.0.0.1:${mqttPort}`,
+    '--jwt-secret', SECRET, '--log-level', 'warn'];
+  // A restart may find its old port briefly in use: retry a few times.
+  for (let attempt = 0; ; attempt++) {
+    const proc = new Proc(binaries().bridge, args, 'mqlive');
+    try {
+      const line = await waitFor(() => proc.output.match(/^Dashboard: (\S+)$/m), {
+        timeout: 20000, what: 'the bridge to print its dashboard URL',
+      }).catch(async (err) => {
+        await proc.stop();
+        throw new Error(`${err.message}\n--- bridge output ---\n${proc.output}`);
+      });
+      const dashboard = new URL(line[1]);
+      return {
+        proc, httpPort, mqttPort,
+        dashboardURL: dashboard.href,
+        token: dashboard.searchParams.get('token'),
+        httpURL: `http://127.0.0.1:${httpPort}`,
+        wsURL: `ws://127.0.0.1:${httpPort}/ws`,
+        mqttURL: `tcp://127.0.0.1:${mqttPort}`,
+        stop: (signal) => proc.stop(signal),
+      };
+    } catch (err) {
+      if (attempt >= 4 || !/in use/.test(err.message)) throw err;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
+/** Starts the simulator against a broker URL. */
+export function startSim(mqttURL, { devices = 1, families = 'zigbee2mqtt,tasmota' } = {}) {
+  const args = ['--url', mqttURL, '--devices', String(devices), '--interval', '500ms', '--seed', '1', '--log-level', 'error'];
+  if (families) args.push('--families', families);
+  const proc = new Proc(binaries().sim, args, 'mqlive-sim');
+  return { proc, stop: (signal) => proc.stop(signal) };
+}

@@ -1,0 +1,119 @@
+// The SDK's .wasm driven from Node 20 (--experimental-websocket) against a
+// real bridge process and simulator, including a bridge kill and restart.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { pathToFileURL } from 'node:url';
+import { startBridge, startSim, waitFor, distEntry, binaries } from './helpers.mjs';
+
+let sdk;
+let bridge;
+let sim;
+
+before(async () => {
+  assert.equal(typeof WebSocket, 'function', 'run node with --experimental-websocket');
+  binaries();
+  sdk = await import(pathToFileURL(distEntry()).href);
+  bridge = await startBridge();
+  sim = startSim(bridge.mqttURL);
+});
+
+after(async () => {
+  await sim?.stop();
+  await bridge?.stop();
+});
+
+function record(client) {
+  const events = [];
+  for (const name of ['state', 'connected', 'disconnected', 'device', 'deviceRemoved', 'error']) {
+    client.on(name, (p) => events.push({ name, p, at: Date.now() }));
+  }
+  return events;
+}
+
+test('connects, subscribes, sees simulated devices, survives a bridge restart', { timeout: 90000 }, async () => {
+  const client = await sdk.createClient({ url: bridge.wsURL, token: bridge.token, minReconnectDelay: 100, maxReconnectDelay: 1000 });
+  const events = record(client);
+  try {
+    await client.connect();
+    assert.equal(client.state, 'connected');
+    assert.equal(client.session.tenant, 'default');
+    const sub = client.subscribe('devices', { mode: 'latest' });
+    const pubs = [];
+    sub.on('publication', (p) => pubs.push(p));
+    const result = await sub.ready;
+    assert.equal(result.channel, 'devices');
+    assert.equal(sub.state, 'subscribed');
+
+    // Availability can come first; wait for telemetry.
+    const dev = await waitFor(() => client.devices().find((d) => Object.keys(d.metrics).length > 0), { what: 'a simulated device with metrics' });
+    assert.ok(dev.id && dev.family, 'a device has id and family');
+    assert.ok(dev.ts > 0 && dev.receivedAt > 0, 'times are ms since the epoch');
+    await waitFor(() => pubs.length > 0, { what: 'a publication' });
+    assert.equal(typeof pubs[0].data, 'object', 'publication data is a plain JS object');
+    assert.equal(pubs[0].channel, 'devices');
+
+    assert.equal(typeof (await client.ping()), 'object');
+    const presence = await client.presence('devices');
+    assert.ok(presence.clients.some((c) => c.session === client.session.session));
+
+    // Kill the bridge hard, then start it again on the same ports.
+    const oldSession = client.session.session;
+    const killedAt = Date.now();
+    await bridge.stop('SIGKILL');
+    await waitFor(() => events.some((e) => e.name === 'state' && e.p.state === 'connecting' && e.p.attempt >= 1 && e.at >= killedAt),
+      { what: 'reconnecting state' });
+    assert.equal(sub.state, 'subscribing');
+    bridge = await startBridge({ httpPort: bridge.httpPort, mqttPort: bridge.mqttPort });
+    await waitFor(() => client.state === 'connected' && client.session.session !== oldSession, { timeout: 30000, what: 'reconnect' });
+    await waitFor(() => sub.state === 'subscribed', { what: 'resubscribe' });
+    const restartedAt = Date.now();
+    await waitFor(() => events.some((e) => e.name === 'device' && e.at > restartedAt), { timeout: 30000, what: 'a device update after the restart' });
+    assert.ok(!events.some((e) => e.name === 'disconnected'), 'never gave up');
+  } finally {
+    client.close();
+  }
+});
+
+test('a refused token stops the client without reconnecting', { timeout: 30000 }, async () => {
+  const client = await sdk.createClient({ url: bridge.wsURL, token: 'not-a-token', minReconnectDelay: 50 });
+  const events = record(client);
+  try {
+    await assert.rejects(client.connect(), (err) => err.code === 4001);
+    await waitFor(() => events.some((e) => e.name === 'disconnected'), { what: 'disconnected' });
+    const dials = events.filter((e) => e.name === 'state' && e.p.state === 'connecting').length;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(events.filter((e) => e.name === 'state' && e.p.state === 'connecting').length, dials, 'no reconnect after 4001');
+    assert.equal(client.state, 'disconnected');
+  } finally {
+    client.close();
+  }
+});
+
+test('getToken, publish and history', { timeout: 30000 }, async () => {
+  let calls = 0;
+  const client = await sdk.createClient({
+    url: bridge.wsURL,
+    getToken: async () => {
+      calls++;
+      return bridge.token; // the dev token may publish to app:*
+    },
+  });
+  try {
+    await client.connect();
+    assert.equal(calls, 1);
+    const pub = await client.publish('app:chat', { text: 'hello', n: 1 });
+    assert.equal(typeof pub.offset, 'number');
+    const sub0 = client.subscribe('devices');
+    await sub0.ready;
+    const hist = await client.history('devices', { limit: 5 });
+    assert.ok(Array.isArray(hist.publications));
+    assert.equal(typeof hist.epoch, 'string');
+    await assert.rejects(client.publish('devices', { no: 1 }), (err) => err.code === 4003);
+    // A subscription the token does not allow rejects its ready promise.
+    const sub = client.subscribe('user:someone-else');
+    await assert.rejects(sub.ready, (err) => err.code === 4003);
+    assert.equal(sub.state, 'unsubscribed');
+  } finally {
+    client.close();
+  }
+});

@@ -1,0 +1,407 @@
+package client
+
+// actor holds all of a Client's state. Every method runs on the actor
+// goroutine (Client.run); timers and transport callbacks re-enter through
+// Client.post and are checked against gen, so late events are dropped.
+type actor struct {
+	c       *Client
+	cfg     *Config
+	state   State
+	want    bool // the application asked to be connected
+	stopped bool // Close: the actor exits after this batch
+	gen     uint64
+	conn    Conn
+	opened  bool // the current conn fired Open
+	attempt int
+	token   string
+
+	nextID  int64
+	pending map[int64]*pending
+	unsent  []*pending // user requests made while not connected
+
+	subs    map[string]*sub
+	table   *DeviceTable
+	waiters []func(error)
+
+	// Cancel functions of the pending timers; nil when not armed.
+	connectTimer   func()
+	reconnectTimer func()
+	pingTimer      func()
+	refreshTimer   func()
+	lastRecv       int64 // ms, Clock.Now of the last inbound frame
+	pingInterval   int64 // ms, from the connect result
+}
+
+type pending struct {
+	id     int64
+	method string
+	frame  string // the rendered request
+	params string // an application request's params, until transmit
+	done   Done
+	// stopTimer cancels an application request's timeout.
+	stopTimer func()
+	sent      bool
+}
+
+func (a *actor) init(c *Client) {
+	a.c = c
+	a.cfg = &c.cfg
+	a.token = c.cfg.Token
+	a.pending = make(map[int64]*pending)
+	a.subs = make(map[string]*sub)
+	a.table = NewDeviceTable()
+}
+
+func (a *actor) emit(e Event) { a.cfg.OnEvent(e) }
+
+func (a *actor) setState(s State, code int, reason string, delayMs int64) {
+	a.state = s
+	a.emit(Event{Kind: EvState, State: s, Attempt: a.attempt, DelayMs: delayMs, Code: code, Reason: reason})
+}
+
+// after runs f on the actor after d unless the generation moved on.
+func (a *actor) after(ms int64, f func()) func() {
+	gen := a.gen
+	return a.cfg.Clock.AfterFunc(ms, func() {
+		a.c.post(func() {
+			if a.gen == gen {
+				f()
+			}
+		})
+	})
+}
+
+func stop(cancel *func()) {
+	if *cancel != nil {
+		(*cancel)()
+		*cancel = nil
+	}
+}
+
+// ---- connection lifecycle ----
+
+func (a *actor) connect(done func(error)) {
+	if a.stopped || a.state == StateClosed {
+		if done != nil {
+			done(ErrClosed)
+		}
+		return
+	}
+	if a.state == StateConnected {
+		if done != nil {
+			done(nil)
+		}
+		return
+	}
+	if done != nil {
+		a.waiters = append(a.waiters, done)
+	}
+	if a.want {
+		return // already connecting or waiting to reconnect
+	}
+	a.want = true
+	a.attempt = 0
+	a.dial()
+}
+
+// dial starts one connection attempt, fetching a token first when needed.
+func (a *actor) dial() {
+	stop(&a.reconnectTimer)
+	a.gen++
+	a.opened = false
+	a.setState(StateConnecting, 0, "", 0)
+	a.connectTimer = a.after(a.cfg.Timeout, func() {
+		a.teardown(ErrConnectionLost)
+		a.retry(0, "connect timeout")
+	})
+	if a.token != "" {
+		a.open()
+		return
+	}
+	if a.cfg.GetToken == nil {
+		a.stop(ErrNoToken, CodeUnauthorized, "no token")
+		return
+	}
+	gen, get := a.gen, a.cfg.GetToken
+	go func() {
+		tok, err := get()
+		a.c.post(func() {
+			if a.gen != gen {
+				return
+			}
+			if err != nil || tok == "" {
+				msg := "empty token"
+				if err != nil {
+					msg = err.Error()
+				}
+				a.emit(Event{Kind: EvError, Err: &Error{Code: ErrNoToken.Code, Message: "get token: " + msg}})
+				a.teardown(ErrConnectionLost)
+				a.retry(0, "get token failed")
+				return
+			}
+			a.token = tok
+			a.open()
+		})
+	}()
+}
+
+func (a *actor) open() {
+	a.conn = a.cfg.Transport.Dial(a.cfg.URL, []string{Protocol}, connHandler{c: a.c, gen: a.gen})
+}
+
+func (a *actor) onOpen(gen uint64) {
+	if gen != a.gen || a.conn == nil {
+		return
+	}
+	a.opened = true
+	a.lastRecv = a.cfg.Clock.Now()
+	p := newObj().str("token", a.token).str("client", a.cfg.Name)
+	a.send("connect", p, a.onConnectReply)
+}
+
+func (a *actor) onConnectReply(res Value, err error) {
+	if err == ErrConnectionLost {
+		return // torn down meanwhile; the connect timer or close decides
+	}
+	if err != nil {
+		e, _ := err.(*Error)
+		a.teardown(ErrConnectionLost)
+		a.handleEnd(e.Code, e.Message, true)
+		return
+	}
+	stop(&a.connectTimer)
+	a.attempt = 0
+	a.pingInterval = 25 * Second
+	if ms, ok := num(res, "ping_interval_ms"); ok && ms > 0 {
+		a.pingInterval = int64(ms)
+	}
+	a.lastRecv = a.cfg.Clock.Now()
+	a.armPing()
+	a.armRefresh(str(res, "expires_at"))
+	a.setState(StateConnected, 0, "", 0)
+	a.emit(Event{Kind: EvConnected, Data: res})
+	ws := a.waiters
+	a.waiters = nil
+	for _, w := range ws {
+		w(nil)
+	}
+	for _, s := range a.sortedSubs() {
+		a.sendSubscribe(s)
+	}
+	un := a.unsent
+	a.unsent = nil
+	for _, p := range un {
+		a.transmit(p)
+	}
+}
+
+func (a *actor) onTransportError(gen uint64, msg string) {
+	if gen != a.gen {
+		return
+	}
+	a.emit(Event{Kind: EvError, Err: &Error{Code: ErrConnectionLost.Code, Message: "transport: " + msg}})
+	if !a.opened {
+		// A dial that failed: browsers follow with close(1006), Node 20's
+		// WebSocket never does (WASM.md §4.2), so do not wait for it.
+		a.teardown(ErrConnectionLost)
+		a.retry(1006, msg)
+	}
+}
+
+func (a *actor) onClosed(gen uint64, code int, reason string) {
+	if gen != a.gen {
+		return
+	}
+	a.teardown(ErrConnectionLost)
+	a.handleEnd(code, reason, true)
+}
+
+// handleEnd decides what follows the end of a connection (PROTOCOL.md close
+// codes): stop for 4001/4003 or a disconnect without reconnect, refresh the
+// token for 4010, otherwise back off and reconnect.
+func (a *actor) handleEnd(code int, reason string, reconnect bool) {
+	switch {
+	case code == CodeUnauthorized || code == CodePermissionDenied:
+		a.stop(&Error{Code: code, Message: reason}, code, reason)
+	case code == CodeTokenExpired:
+		if a.cfg.GetToken == nil {
+			a.stop(&Error{Code: code, Message: reason}, code, reason)
+			return
+		}
+		a.token = "" // dial fetches a fresh one
+		a.retry(code, reason)
+	case !reconnect:
+		a.stop(&Error{Code: code, Message: reason}, code, reason)
+	default:
+		a.retry(code, reason)
+	}
+}
+
+// retry schedules the next dial after the backoff delay.
+func (a *actor) retry(code int, reason string) {
+	if !a.want {
+		return
+	}
+	d := Backoff(a.attempt, a.cfg.MinReconnectDelay, a.cfg.MaxReconnectDelay, a.cfg.Rand)
+	a.attempt++
+	a.setState(StateConnecting, code, reason, d)
+	a.reconnectTimer = a.after(d, a.dial)
+}
+
+func (a *actor) reconnectNow() {
+	if a.want && a.state == StateConnecting && a.reconnectTimer != nil {
+		a.dial()
+	}
+}
+
+// teardown drops the current connection: it bumps the generation so its
+// late events are ignored, stops the timers and fails the requests that
+// were sent on it with why.
+func (a *actor) teardown(why *Error) {
+	a.gen++
+	if a.conn != nil {
+		a.conn.Close(1000, "")
+		a.conn = nil
+	}
+	a.opened = false
+	stop(&a.connectTimer)
+	stop(&a.pingTimer)
+	stop(&a.refreshTimer)
+	stop(&a.reconnectTimer)
+	for id, p := range a.pending {
+		delete(a.pending, id)
+		if p.stopTimer != nil {
+			p.stopTimer()
+		}
+		p.done(nil, why)
+	}
+	for _, s := range a.subs {
+		s.subscribed = false
+	}
+}
+
+// stop ends the session without reconnecting.
+func (a *actor) stop(err *Error, code int, reason string) {
+	a.want = false
+	if a.state == StateConnected || a.state == StateConnecting {
+		a.teardown(err)
+	}
+	for _, p := range a.unsent {
+		if p.stopTimer != nil {
+			p.stopTimer()
+		}
+		p.done(nil, err)
+	}
+	a.unsent = nil
+	ws := a.waiters
+	a.waiters = nil
+	for _, w := range ws {
+		w(err)
+	}
+	a.setState(StateDisconnected, code, reason, 0)
+	a.emit(Event{Kind: EvDisconnected, Code: code, Reason: reason, Err: err})
+}
+
+func (a *actor) disconnect(err *Error, code int, reason string) {
+	if a.state == StateDisconnected || a.state == StateClosed {
+		return
+	}
+	a.stop(err, code, reason)
+}
+
+func (a *actor) close() {
+	if a.state != StateClosed {
+		a.disconnect(ErrClosed, 1000, "client closed")
+		for ch, s := range a.subs {
+			s.fail(ErrClosed)
+			delete(a.subs, ch)
+		}
+		a.state = StateClosed
+		a.emit(Event{Kind: EvState, State: StateClosed})
+	}
+	a.stopped = true
+}
+
+// ---- liveness ----
+
+// armPing runs the application-level watchdog: browsers hide WebSocket
+// pings from scripts, so a half-open TCP connection shows only as silence.
+// Every half ping interval the client pings when it heard nothing for that
+// long, and gives up when it heard nothing for interval + slack.
+func (a *actor) armPing() {
+	tick := a.pingInterval / 2
+	if tick < 100*Millisecond {
+		tick = 100 * Millisecond
+	}
+	a.pingTimer = a.after(tick, func() {
+		switch watchdog(a.cfg.Clock.Now()-a.lastRecv, a.pingInterval, a.cfg.MaxServerPingDelay) {
+		case watchDead:
+			a.teardown(ErrConnectionLost)
+			a.retry(0, "no traffic from server")
+			return
+		case watchPing:
+			a.send("ping", nil, func(Value, error) {})
+		}
+		a.armPing()
+	})
+}
+
+type watchAction uint8
+
+const (
+	watchOK watchAction = iota
+	watchPing
+	watchDead
+)
+
+// watchdog decides from the time since the last inbound frame.
+func watchdog(silence, interval, slack int64) watchAction {
+	switch {
+	case silence > interval+slack:
+		return watchDead
+	case silence >= interval/2:
+		return watchPing
+	}
+	return watchOK
+}
+
+// armRefresh refreshes the token ahead of expires_at when GetToken can.
+func (a *actor) armRefresh(expiresAt string) {
+	if a.cfg.GetToken == nil || expiresAt == "" {
+		return
+	}
+	exp := parseTime(expiresAt)
+	if exp == 0 {
+		return
+	}
+	a.refreshTimer = a.after(refreshDelay(exp-a.cfg.Clock.Now()), func() {
+		gen, get := a.gen, a.cfg.GetToken
+		go func() {
+			tok, err := get()
+			a.c.post(func() {
+				if a.gen != gen || err != nil || tok == "" {
+					return // the server closes 4010 at expiry; dial refetches
+				}
+				a.token = tok
+				a.send("refresh", newObj().str("token", tok), func(res Value, err error) {
+					if err == nil {
+						a.armRefresh(str(res, "expires_at"))
+					}
+				})
+			})
+		}()
+	})
+}
+
+// refreshDelay is when to refresh a token that expires in ttl: at 90% of
+// it, but no later than a minute before and no sooner than a second.
+func refreshDelay(ttl int64) int64 {
+	d := ttl - ttl/10
+	if ttl-d < Minute {
+		d = ttl - Minute
+	}
+	if d < Second {
+		d = Second
+	}
+	return d
+}

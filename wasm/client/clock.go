@@ -1,0 +1,25 @@
+package client
+
+// Clock supplies time to the client. The core does not import package time:
+// merely linking it adds about 38 KB brotli to the WebAssembly build, and
+// Go timers keep Node alive after Stop (WASM.md §4.3), while JavaScript's
+// clearTimeout does not. The browser build uses setTimeout and
+// performance.now; native builds use SystemClock.
+//
+// All durations and instants in this package are milliseconds.
+type Clock interface {
+	// Now returns the current time in Unix milliseconds. Only differences
+	// and comparisons with RFC 3339 instants are used.
+	Now() int64
+	// AfterFunc calls f once after ms milliseconds, on any goroutine; f
+	// must not block. The returned function cancels the call if it has not
+	// started; calling it more than once is allowed.
+	AfterFunc(ms int64, f func()) (stop func())
+}
+
+// Common durations, in milliseconds.
+const (
+	Millisecond int64 = 1
+	Second            = 1000 * Millisecond
+	Minute            = 60 * Second
+)

@@ -1,0 +1,21 @@
+//go:build !js
+
+package client
+
+import "time"
+
+// SystemClock is the Clock of native builds, on package time.
+type SystemClock struct{}
+
+var _ Clock = SystemClock{}
+
+// Now implements Clock.
+func (SystemClock) Now() int64 { return time.Now().UnixMilli() }
+
+// AfterFunc implements Clock.
+func (SystemClock) AfterFunc(ms int64, f func()) func() {
+	t := time.AfterFunc(time.Duration(ms)*time.Millisecond, f)
+	return func() { t.Stop() }
+}
+
+func defaultClock() Clock { return SystemClock{} }

@@ -1,0 +1,174 @@
+package client
+
+import (
+	"slices"
+	"strings"
+)
+
+// sub is one channel in the desired-subscription set.
+type sub struct {
+	channel    string
+	opts       SubscribeOptions
+	pos        Position // last position seen: replayed as since
+	havePos    bool
+	subscribed bool // a subscribe result arrived on the current connection
+	attempt    int  // failed subscribes in a row, for the retry backoff
+	waiters    []Done
+}
+
+func (s *sub) fail(err error) {
+	ws := s.waiters
+	s.waiters = nil
+	for _, w := range ws {
+		w(nil, err)
+	}
+}
+
+// isDeviceChannel reports whether ch carries Readings (PROTOCOL.md
+// "Channels"); those feed the device table.
+func isDeviceChannel(ch string) bool {
+	return ch == "devices" || strings.HasPrefix(ch, "device:") || strings.HasPrefix(ch, "tag:")
+}
+
+func (a *actor) sortedSubs() []*sub {
+	out := make([]*sub, 0, len(a.subs))
+	for _, s := range a.subs {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(x, y *sub) int { return strings.Compare(x.channel, y.channel) })
+	return out
+}
+
+func (a *actor) subscribe(channel string, opts SubscribeOptions, done Done) {
+	if a.stopped {
+		if done != nil {
+			done(nil, ErrClosed)
+		}
+		return
+	}
+	s, ok := a.subs[channel]
+	if !ok {
+		s = &sub{channel: channel}
+		a.subs[channel] = s
+	}
+	s.opts = opts
+	if opts.Since != nil {
+		s.pos, s.havePos = *opts.Since, true
+	}
+	if done != nil {
+		s.waiters = append(s.waiters, done)
+	}
+	if a.state == StateConnected {
+		a.sendSubscribe(s)
+	}
+}
+
+func (a *actor) sendSubscribe(s *sub) {
+	p := newObj().str("channel", s.channel)
+	if s.opts.Mode != "" {
+		p.str("mode", s.opts.Mode)
+	}
+	if s.opts.MaxRateHz > 0 {
+		p.float("max_rate_hz", s.opts.MaxRateHz)
+	}
+	if s.havePos {
+		p.sub("since", positionObj(s.pos))
+	}
+	a.send("subscribe", p, func(res Value, err error) { a.onSubscribeReply(s, res, err) })
+}
+
+func (a *actor) onSubscribeReply(s *sub, res Value, err error) {
+	if a.subs[s.channel] != s || err == ErrConnectionLost {
+		return // unsubscribed meanwhile, or replayed after the reconnect
+	}
+	if err != nil {
+		e, _ := err.(*Error)
+		if e.Code == CodeRateLimited {
+			d := Backoff(s.attempt, a.cfg.MinReconnectDelay, a.cfg.MaxReconnectDelay, a.cfg.Rand)
+			s.attempt++
+			a.after(d, func() {
+				if a.subs[s.channel] == s && a.state == StateConnected {
+					a.sendSubscribe(s)
+				}
+			})
+			return
+		}
+		delete(a.subs, s.channel)
+		a.emit(Event{Kind: EvSubscribeError, Channel: s.channel, Err: e})
+		s.fail(e)
+		return
+	}
+	s.subscribed = true
+	s.attempt = 0
+	epoch := str(res, "epoch")
+	off, _ := num(res, "offset")
+	recovered := res.Get("recovered").Truth()
+	s.pos, s.havePos = Position{Epoch: epoch, Offset: int64(off)}, true
+	if !recovered && isDeviceChannel(s.channel) {
+		set, removed := a.table.Replace(res.Get("snapshot"), s.channel == "devices")
+		for _, id := range removed {
+			a.emit(Event{Kind: EvDeviceRemoved, Channel: s.channel, DeviceID: id})
+		}
+		for _, d := range set {
+			a.emit(Event{Kind: EvDevice, Channel: s.channel, Device: d})
+		}
+	}
+	a.emit(Event{Kind: EvSubscribed, Channel: s.channel, Recovered: recovered, Epoch: epoch, Offset: int64(off), Data: res})
+	ws := s.waiters
+	s.waiters = nil
+	for _, w := range ws {
+		w(res, nil)
+	}
+}
+
+func (a *actor) unsubscribe(channel string, done Done) {
+	if done == nil {
+		done = func(Value, error) {}
+	}
+	s, ok := a.subs[channel]
+	if !ok {
+		done(nil, nil)
+		return
+	}
+	delete(a.subs, channel)
+	s.fail(ErrUnsubscribed)
+	if a.state != StateConnected {
+		done(nil, nil)
+		return
+	}
+	a.send("unsubscribe", newObj().str("channel", channel), done)
+}
+
+// onPublication delivers one message notification. Publications at or
+// before the last position seen are duplicates and dropped.
+func (a *actor) onPublication(p Value) {
+	ch := str(p, "channel")
+	s, ok := a.subs[ch]
+	if !ok {
+		return
+	}
+	epoch := str(p, "epoch")
+	f, _ := num(p, "offset")
+	off := int64(f)
+	if s.havePos && epoch == s.pos.Epoch && off <= s.pos.Offset {
+		return
+	}
+	s.pos, s.havePos = Position{Epoch: epoch, Offset: off}, true
+	if isDeviceChannel(ch) {
+		if d, ok := a.table.Apply(p.Get("data")); ok {
+			a.emit(Event{Kind: EvDevice, Channel: ch, Device: d})
+		}
+	}
+	a.emit(Event{Kind: EvPublication, Channel: ch, Epoch: epoch, Offset: off, Data: p})
+}
+
+// onLagged closes a gap: the server dropped publications, so re-subscribe
+// with since = the last one delivered (PROTOCOL.md "stream" mode).
+func (a *actor) onLagged(p Value) {
+	ch := str(p, "channel")
+	off, _ := num(p, "offset")
+	a.emit(Event{Kind: EvLagged, Channel: ch, Offset: int64(off)})
+	if s, ok := a.subs[ch]; ok && a.state == StateConnected {
+		a.sendSubscribe(s)
+	}
+}

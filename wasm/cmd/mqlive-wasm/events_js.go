@@ -1,0 +1,108 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"syscall/js"
+
+	"github.com/mqlive/mqlive/wasm/client"
+)
+
+// emit hands one event to the JavaScript onEvent(type, payload) function. It
+// runs on the actor goroutine; an exception thrown by the handler is
+// logged and swallowed so that it cannot kill the runtime.
+func emit(onEvent js.Value, e client.Event) {
+	name, payload := eventJS(e)
+	if name == "" {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			js.Global().Get("console").Call("error", "mqlive: event handler threw: "+panicText(r))
+		}
+	}()
+	onEvent.Invoke(name, payload)
+}
+
+func eventJS(e client.Event) (string, js.Value) {
+	o := object()
+	switch e.Kind {
+	case client.EvState:
+		o.Set("state", e.State.String())
+		o.Set("attempt", e.Attempt)
+		o.Set("delayMs", e.DelayMs)
+		o.Set("code", e.Code)
+		o.Set("reason", e.Reason)
+		return "state", o
+	case client.EvConnected:
+		return "connected", unwrap(e.Data)
+	case client.EvDisconnected:
+		o.Set("code", e.Code)
+		o.Set("reason", e.Reason)
+		return "disconnected", o
+	case client.EvError:
+		return "error", jsError(e.Err)
+	case client.EvPublication:
+		return "publication", unwrap(e.Data) // the Publication object itself
+	case client.EvSubscribed:
+		o.Set("channel", e.Channel)
+		o.Set("recovered", e.Recovered)
+		o.Set("epoch", e.Epoch)
+		o.Set("offset", e.Offset)
+		o.Set("result", unwrap(e.Data))
+		return "subscribed", o
+	case client.EvSubscribeError:
+		o.Set("channel", e.Channel)
+		o.Set("error", jsError(e.Err))
+		return "subscribeError", o
+	case client.EvLagged:
+		o.Set("channel", e.Channel)
+		o.Set("offset", e.Offset)
+		return "lagged", o
+	case client.EvDevice:
+		return "device", deviceJS(e.Device)
+	case client.EvDeviceRemoved:
+		o.Set("id", e.DeviceID)
+		return "deviceRemoved", o
+	}
+	return "", js.Undefined()
+}
+
+// deviceJS renders a merged device: times are milliseconds since the epoch
+// (0 when unknown), metrics map names to values and metricTs to times.
+func deviceJS(d client.Device) js.Value {
+	o := object()
+	o.Set("id", d.ID)
+	o.Set("family", d.Family)
+	if d.OnlineKnown {
+		o.Set("online", d.Online)
+	} else {
+		o.Set("online", js.Null())
+	}
+	o.Set("stale", d.Stale)
+	o.Set("ts", d.TS)
+	o.Set("receivedAt", d.ReceivedAt)
+	o.Set("updates", d.Updates)
+	metrics, metricTs := object(), object()
+	for k, m := range d.Metrics {
+		if m.IsBool {
+			metrics.Set(k, m.Bool)
+		} else {
+			metrics.Set(k, m.Num)
+		}
+		metricTs.Set(k, m.TS)
+	}
+	o.Set("metrics", metrics)
+	o.Set("metricTs", metricTs)
+	o.Set("attrs", stringsJS(d.Attrs))
+	o.Set("tags", stringsJS(d.Tags))
+	return o
+}
+
+func stringsJS(m map[string]string) js.Value {
+	o := object()
+	for k, v := range m {
+		o.Set(k, v)
+	}
+	return o
+}
