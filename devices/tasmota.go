@@ -589,7 +589,7 @@ func (Tasmota) Sample(base, device string, now time.Time, rnd *rand.Rand) []Mess
 	voltage := float64(225 + rnd.IntN(11))
 	current := round3(power / voltage)
 	days := now.Sub(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)).Hours() / 24
-	total := round3(max(days, 0) * 1.2)
+	total := round3(max(days, 0) * 1.2 * usageScale(device))
 	sensor := `{"Time":"` + ts + `","AM2301":{"Temperature":` + num(temp) + `,"Humidity":` + num(hum) +
 		`,"DewPoint":` + num(round1(temp-(100-hum)/5)) + `},"ENERGY":{"TotalStartTime":"2024-01-01T00:00:00","Total":` +
 		num(total) + `,"Yesterday":` + num(round3(1+rnd.Float64())) + `,"Today":` + num(round3(rnd.Float64())) +

@@ -311,7 +311,7 @@ func (Zigbee2MQTT) Sample(base, device string, now time.Time, rnd *rand.Rand) []
 			"power":               power,
 			"voltage":             voltage,
 			"current":             round2(power / voltage),
-			"energy":              round2(math.Max(0, hours) * 0.05),
+			"energy":              round2(math.Max(0, hours) * 0.05 * usageScale(device)),
 			"linkquality":         float64(80 + rnd.IntN(175)),
 			"power_outage_memory": "restore",
 			"last_seen":           lastSeen,

@@ -1,12 +1,19 @@
 package hub
 
-import "github.com/mqlive/mqlive/devices"
+import (
+	"time"
+
+	"github.com/mqlive/mqlive/devices"
+)
 
 // mergedReading folds several Readings of one device into one, with the
 // same rules as the state store: latest device time wins per metric, and
 // an older Reading never moves the device back in time.
 type mergedReading struct {
 	r devices.Reading
+	// tsOnline is the device time of the availability signal in r, so a
+	// late old LWT cannot override a newer birth (as in state.Tenant.Apply).
+	tsOnline time.Time
 }
 
 func newMerged(first *devices.Reading) *mergedReading {
@@ -14,12 +21,16 @@ func newMerged(first *devices.Reading) *mergedReading {
 	m.r.Metrics = clone(first.Metrics)
 	m.r.Attrs = clone(first.Attrs)
 	m.r.Tags = clone(first.Tags)
+	if first.Online != nil {
+		m.tsOnline = first.TS
+	}
 	return m
 }
 
 func (m *mergedReading) add(r *devices.Reading) {
-	if r.Online != nil {
+	if r.Online != nil && !r.TS.Before(m.tsOnline) {
 		m.r.Online = r.Online
+		m.tsOnline = r.TS
 	}
 	m.r.Stale = r.Stale
 	m.r.ReceivedAt = r.ReceivedAt

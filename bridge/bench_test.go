@@ -1,0 +1,360 @@
+package bridge_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mqlive/mqlive/bridge"
+	"github.com/mqlive/mqlive/bridge/bridgetest"
+	"github.com/mqlive/mqlive/bridge/wire"
+	"github.com/mqlive/mqlive/devices"
+)
+
+// BenchmarkDelivery measures end-to-end delivery over real sockets: N
+// dashboard clients subscribed to devices, one publication per iteration
+// injected through the ingest pipeline (decode, merge, append, fan-out),
+// every client reading continuously. It reports deliveries/s and the
+// p50/p99 latency from handing the MQTT message to the pipeline to a
+// client having read it. window=1 publishes the next message only when
+// every client has the previous one (latency of one fan-out, unloaded);
+// window=64 keeps 64 in flight (saturation; well under the default queue
+// of 256, so nothing is dropped and latency includes queueing).
+func BenchmarkDelivery(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run("clients="+strconv.Itoa(n), func(b *testing.B) {
+			raiseFileLimit(b, 2*n+256)
+			br := bridgetest.Start(b)
+			clients := dialMany(b, br.WSURL, br.Token(b, "bench", bridge.DefaultTenant), n, true)
+			var next uint64 // offset of the next publication on devices
+			for _, c := range clients {
+				next = max(next, c.subscribedAt+1)
+			}
+			for _, window := range []int{1, 64} {
+				b.Run("window="+strconv.Itoa(window), func(b *testing.B) {
+					runDelivery(b, br, clients, &next, window)
+				})
+			}
+		})
+	}
+}
+
+func runDelivery(b *testing.B, br *bridgetest.Bridge, clients []*benchClient, next *uint64, window int) {
+	sent := make([]atomic.Int64, b.N)
+	base := *next
+	for _, c := range clients {
+		c.lat = c.lat[:0]
+		c.base.Store(base)
+		c.sent.Store(&sent)
+	}
+	progress := make(chan struct{}, 1)
+	for _, c := range clients {
+		c.progress.Store(&progress)
+	}
+	payloads := make([][]byte, b.N)
+	for i := range payloads {
+		payloads[i] = []byte(`{"temperature":` + strconv.Itoa(i%400) + `.5,"humidity":48.2,"battery":97,"linkquality":120}`)
+	}
+	waitFor := func(offset uint64, timeout time.Duration) {
+		deadline := time.After(timeout)
+		for minLast(clients) < offset {
+			select {
+			case <-progress:
+			case <-deadline:
+				b.Fatalf("clients stuck at offset %d, want %d", minLast(clients), offset)
+			}
+		}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if i >= window {
+			waitFor(base+uint64(i-window), 30*time.Second)
+		}
+		now := time.Now()
+		sent[i].Store(now.UnixNano())
+		bridge.HandleMessage(br.Bridge, devices.Message{
+			Topic: "zigbee2mqtt/bench-" + strconv.Itoa(i%10), Payload: payloads[i], ReceivedAt: now,
+		})
+	}
+	waitFor(base+uint64(b.N)-1, 30*time.Second)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	*next = base + uint64(b.N)
+
+	var lat []time.Duration
+	for _, c := range clients {
+		lat = append(lat, c.lat...)
+	}
+	require.Len(b, lat, b.N*len(clients), "every client got every publication exactly once")
+	slices.Sort(lat)
+	deliveries := float64(len(lat))
+	b.ReportMetric(deliveries/elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, "p99-ms")
+}
+
+func minLast(clients []*benchClient) uint64 {
+	m := ^uint64(0)
+	for _, c := range clients {
+		m = min(m, c.last.Load())
+	}
+	return m
+}
+
+// benchClient is a lean protocol client: after connect and subscribe its
+// reader goroutine only extracts the offset of each message and records
+// its latency, so the process spends its time in the bridge.
+type benchClient struct {
+	conn         *websocket.Conn
+	subscribedAt uint64
+
+	base     atomic.Uint64                  // offset of sent[0]
+	sent     atomic.Pointer[[]atomic.Int64] // send times (UnixNano) by offset-base
+	progress atomic.Pointer[chan struct{}]  // signalled after every message
+	last     atomic.Uint64                  // newest offset read
+	lat      []time.Duration                // owned by the reader; read after last says so
+	done     chan struct{}
+}
+
+// dialMany connects n clients subscribed to devices, eight at a time.
+// With read set each gets a reader goroutine; otherwise they stay idle.
+func dialMany(tb testing.TB, url, token string, n int, read bool) []*benchClient {
+	tb.Helper()
+	clients := make([]*benchClient, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range clients {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, err := dialBench(url, token)
+			if err != nil {
+				errs <- err
+				return
+			}
+			clients[i] = c
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	tb.Cleanup(func() {
+		for _, c := range clients {
+			if c != nil {
+				_ = c.conn.Close()
+				<-c.done
+			}
+		}
+	})
+	for err := range errs {
+		tb.Fatal(err)
+	}
+	for _, c := range clients {
+		if read {
+			go c.read()
+		} else {
+			close(c.done)
+		}
+	}
+	return clients
+}
+
+func dialBench(url, token string) (*benchClient, error) {
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, Subprotocols: []string{wire.Subprotocol}}
+	conn, _, err := d.Dial(url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	c := &benchClient{conn: conn, done: make(chan struct{})}
+	call := func(id int, method string, params any, result any) error {
+		req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+		if err := conn.WriteMessage(websocket.TextMessage, req); err != nil {
+			return err
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		defer conn.SetReadDeadline(time.Time{})
+		for {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
+				return fmt.Errorf("%s: %w", method, err)
+			}
+			var resp struct {
+				ID     json.RawMessage `json:"id"`
+				Result json.RawMessage `json:"result"`
+				Error  *wire.Error     `json:"error"`
+			}
+			if err := json.Unmarshal(data, &resp); err != nil || string(resp.ID) != strconv.Itoa(id) {
+				continue // a notification
+			}
+			if resp.Error != nil {
+				return fmt.Errorf("%s: %w", method, resp.Error)
+			}
+			return json.Unmarshal(resp.Result, result)
+		}
+	}
+	var cres wire.ConnectResult
+	var sres wire.SubscribeResult
+	if err := call(1, wire.MethodConnect, wire.ConnectParams{Token: token, Client: "bench"}, &cres); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	if err := call(2, wire.MethodSubscribe, wire.SubscribeParams{Channel: "devices"}, &sres); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	c.subscribedAt = sres.Offset
+	c.last.Store(sres.Offset)
+	return c, nil
+}
+
+var offsetKey = []byte(`"offset":`)
+
+func (c *benchClient) read() {
+	defer close(c.done)
+	for {
+		_, data, err := c.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		now := time.Now().UnixNano()
+		i := bytes.Index(data, offsetKey)
+		if i < 0 || !bytes.Contains(data[:i], []byte(`"method":"message"`)) {
+			continue
+		}
+		var off uint64
+		for _, ch := range data[i+len(offsetKey):] {
+			if ch < '0' || ch > '9' {
+				break
+			}
+			off = off*10 + uint64(ch-'0')
+		}
+		if sent := c.sent.Load(); sent != nil {
+			if k := off - c.base.Load(); off >= c.base.Load() && k < uint64(len(*sent)) {
+				c.lat = append(c.lat, time.Duration(now-(*sent)[k].Load()))
+			}
+		}
+		c.last.Store(off)
+		if p := c.progress.Load(); p != nil {
+			select {
+			case *p <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// BenchmarkIdleConnectionMemory measures the bridge's heap per idle
+// dashboard connection: 1,000 clients connected and subscribed to devices,
+// doing nothing. The clients run in a child process (this test binary,
+// see TestBenchClientProcess) so that only the server's memory is counted.
+func BenchmarkIdleConnectionMemory(b *testing.B) {
+	const n = 1000
+	raiseFileLimit(b, n+256)
+	br := bridgetest.Start(b)
+	token := br.Token(b, "bench", bridge.DefaultTenant)
+	conns := bridge.MetricsOf(br.Bridge).Connections.WithLabelValues(bridge.DefaultTenant)
+	for b.Loop() {
+		before := heapAfterGC()
+		start := time.Now()
+		child := exec.Command(os.Args[0], "-test.run=^TestBenchClientProcess$", "-test.count=1")
+		child.Env = append(os.Environ(), "MQLIVE_BENCH_CLIENTS="+br.WSURL+" "+token+" "+strconv.Itoa(n))
+		child.Stderr = os.Stderr
+		stdin, err := child.StdinPipe()
+		require.NoError(b, err)
+		stdout, err := child.StdoutPipe()
+		require.NoError(b, err)
+		require.NoError(b, child.Start())
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		require.NoError(b, err, "client process: %q", line)
+		require.Equal(b, "ready\n", line)
+		bridgetest.Eventually(b, 30*time.Second, func() error {
+			if got := testutil.ToFloat64(conns); got != n {
+				return fmt.Errorf("%v sessions", got)
+			}
+			return nil
+		})
+		connectTime := time.Since(start)
+		after := heapAfterGC()
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "bytes/conn")
+		b.ReportMetric(float64(int64(after.StackInuse)-int64(before.StackInuse))/n, "stack-bytes/conn")
+		b.ReportMetric(float64(after.goroutines-before.goroutines)/n, "goroutines/conn")
+		b.ReportMetric(n/connectTime.Seconds(), "connects/s")
+		_ = stdin.Close() // the child disconnects and exits
+		_, _ = io.Copy(io.Discard, stdout)
+		require.NoError(b, child.Wait())
+		bridgetest.Eventually(b, 30*time.Second, func() error {
+			if got := testutil.ToFloat64(conns); got != 0 {
+				return fmt.Errorf("%v sessions left", got)
+			}
+			return nil
+		})
+	}
+}
+
+type memSample struct {
+	runtime.MemStats
+	goroutines int
+}
+
+func heapAfterGC() memSample {
+	var s memSample
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&s.MemStats)
+	s.goroutines = runtime.NumGoroutine()
+	return s
+}
+
+// TestBenchClientProcess is not a test: BenchmarkIdleConnectionMemory runs
+// this binary with MQLIVE_BENCH_CLIENTS="url token n" to hold n idle
+// subscribed clients in a separate process until its stdin closes.
+func TestBenchClientProcess(t *testing.T) {
+	spec := os.Getenv("MQLIVE_BENCH_CLIENTS")
+	if spec == "" {
+		t.Skip("helper process for BenchmarkIdleConnectionMemory")
+	}
+	f := strings.Fields(spec)
+	require.Len(t, f, 3)
+	n, err := strconv.Atoi(f[2])
+	require.NoError(t, err)
+	raiseFileLimit(t, n+256)
+	dialMany(t, f[0], f[1], n, false)
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// raiseFileLimit lifts the soft open-file limit towards the hard one when
+// the benchmark needs more descriptors than it allows.
+func raiseFileLimit(tb testing.TB, need int) {
+	tb.Helper()
+	var lim syscall.Rlimit
+	require.NoError(tb, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
+	if lim.Cur >= uint64(need) {
+		return
+	}
+	if lim.Max < uint64(need) {
+		tb.Skipf("needs %d open files, hard limit is %d", need, lim.Max)
+	}
+	lim.Cur = lim.Max
+	require.NoError(tb, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim))
+}

@@ -1,0 +1,8 @@
+package bridge
+
+import "github.com/mqlive/mqlive/devices"
+
+// HandleMessage runs the ingest pipeline for one MQTT message as if the
+// broker had delivered it, so benchmarks can drive delivery without an
+// MQTT round trip per message.
+func HandleMessage(b *Bridge, m devices.Message) { b.handleMessage(m) }
