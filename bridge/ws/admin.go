@@ -8,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mqlive/mqlive/bridge/auth"
-	"github.com/mqlive/mqlive/bridge/state"
 	"github.com/mqlive/mqlive/bridge/wire"
 )
 
@@ -69,17 +68,7 @@ func (s *Server) adminPublish(c *fiber.Ctx) error {
 	if ch.Kind != wire.KindApp && ch.Kind != wire.KindUser {
 		return fiber.NewError(fiber.StatusBadRequest, "only app: and user: channels accept publish")
 	}
-	data := compactJSON(p.Data)
-	var off uint64
-	s.cfg.Store.Do(id.Tenant, func(t *state.Tenant) {
-		pub := t.Append(ch, data, nil)
-		off = pub.Offset
-		s.cfg.Hub.Deliver(id.Tenant, pub)
-	})
-	if m := s.cfg.Metrics; m != nil {
-		m.Publications.WithLabelValues(string(ch.Kind)).Inc()
-	}
-	return c.JSON(wire.PublishResult{Offset: off})
+	return c.JSON(wire.PublishResult{Offset: s.publish(id.Tenant, ch, p.Data)})
 }
 
 // adminSignOut closes every session of a user in the token's tenant with

@@ -290,18 +290,23 @@ func (cn *conn) publish(raw json.RawMessage) (any, *wire.Error) {
 	if len(p.Data) == 0 {
 		return nil, wire.NewError(wire.CodeInvalidParams, "invalid params: data is required")
 	}
-	data := compactJSON(p.Data)
+	return wire.PublishResult{Offset: cn.srv.publish(cn.id.Tenant, ch, p.Data)}, nil
+}
+
+// publish appends client or back-end data to a channel and delivers it,
+// in one tenant critical section so offsets and delivery order agree.
+func (s *Server) publish(tenant string, ch wire.Channel, data json.RawMessage) uint64 {
+	compact := compactJSON(data)
 	var off uint64
-	srv := cn.srv
-	srv.cfg.Store.Do(cn.id.Tenant, func(t *state.Tenant) {
-		pub := t.Append(ch, data, nil)
+	s.cfg.Store.Do(tenant, func(t *state.Tenant) {
+		pub := t.Append(ch, compact, nil)
 		off = pub.Offset
-		srv.cfg.Hub.Deliver(cn.id.Tenant, pub)
+		s.cfg.Hub.Deliver(tenant, pub)
 	})
-	if m := srv.cfg.Metrics; m != nil {
+	if m := s.cfg.Metrics; m != nil {
 		m.Publications.WithLabelValues(string(ch.Kind)).Inc()
 	}
-	return wire.PublishResult{Offset: off}, nil
+	return off
 }
 
 func compactJSON(raw json.RawMessage) []byte {
