@@ -42,9 +42,16 @@ type conn struct {
 // serveConn is the Fiber handler goroutine: it reads, and nothing else
 // writes to the socket except the writer goroutine it starts.
 func (s *Server) serveConn(c *websocket.Conn) {
-	s.open.Add(1)
+	s.connMu.Lock()
+	if s.stopped {
+		s.connMu.Unlock()
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(wire.CloseGoingAway, "node draining"), time.Now().Add(time.Second))
+		return
+	}
 	s.conns.Add(1)
+	s.connMu.Unlock()
 	defer s.conns.Done()
+	s.open.Add(1)
 	defer s.open.Add(-1)
 	m := s.cfg.Metrics
 	if m != nil {

@@ -91,6 +91,11 @@ type Server struct {
 	ln       net.Listener
 	open     atomic.Int64 // WebSocket connections, before and after connect
 	draining atomic.Bool
+	// connMu orders conns.Add against conns.Wait: once drain has set
+	// stopped, no new connection is counted (sync.WaitGroup forbids an Add
+	// racing a Wait on a zero counter).
+	connMu   sync.Mutex
+	stopped  bool
 	conns    sync.WaitGroup
 	nextID   atomic.Uint64
 	idPrefix string
@@ -243,6 +248,9 @@ func (s *Server) drain() {
 			time.Sleep(period / waves)
 		}
 	}
+	s.connMu.Lock()
+	s.stopped = true
+	s.connMu.Unlock()
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
 	select {

@@ -90,8 +90,10 @@ func TestAnsweringClientStaysConnected(t *testing.T) {
 
 func TestConnectionLimit(t *testing.T) {
 	url := start(t, ws.Config{MaxConnections: 2})
-	bridgetest.Dial(t, url)
-	bridgetest.Dial(t, url)
+	for i := 0; i < 2; i++ {
+		// A completed connect proves the server counts the socket.
+		bridgetest.Dial(t, url).Connect(bridgetest.Token(t, "alice", "acme"))
+	}
 	_, err := bridgetest.DialProtocols(t, url, []string{wire.Subprotocol})
 	require.ErrorContains(t, err, "HTTP 503")
 }
