@@ -16,7 +16,7 @@ NO_INSTALL  ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MQTT_PORT = $(lastword $(subst :, ,$(MQTT_LISTEN)))
 
-.PHONY: help build wasm run test test-go test-js lint bench fuzz deps deps-test clean
+.PHONY: help build wasm run test test-go test-js lint bench fuzz grafana deps deps-test clean
 
 ## help: list the targets
 help:
@@ -71,12 +71,17 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-20s} $$pkg || exit 1; \
 	  done; done
 
-## deps: install what `make test` needs (mosquitto, chromium, node modules)
+## grafana: regenerate grafana/dashboards/*.json from the dashboards-as-code in grafana/
+grafana:
+	$(GO) run ./grafana/cmd/gen
+
+## deps: install what `make test` needs (mosquitto, chromium, prometheus, node modules)
 deps: deps-test
 
 deps-test:
 	@missing=(); command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto); \
 	[ -x /usr/bin/chromium ] || missing+=(chromium); \
+	[ -x /usr/bin/prometheus ] || missing+=(prometheus); \
 	if [ $${#missing[@]} -gt 0 ]; then \
 	  if [ -n "$(NO_INSTALL)" ]; then echo "missing: $${missing[*]} (NO_INSTALL set)"; \
 	  else echo "installing $${missing[*]}"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq "$${missing[@]}" >/dev/null; fi; fi

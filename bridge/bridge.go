@@ -449,6 +449,10 @@ func (b *Bridge) monitor(tenant, family string, m devices.Message, verdict, reas
 	if jerr != nil {
 		return
 	}
+	b.publishMonitor(tenant, data)
+}
+
+func (b *Bridge) publishMonitor(tenant string, data []byte) {
 	ch := wire.Channel{Name: "monitor", Kind: wire.KindMonitor}
 	b.store.Do(tenant, func(t *state.Tenant) {
 		b.hub.Deliver(tenant, t.Append(ch, data, nil))
@@ -457,8 +461,9 @@ func (b *Bridge) monitor(tenant, family string, m devices.Message, verdict, reas
 }
 
 // command encodes a dashboard command through the device's family and
-// publishes it to the broker.
-func (b *Bridge) command(ctx context.Context, id *auth.Identity, p wire.CommandParams) error {
+// publishes it to the broker. Every command is counted and shown on the
+// tenant's monitor channel, sent or not.
+func (b *Bridge) command(ctx context.Context, id *auth.Identity, p wire.CommandParams) (err error) {
 	var (
 		src   int
 		found bool
@@ -468,15 +473,33 @@ func (b *Bridge) command(ctx context.Context, id *auth.Identity, p wire.CommandP
 			src, found = d.Source, true
 		}
 	})
+	family := "none"
+	var msg devices.Message
+	defer func() {
+		outcome := "sent"
+		var we *wire.Error
+		switch {
+		case errors.As(err, &we):
+			outcome = "refused"
+		case err != nil:
+			outcome = "failed"
+		}
+		b.metrics.Commands.WithLabelValues(family, id.Tenant, outcome).Inc()
+		b.monitorCommand(id, family, p, msg, outcome, err)
+	}()
+	if !id.CanCommand(p.Device) {
+		return wire.NewError(wire.CodeForbidden, "permission denied: token may not command this device")
+	}
 	if !found {
 		return wire.NewError(wire.CodeInvalidParams, "invalid params: unknown device")
 	}
 	s := b.sources[src]
+	family = s.handler.Family()
 	cmdr, ok := s.handler.(devices.Commander)
 	if !ok {
-		return wire.NewError(wire.CodeInvalidParams, "invalid params: family "+s.handler.Family()+" does not accept commands")
+		return wire.NewError(wire.CodeInvalidParams, "invalid params: family "+family+" does not accept commands")
 	}
-	msg, err := cmdr.Command(s.base, p.Device, p.Name, p.Args)
+	msg, err = cmdr.Command(s.base, p.Device, p.Name, p.Args)
 	if err != nil {
 		return wire.NewError(wire.CodeInvalidParams, "invalid params: "+err.Error())
 	}
@@ -487,4 +510,40 @@ func (b *Bridge) command(ctx context.Context, id *auth.Identity, p wire.CommandP
 	}
 	b.log.Info("command sent", "tenant", id.Tenant, "user", id.User, "device", p.Device, "name", p.Name, "topic", msg.Topic)
 	return nil
+}
+
+// commandEvent is the data of a monitor publication for a command.
+type commandEvent struct {
+	Command  string          `json:"command"`
+	Device   string          `json:"device"`
+	Args     json.RawMessage `json:"args,omitempty"`
+	User     string          `json:"user"`
+	Family   string          `json:"family"`
+	Topic    string          `json:"topic,omitempty"`
+	Payload  string          `json:"payload,omitempty"`
+	Verdict  string          `json:"verdict"`
+	Error    string          `json:"error,omitempty"`
+	IssuedAt time.Time       `json:"issued_at"`
+}
+
+func (b *Bridge) monitorCommand(id *auth.Identity, family string, p wire.CommandParams, msg devices.Message, outcome string, err error) {
+	if !b.hub.HasSubscribers(id.Tenant, "monitor") {
+		return
+	}
+	ev := commandEvent{Command: p.Name, Device: p.Device, User: id.User, Family: family,
+		Topic: msg.Topic, Verdict: outcome, IssuedAt: time.Now().UTC()}
+	if json.Valid(p.Args) {
+		ev.Args = p.Args
+	}
+	if utf8.Valid(msg.Payload) {
+		ev.Payload = string(msg.Payload)
+	}
+	if err != nil {
+		ev.Error = err.Error()
+	}
+	data, jerr := json.Marshal(ev)
+	if jerr != nil {
+		return
+	}
+	b.publishMonitor(id.Tenant, data)
 }

@@ -37,6 +37,9 @@ type Metrics struct {
 	RateLimited   prometheus.Counter
 	Requests      *prometheus.CounterVec // method, code ("0" for success)
 	QueueDepth    prometheus.Histogram
+	// Commands counts dashboard commands by family, tenant and outcome
+	// (sent, refused, failed).
+	Commands *prometheus.CounterVec
 	// ClientLatency is the end-to-end latency that browser SDKs report.
 	ClientLatency *ClientLatency
 	// ClientReports counts latency reports by outcome (accepted, invalid).
@@ -145,6 +148,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Frames a socket writer found waiting when it woke up.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}),
+		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mqlive_commands_total",
+			Help: "Dashboard commands by device family, tenant and outcome (sent, refused, failed).",
+		}, []string{"family", "tenant", "outcome"}),
 		ClientLatency: newClientLatency(),
 		ClientReports: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mqlive_client_reports_total",
@@ -157,7 +164,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.Connections, m.Subscriptions, m.Connects, m.Disconnects, m.Rejected,
 		m.Conflated, m.Lagged, m.SlowConsumers, m.Recoveries,
 		m.FramesIn, m.FramesOut, m.BytesIn, m.BytesOut, m.RateLimited, m.Requests, m.QueueDepth,
-		m.ClientLatency, m.ClientReports,
+		m.ClientLatency, m.ClientReports, m.Commands,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

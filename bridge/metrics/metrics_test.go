@@ -27,6 +27,7 @@ func TestMetricsFollowConventions(t *testing.T) {
 	m.Recoveries.WithLabelValues("recovered").Inc()
 	m.Requests.WithLabelValues("ping", "0").Inc()
 	m.ClientReports.WithLabelValues("accepted").Inc()
+	m.Commands.WithLabelValues("zigbee2mqtt", "acme", "sent").Inc()
 	counts := make([]uint64, len(LatencyBuckets)+1)
 	counts[0] = 1
 	require.True(t, m.ClientLatency.Add("acme", counts, 0.0005))
@@ -39,7 +40,7 @@ func TestMetricsFollowConventions(t *testing.T) {
 			names++
 		}
 	}
-	require.GreaterOrEqual(t, names, 27)
+	require.GreaterOrEqual(t, names, 28)
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
 	for _, p := range problems {

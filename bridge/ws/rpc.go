@@ -325,9 +325,6 @@ func (cn *conn) command(raw json.RawMessage) (any, *wire.Error) {
 	if p.Device == "" || p.Name == "" {
 		return nil, wire.NewError(wire.CodeInvalidParams, "invalid params: device and name are required")
 	}
-	if !cn.id.CanCommand(p.Device) {
-		return nil, wire.NewError(wire.CodeForbidden, "permission denied: token may not command this device")
-	}
 	if cn.srv.cfg.Command == nil {
 		return nil, wire.NewError(wire.CodeInvalidParams, "commands are not enabled on this bridge")
 	}

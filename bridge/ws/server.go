@@ -26,8 +26,10 @@ import (
 	"github.com/mqlive/mqlive/bridge/wire"
 )
 
-// Commander executes a dashboard command (PROTOCOL.md "command") for an
-// identity that the server has already checked may command the device.
+// Commander executes a dashboard command (PROTOCOL.md "command"). It checks
+// the identity's cmd permission itself, so that refused commands are
+// counted and shown on the monitor channel like the others; errors of type
+// *wire.Error go to the client as they are.
 type Commander func(ctx context.Context, id *auth.Identity, p wire.CommandParams) error
 
 // Config configures the server.
