@@ -101,3 +101,22 @@ func TestMonitorShowsVerdicts(t *testing.T) {
 	_, ok := admin.NextMessage(100 * time.Millisecond)
 	require.False(t, ok, "another tenant's traffic is not on this monitor")
 }
+
+func TestQoS1RedeliveriesAreSuppressedOnce(t *testing.T) {
+	b := bridgetest.Start(t)
+	c := bridgetest.Dial(t, b.WSURL)
+	c.Connect(b.Token(t, "alice", "default"))
+	c.MustCall("subscribe", wire.SubscribeParams{Channel: "devices"}, nil)
+	msg := devices.Message{Topic: "zigbee2mqtt/d1", Payload: []byte(`{"temperature":20}`), ReceivedAt: time.Now()}
+	bridge.HandleMessage(b.Bridge, msg)
+	dup := msg
+	dup.Duplicate = true
+	bridge.HandleMessage(b.Bridge, dup) // the broker retried after a lost PUBACK
+	bridge.HandleMessage(b.Bridge, msg) // the device really sent the same value again
+	p1, _ := nextReading(t, c, "devices")
+	p2, _ := nextReading(t, c, "devices")
+	require.Equal(t, p1.Offset+1, p2.Offset)
+	_, ok := c.NextMessage(100 * time.Millisecond)
+	require.False(t, ok, "the redelivery was not published")
+	require.Equal(t, 1.0, testutil.ToFloat64(metricsOf(b).DedupSuppressed.WithLabelValues("zigbee2mqtt", "default")))
+}

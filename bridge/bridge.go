@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mqlive/mqlive/bridge/auth"
+	"github.com/mqlive/mqlive/bridge/dedup"
 	"github.com/mqlive/mqlive/bridge/embedded"
 	"github.com/mqlive/mqlive/bridge/hub"
 	"github.com/mqlive/mqlive/bridge/ingest"
@@ -31,6 +32,13 @@ import (
 // reject and count them (mqlive_ingest_rejected_total{reason="too_large"}),
 // instead of the broker silently dropping the publisher.
 const embeddedMaxPacket = 8 << 20
+
+// A QoS 1 redelivery is recognised for this long after the original; the
+// broker retries within seconds of a lost PUBACK.
+const (
+	dedupWindow = 30 * time.Second
+	dedupSize   = 100000
+)
 
 // maxDeviceID bounds a device id in bytes; longer ids are rejected.
 const maxDeviceID = 256
@@ -59,6 +67,7 @@ type Bridge struct {
 	ingest   *ingest.Client
 	server   *ws.Server
 	mqttURL  string
+	dedup    *dedup.Window
 
 	statsMu   sync.Mutex
 	lastStats ingest.Stats
@@ -83,6 +92,7 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		o(b)
 	}
 	b.metrics = metrics.New(b.registry)
+	b.dedup = dedup.New(dedupWindow, dedupSize)
 	verifier, err := cfg.Auth.Verifier()
 	if err != nil {
 		return nil, err
@@ -305,6 +315,10 @@ func (b *Bridge) handleMessage(m devices.Message) {
 	}
 	family := mount.Handler.Family()
 	src := &b.sources[b.mountIdx[mountKey(mount.Tenant, mount.Base, family)]]
+	if b.dedup.Duplicate(m.Topic, m.Payload, m.Duplicate, m.ReceivedAt) {
+		b.metrics.DedupSuppressed.WithLabelValues(family, src.tenant).Inc()
+		return
+	}
 	start := time.Now()
 	readings, err := safeDecode(mount.Handler, mount.Base, m)
 	b.metrics.IngestDecode.WithLabelValues(family).Observe(time.Since(start).Seconds())

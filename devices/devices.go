@@ -39,9 +39,12 @@ type Reading struct {
 // Message is one MQTT message as the bridge received it. Handlers must not
 // retain or modify Payload after Decode returns.
 type Message struct {
-	Topic      string
-	Payload    []byte
-	Retained   bool
+	Topic    string
+	Payload  []byte
+	Retained bool
+	// Duplicate is the MQTT DUP flag: the broker may have delivered this
+	// QoS 1 message before ([MQTT-3.3.1-1]).
+	Duplicate  bool
 	ReceivedAt time.Time
 }
 

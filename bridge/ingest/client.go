@@ -318,6 +318,7 @@ func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
 		Topic:      pm.Topic(),
 		Payload:    append([]byte(nil), pm.Payload()...), // the Handler owns its copy
 		Retained:   pm.Retained(),
+		Duplicate:  pm.Duplicate(),
 		ReceivedAt: time.Now(),
 	}
 	c.received.Add(1)

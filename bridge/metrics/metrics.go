@@ -37,6 +37,8 @@ type Metrics struct {
 	RateLimited   prometheus.Counter
 	Requests      *prometheus.CounterVec // method, code ("0" for success)
 	QueueDepth    prometheus.Histogram
+	// DedupSuppressed counts QoS 1 redeliveries dropped, by family and tenant.
+	DedupSuppressed *prometheus.CounterVec
 	// Commands counts dashboard commands by family, tenant and outcome
 	// (sent, refused, failed).
 	Commands *prometheus.CounterVec
@@ -148,6 +150,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Frames a socket writer found waiting when it woke up.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}),
+		DedupSuppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mqlive_ingest_dedup_suppressed_total",
+			Help: "MQTT QoS 1 redeliveries (DUP flag, same topic and payload within the window) dropped, by family and tenant.",
+		}, []string{"family", "tenant"}),
 		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mqlive_commands_total",
 			Help: "Dashboard commands by device family, tenant and outcome (sent, refused, failed).",
@@ -164,7 +170,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.Connections, m.Subscriptions, m.Connects, m.Disconnects, m.Rejected,
 		m.Conflated, m.Lagged, m.SlowConsumers, m.Recoveries,
 		m.FramesIn, m.FramesOut, m.BytesIn, m.BytesOut, m.RateLimited, m.Requests, m.QueueDepth,
-		m.ClientLatency, m.ClientReports, m.Commands,
+		m.ClientLatency, m.ClientReports, m.Commands, m.DedupSuppressed,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -28,6 +28,7 @@ func TestMetricsFollowConventions(t *testing.T) {
 	m.Requests.WithLabelValues("ping", "0").Inc()
 	m.ClientReports.WithLabelValues("accepted").Inc()
 	m.Commands.WithLabelValues("zigbee2mqtt", "acme", "sent").Inc()
+	m.DedupSuppressed.WithLabelValues("zigbee2mqtt", "acme").Inc()
 	counts := make([]uint64, len(LatencyBuckets)+1)
 	counts[0] = 1
 	require.True(t, m.ClientLatency.Add("acme", counts, 0.0005))
@@ -40,7 +41,7 @@ func TestMetricsFollowConventions(t *testing.T) {
 			names++
 		}
 	}
-	require.GreaterOrEqual(t, names, 28)
+	require.GreaterOrEqual(t, names, 29)
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
 	for _, p := range problems {
