@@ -149,12 +149,12 @@ func (b *Bridge) closeBroker() {
 func (b *Bridge) buildSources() error {
 	confs := b.cfg.Sources
 	if len(confs) == 0 {
-		for _, h := range devices.Builtin() {
+		for _, h := range Families() {
 			base := h.DefaultBase()
 			confs = append(confs, SourceConfig{Family: h.Family(), Tenant: DefaultTenant, Base: &base})
 		}
 	}
-	reg, err := devices.NewRegistry(devices.Builtin()...)
+	reg, err := devices.NewRegistry(Families()...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,80 @@
+package bridge_test
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mqlive/mqlive/bridge"
+	"github.com/mqlive/mqlive/bridge/bridgetest"
+	"github.com/mqlive/mqlive/bridge/wire"
+	"github.com/mqlive/mqlive/devices"
+)
+
+// TestEveryFamilyRoundTrip publishes each built-in family's own sampled
+// traffic on a real broker and expects its Readings on a real WebSocket,
+// with the family's id and the device's identity intact.
+func TestEveryFamilyRoundTrip(t *testing.T) {
+	b := bridgetest.Start(t)
+	c := bridgetest.Dial(t, b.WSURL)
+	c.Connect(b.Token(t, "alice", bridge.DefaultTenant))
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for _, h := range bridge.Families() {
+		s, ok := h.(devices.Sampler)
+		if !ok {
+			continue
+		}
+		t.Run(h.Family(), func(t *testing.T) {
+			device := sampleDevice(h.Family())
+			ch := wire.DeviceChannel(device)
+			var sub wire.SubscribeResult
+			c.MustCall("subscribe", wire.SubscribeParams{Channel: ch}, &sub)
+			base := h.DefaultBase()
+			if m, ok := s.Availability(base, device, true); ok {
+				b.PublishRetained(t, m.Topic, m.Payload, m.Retained)
+			}
+			for _, m := range s.Sample(base, device, time.Now(), rnd) {
+				b.PublishRetained(t, m.Topic, m.Payload, m.Retained)
+			}
+			metrics := 0
+			deadline := time.Now().Add(5 * time.Second)
+			for metrics == 0 && time.Now().Before(deadline) {
+				p, ok := c.NextMessage(time.Until(deadline))
+				require.True(t, ok, "no Reading of %s device %q", h.Family(), device)
+				if p.Channel != ch {
+					continue
+				}
+				r := reading(t, p)
+				require.Equal(t, device, r.Device)
+				require.Equal(t, h.Family(), r.Family)
+				metrics += len(r.Metrics)
+			}
+			require.Positive(t, metrics, "the sample carried metrics")
+			if m, ok := s.Availability(base, device, false); ok {
+				b.PublishRetained(t, m.Topic, m.Payload, false)
+				for {
+					p, ok := c.NextMessage(5 * time.Second)
+					require.True(t, ok, "no offline Reading")
+					if r := reading(t, p); p.Channel == ch && r.Online != nil {
+						require.False(t, *r.Online)
+						break
+					}
+				}
+			}
+			c.MustCall("unsubscribe", wire.ChannelParams{Channel: ch}, nil)
+		})
+	}
+}
+
+// sampleDevice is a device id in the shape each family uses.
+func sampleDevice(family string) string {
+	switch family {
+	case "zigbee2mqtt":
+		return "Living Room/Lamp 1"
+	case "tasmota":
+		return "tasmota_ABC123"
+	}
+	return "rt-" + family
+}
