@@ -31,6 +31,10 @@ type Config struct {
 	// Interval is each device's report interval; 0 means DefaultInterval.
 	// The fleet publishes Devices*len(Families)/Interval rounds per second.
 	Interval time.Duration
+	// Rate, when positive, is the fleet's total telemetry rounds per
+	// second; it sets Interval to (number of devices)/Rate, so a mixed
+	// fleet of every family runs at a known load. 0 means use Interval.
+	Rate float64
 	// Seed makes device names and payload values reproducible (doc.go).
 	Seed int64
 	// Start, when set, stamps the k-th round of every device with
@@ -43,6 +47,14 @@ type Config struct {
 	// drops offline abruptly (LWT) and comes back 1 to 5 intervals later;
 	// 0 means never. Must be in [0, 1].
 	Churn float64
+	// Skew gives every device a fixed clock error drawn uniformly from
+	// [-Skew, +Skew], applied to the timestamps it sends, to test that a
+	// device's Readings never move it back in time; 0 means exact clocks.
+	Skew time.Duration
+	// Storm, when positive, makes the whole fleet drop offline abruptly at
+	// once every Storm (an LWT storm, as after a power cut), each device
+	// coming back 1 to 5 intervals later; 0 means never.
+	Storm time.Duration
 	// Bad is the probability, per device and interval, that the round is
 	// replaced by a malformed payload; 0 means never. Must be in [0, 1].
 	Bad float64
@@ -86,6 +98,12 @@ func (cfg Config) validate() (Config, error) {
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
+	}
+	if cfg.Rate < 0 {
+		return cfg, errors.New("simulator: config: rate must not be negative")
+	}
+	if cfg.Skew < 0 || cfg.Storm < 0 {
+		return cfg, errors.New("simulator: config: skew and storm must not be negative")
 	}
 	if cfg.Churn < 0 || cfg.Churn > 1 {
 		return cfg, fmt.Errorf("simulator: config: churn %v is not a probability in [0, 1]", cfg.Churn)

@@ -45,6 +45,8 @@ type device struct {
 
 	mu   sync.Mutex
 	conn *dropConn // the current connection, so that churn can drop it
+
+	skew time.Duration // this device's clock error (Config.Skew)
 }
 
 // stopReason says why serve returned.
@@ -93,6 +95,9 @@ func newDevice(s *Simulator, family string, index int, name string, sampler devi
 		opts.SetBinaryWill(lwt.Topic, lwt.Payload, 1, lwt.Retained) // [MQTT-3.1.2-8]
 	}
 	d.client = paho.NewClient(opts)
+	if s.cfg.Skew > 0 {
+		d.skew = time.Duration(d.control.Int64N(int64(2*s.cfg.Skew)+1)) - s.cfg.Skew
+	}
 	return d
 }
 
@@ -249,6 +254,9 @@ func (d *device) serve(ctx context.Context, rounds *int) stopReason {
 			return stopDone
 		case <-d.lost:
 			return stopLost
+		case <-d.sim.stormSignal():
+			d.drop(ctx)
+			return stopChurn
 		case <-timer.C:
 		}
 		if cfg.Churn > 0 && d.control.Float64() < cfg.Churn {
@@ -259,6 +267,7 @@ func (d *device) serve(ctx context.Context, rounds *int) stopReason {
 		if !cfg.Start.IsZero() {
 			now = cfg.Start.Add(time.Duration(*rounds) * cfg.Interval)
 		}
+		now = now.Add(d.skew)
 		msgs := d.sampler.Sample(d.base, d.name, now, d.payload)
 		if cfg.Bad > 0 && d.control.Float64() < cfg.Bad && len(msgs) > 0 {
 			msgs[0].Payload = badPayload(d.control, msgs[0].Payload)

@@ -44,6 +44,9 @@ type Simulator struct {
 
 	warnedConnect atomic.Bool // the first connection failure was logged
 
+	stormMu sync.Mutex
+	storm   chan struct{} // closed when a storm starts; replaced after
+
 	stats struct {
 		connects, connectErrors, published, publishErrors, drops, bad atomic.Uint64
 	}
@@ -87,6 +90,12 @@ func New(cfg Config, reg *devices.Registry) (*Simulator, error) {
 		// Client ids differ between processes so that two simulators with
 		// the same seed do not take over each other's sessions.
 		idPrefix: "mqlive-sim-" + hex.EncodeToString(id[:]),
+	}
+	if cfg.Rate > 0 {
+		s.cfg.Interval = time.Duration(float64(cfg.Devices*len(families)) / cfg.Rate * float64(time.Second))
+		if s.cfg.Interval < time.Millisecond {
+			return nil, fmt.Errorf("simulator: config: rate %v needs an interval under 1ms; add devices", cfg.Rate)
+		}
 	}
 	seen := map[string]bool{}
 	for _, f := range families {
@@ -145,6 +154,11 @@ func (s *Simulator) Run(ctx context.Context) error {
 	for _, d := range s.devices {
 		wg.Go(func() { d.run(ctx) })
 	}
+	if s.cfg.Storm > 0 {
+		stormCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		go s.storms(stormCtx)
+	}
 	wg.Wait()
 	st := s.Stats()
 	s.log.Info("simulator stopped", "elapsed", time.Since(start).Round(time.Millisecond),
@@ -162,5 +176,35 @@ func (s *Simulator) Stats() Stats {
 		PublishErrors: s.stats.publishErrors.Load(),
 		Drops:         s.stats.drops.Load(),
 		Bad:           s.stats.bad.Load(),
+	}
+}
+
+// stormSignal returns the channel that closes when the next storm starts.
+func (s *Simulator) stormSignal() <-chan struct{} {
+	s.stormMu.Lock()
+	defer s.stormMu.Unlock()
+	if s.storm == nil {
+		s.storm = make(chan struct{})
+	}
+	return s.storm
+}
+
+// storms starts an LWT storm every Storm until ctx is done.
+func (s *Simulator) storms(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Storm)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.log.Info("LWT storm: the whole fleet drops offline")
+		s.stormMu.Lock()
+		if s.storm != nil {
+			close(s.storm)
+		}
+		s.storm = make(chan struct{})
+		s.stormMu.Unlock()
 	}
 }
