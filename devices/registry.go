@@ -27,6 +27,8 @@ func Builtin() []Handler {
 	return []Handler{
 		Zigbee2MQTT{},
 		Tasmota{},
+		TTN{},
+		OwnTracks{},
 	}
 }
 

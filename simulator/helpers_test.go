@@ -121,3 +121,15 @@ func runSim(t *testing.T, s *Simulator, ctx context.Context) {
 		t.Fatal("simulator Run did not return")
 	}
 }
+
+// samplers lists the families of reg that the simulator can run.
+func samplers(reg *devices.Registry) []string {
+	var out []string
+	for _, f := range reg.Families() {
+		h, _ := reg.Handler(f)
+		if _, ok := h.(devices.Sampler); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -65,7 +65,7 @@ func TestRunsAgainstBroker(t *testing.T) {
 
 	var out bytes.Buffer
 	// The flag wins over the environment; the environment fills the rest.
-	err = run(context.Background(), []string{"--count", "2", "--devices", "2"},
+	err = run(context.Background(), []string{"--count", "2", "--devices", "2", "--families", "tasmota,zigbee2mqtt"},
 		env(map[string]string{"MQLIVE_SIM_URL": b.URL(), "MQLIVE_SIM_INTERVAL": "20ms", "MQLIVE_SIM_DEVICES": "9", "MQLIVE_SIM_QOS": "1"}), &out)
 	require.NoError(t, err)
 	require.Contains(t, out.String(), "simulator stopped")
