@@ -29,6 +29,7 @@ func Builtin() []Handler {
 		Tasmota{},
 		TTN{},
 		OwnTracks{},
+		Shelly{},
 	}
 }
 

@@ -1,5 +1,3 @@
-//go:build mqlive_shelly
-
 package devices
 
 import (

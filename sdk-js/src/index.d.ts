@@ -20,6 +20,13 @@ export interface ClientOptions {
   timeout?: number;
   /** Slack in ms over the server's ping interval before a silent connection is dropped. Default 10000. */
   maxServerPingDelay?: number;
+  /**
+   * How often in ms the client reports its delivery latency histogram to the
+   * bridge (exported there as `mqlive_client_delivery_latency_seconds`), when
+   * it has new samples. Default 10000; 0 disables reporting (the client still
+   * measures, see `Client.latency()`).
+   */
+  reportInterval?: number;
   /** Sent as connect's `client` param. */
   name?: string;
   /** Where to load mqlive.wasm from; default next to index.js. */
@@ -117,6 +124,31 @@ export interface Device {
   tags: Record<string, string>;
 }
 
+/**
+ * End-to-end delivery latency seen by this client: from the bridge receiving
+ * the MQTT message (a Reading's `received_at`, server clock) to the SDK
+ * handing the publication to the page (client clock + estimated offset).
+ * Only live publications of device channels (`devices`, `device:<id>`,
+ * `tag:<k>=<v>`) are measured, not recovered ones or snapshots. All in ms.
+ */
+export interface LatencyStats {
+  /** Publications measured since the client was created. */
+  count: number;
+  /** Median and 99th percentile, interpolated inside the histogram buckets the way Prometheus' histogram_quantile does; null while count is 0. */
+  p50: number | null;
+  p99: number | null;
+  /**
+   * Estimated server clock minus client clock, NTP-style from ping round
+   * trips (the shortest of the last 8), and that round trip. Null until the
+   * first ping (sent right after connect) returns.
+   */
+  offsetMs: number | null;
+  rttMs: number | null;
+  /** Samples the bridge has acknowledged in reports, and samples not yet reported. */
+  reported: number;
+  pending: number;
+}
+
 export interface ClientEvents {
   state: StateEvent;
   connecting: StateEvent;
@@ -188,6 +220,8 @@ export declare class Client extends Emitter<ClientEvents> {
   /** The local device table, sorted by id. */
   devices(): Device[];
   device(id: string): Device | null;
+  /** Client-side delivery latency statistics (see LatencyStats). */
+  latency(): Promise<LatencyStats>;
 }
 
 export declare function createClient(options: ClientOptions): Promise<Client>;

@@ -119,6 +119,7 @@ export class Client extends Emitter {
       maxReconnectDelay: options.maxReconnectDelay,
       timeout: options.timeout,
       maxServerPingDelay: options.maxServerPingDelay,
+      reportInterval: options.reportInterval,
     };
     if (typeof options.token === 'string') goOptions.token = options.token;
     if (typeof options.getToken === 'function') goOptions.getToken = () => options.getToken();
@@ -265,6 +266,15 @@ export class Client extends Emitter {
 
   device(id) {
     return this._devices.get(id) || null;
+  }
+
+  /**
+   * Delivery latency measured by this client (bridge receive → handed to the
+   * page, corrected by the ping-estimated clock offset), in ms.
+   * @returns {Promise<import('./index.js').LatencyStats>}
+   */
+  latency() {
+    return this._api.latency(this._id);
   }
 }
 

@@ -1,7 +1,9 @@
 // The dashboard in headless Chromium (playwright-core driving the system
 // /usr/bin/chromium): it is served by a real bridge, shows a device the
-// simulator publishes, and shows it again after the bridge is killed and
-// restarted on the same ports (reconnect + resubscribe in the browser).
+// simulator publishes, reports its delivery latency to the bridge (read back
+// from /metrics and printed), and shows the device again after the bridge is
+// killed and restarted on the same ports (reconnect + resubscribe in the
+// browser).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
@@ -9,7 +11,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startBridge, startSim, binaries, distEntry, repoRoot } from './helpers.mjs';
+import { startBridge, startSim, binaries, distEntry, repoRoot, waitFor, scrapeLatency, histogramQuantile } from './helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
@@ -64,6 +66,45 @@ test('dashboard shows devices and recovers after a bridge restart', { timeout: 1
   await card.click();
   await page.waitForSelector('#detail:not([hidden]) #detail-metrics tr', { timeout: 10000 });
   assert.equal(await page.textContent('#detail-title'), id);
+
+  // The SDK in the page measures MQTT publish → bridge → page latency and
+  // reports it (every 10 s by default); the bridge exports the histogram.
+  const hist = await waitFor(async () => {
+    const h = await scrapeLatency(bridge.httpURL);
+    return h && h.count >= 10 && h;
+  }, { timeout: 40000, interval: 250, what: 'latency reports from the browser on /metrics' });
+  const p50 = histogramQuantile(0.5, hist) * 1000;
+  const p99 = histogramQuantile(0.99, hist) * 1000;
+  assert.ok(p50 > 0 && p50 <= p99, `p50 ${p50} ≤ p99 ${p99}`);
+  assert.ok(hist.sum / hist.count < 1, 'mean latency on loopback under a second');
+  console.log(`e2e latency (MQTT publish → bridge → dashboard in headless Chromium, loopback, latest mode at 4 Hz): ` +
+    `p50=${p50.toFixed(2)}ms p99=${p99.toFixed(2)}ms mean=${((hist.sum / hist.count) * 1000).toFixed(2)}ms over ${hist.count} samples; ` +
+    `cumulative buckets ${hist.buckets.map(({ le, cum }) => `le${le === Infinity ? '+Inf' : `${le * 1000}ms`}=${cum}`).join(' ')}`);
+
+  // The client-side view in the browser: a second client in the same page
+  // (same runtime), stream mode, not reporting. Its offset and round trip
+  // bound the measurement error (± rtt/2).
+  const own = await page.evaluate(async ({ url, token }) => {
+    const sdk = await import('/sdk/index.js');
+    const c = await sdk.createClient({ url, token, reportInterval: 0 });
+    try {
+      await c.connect();
+      c.subscribe('devices');
+      const deadline = Date.now() + 15000;
+      for (;;) {
+        const s = await c.latency();
+        if ((s.count >= 10 && s.offsetMs !== null) || Date.now() > deadline) return s;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      c.close();
+    }
+  }, { url: bridge.wsURL, token: bridge.token });
+  assert.ok(own.count >= 10, `client.latency() in the browser: ${JSON.stringify(own)}`);
+  assert.equal(own.reported, 0, 'reportInterval 0: nothing reported');
+  assert.ok(own.p50 <= own.p99 && own.rttMs >= 0);
+  console.log(`browser client.latency() (stream mode): p50=${own.p50.toFixed(2)}ms p99=${own.p99.toFixed(2)}ms over ${own.count} samples; ` +
+    `clock offset ${own.offsetMs.toFixed(3)}ms rtt ${own.rttMs.toFixed(3)}ms`);
 
   // Kill the bridge: the page shows it is reconnecting.
   await bridge.stop('SIGKILL');

@@ -138,3 +138,49 @@ export function startSim(mqttURL, { devices = 1, families = 'zigbee2mqtt,tasmota
   const proc = new Proc(binaries().sim, args, 'mqlive-sim');
   return { proc, stop: (signal) => proc.stop(signal) };
 }
+
+/**
+ * Scrapes the bridge's /metrics for the client-reported delivery latency
+ * histogram of a tenant: { count, sum (s), buckets: [{ le (s), cum }] }, or
+ * null when no client has reported yet.
+ */
+export async function scrapeLatency(httpURL, tenant = 'default') {
+  const resp = await fetch(`${httpURL}/metrics`);
+  if (!resp.ok) throw new Error(`/metrics: HTTP ${resp.status}`);
+  const text = await resp.text();
+  const name = 'mqlive_client_delivery_latency_seconds';
+  const num = (re) => {
+    const m = text.match(re);
+    return m ? Number(m[1]) : null;
+  };
+  const count = num(new RegExp(`^${name}_count\\{tenant="${tenant}"\\} (\\S+)$`, 'm'));
+  if (count === null) return null;
+  const sum = num(new RegExp(`^${name}_sum\\{tenant="${tenant}"\\} (\\S+)$`, 'm'));
+  const buckets = [];
+  const re = new RegExp(`^${name}_bucket\\{tenant="${tenant}",le="([^"]+)"\\} (\\S+)$`, 'gm');
+  for (const m of text.matchAll(re)) buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), cum: Number(m[2]) });
+  buckets.sort((a, b) => a.le - b.le);
+  return { count, sum, buckets };
+}
+
+/**
+ * The q-quantile of a scraped histogram in seconds, interpolated inside the
+ * bucket like Prometheus' histogram_quantile (the highest finite bound when
+ * it falls into +Inf); NaN when empty.
+ */
+export function histogramQuantile(q, { buckets }) {
+  const total = buckets.length ? buckets[buckets.length - 1].cum : 0;
+  if (!total) return NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCum = 0;
+  for (const { le, cum } of buckets) {
+    if (cum >= rank && cum > prevCum) {
+      if (le === Infinity) return prevLe;
+      return prevLe + ((le - prevLe) * (rank - prevCum)) / (cum - prevCum);
+    }
+    prevLe = le === Infinity ? prevLe : le;
+    prevCum = cum;
+  }
+  return prevLe;
+}

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
-import { startBridge, startSim, waitFor, distEntry, binaries } from './helpers.mjs';
+import { startBridge, startSim, waitFor, distEntry, binaries, scrapeLatency, histogramQuantile } from './helpers.mjs';
 
 let sdk;
 let bridge;
@@ -113,6 +113,56 @@ test('getToken, publish and history', { timeout: 30000 }, async () => {
     const sub = client.subscribe('user:someone-else');
     await assert.rejects(sub.ready, (err) => err.code === 4003);
     assert.equal(sub.state, 'unsubscribed');
+  } finally {
+    client.close();
+  }
+});
+
+test('measures delivery latency and reports it to the bridge', { timeout: 60000 }, async () => {
+  const client = await sdk.createClient({ url: bridge.wsURL, token: bridge.token, reportInterval: 200 });
+  try {
+    const before = (await scrapeLatency(bridge.httpURL))?.count ?? 0;
+    await client.connect();
+    // The clock-sync ping goes out right after connect.
+    const first = await waitFor(async () => {
+      const s = await client.latency();
+      return s.offsetMs !== null && s;
+    }, { what: 'a clock offset estimate' });
+    assert.ok(Math.abs(first.offsetMs) < 100, `same host, same clock: offset ${first.offsetMs} ms`);
+    assert.ok(first.rttMs >= 0);
+
+    const sub = client.subscribe('devices'); // stream mode: every message, no conflation
+    await sub.ready;
+    const stats = await waitFor(async () => {
+      const s = await client.latency();
+      return s.count >= 20 && s.reported >= 20 && s;
+    }, { timeout: 30000, what: '20 measured and reported publications' });
+    assert.ok(stats.p50 > 0 && stats.p50 <= stats.p99, `p50 ${stats.p50} ≤ p99 ${stats.p99}`);
+    assert.ok(stats.p99 < 1000, 'loopback delivery well under a second');
+    const scraped = await waitFor(async () => {
+      const h = await scrapeLatency(bridge.httpURL);
+      return h && h.count - before >= stats.reported && h;
+    }, { what: 'the reported samples on /metrics' });
+    console.log(`node e2e latency (MQTT publish → bridge → wasm SDK in Node, loopback, stream mode): ` +
+      `client p50=${stats.p50.toFixed(2)}ms p99=${stats.p99.toFixed(2)}ms over ${stats.count} samples; ` +
+      `bridge /metrics p50=${(histogramQuantile(0.5, scraped) * 1000).toFixed(2)}ms p99=${(histogramQuantile(0.99, scraped) * 1000).toFixed(2)}ms; ` +
+      `clock offset ${first.offsetMs.toFixed(3)}ms rtt ${first.rttMs.toFixed(3)}ms`);
+  } finally {
+    client.close();
+  }
+});
+
+test('reportInterval 0 keeps measuring but does not report', { timeout: 30000 }, async () => {
+  const client = await sdk.createClient({ url: bridge.wsURL, token: bridge.token, reportInterval: 0 });
+  try {
+    await client.connect();
+    client.subscribe('devices');
+    const s = await waitFor(async () => {
+      const x = await client.latency();
+      return x.count >= 3 && x;
+    }, { timeout: 20000, what: 'measured publications' });
+    assert.equal(s.reported, 0);
+    assert.ok(s.pending >= 3);
   } finally {
     client.close();
   }

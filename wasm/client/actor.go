@@ -28,8 +28,12 @@ type actor struct {
 	reconnectTimer func()
 	pingTimer      func()
 	refreshTimer   func()
+	reportTimer    func()
 	lastRecv       int64 // ms, Clock.Now of the last inbound frame
+	lastPing       int64 // ms, Clock.Now of the last ping sent
 	pingInterval   int64 // ms, from the connect result
+
+	lat latencyState
 }
 
 type pending struct {
@@ -41,6 +45,7 @@ type pending struct {
 	// stopTimer cancels an application request's timeout.
 	stopTimer func()
 	sent      bool
+	sentAt    float64 // fine clock when written: a ping's round trip
 }
 
 func (a *actor) init(c *Client) {
@@ -176,8 +181,15 @@ func (a *actor) onConnectReply(res Value, err error) {
 		a.pingInterval = int64(ms)
 	}
 	a.lastRecv = a.cfg.Clock.Now()
+	// Ping at once, before the subscribe replies and snapshots queue up on
+	// the wire, so that the clock offset for latency measurement is known
+	// early and from a clean round trip.
+	a.lat.est.reset()
+	a.lat.unsupported = false
+	a.send("ping", nil, func(Value, error) {})
 	a.armPing()
 	a.armRefresh(str(res, "expires_at"))
+	a.armReport()
 	a.setState(StateConnected, 0, "", 0)
 	a.emit(Event{Kind: EvConnected, Data: res})
 	ws := a.waiters
@@ -268,6 +280,7 @@ func (a *actor) teardown(why *Error) {
 	stop(&a.pingTimer)
 	stop(&a.refreshTimer)
 	stop(&a.reconnectTimer)
+	stop(&a.reportTimer)
 	for id, p := range a.pending {
 		delete(a.pending, id)
 		if p.stopTimer != nil {
@@ -327,7 +340,10 @@ func (a *actor) close() {
 // armPing runs the application-level watchdog: browsers hide WebSocket
 // pings from scripts, so a half-open TCP connection shows only as silence.
 // Every half ping interval the client pings when it heard nothing for that
-// long, and gives up when it heard nothing for interval + slack.
+// long, and gives up when it heard nothing for interval + slack. It also
+// pings at least once per interval on a busy connection, because every
+// ping reply re-estimates the clock offset that latency measurement uses,
+// and clocks drift.
 func (a *actor) armPing() {
 	tick := a.pingInterval / 2
 	if tick < 100*Millisecond {
@@ -341,6 +357,10 @@ func (a *actor) armPing() {
 			return
 		case watchPing:
 			a.send("ping", nil, func(Value, error) {})
+		default:
+			if a.cfg.Clock.Now()-a.lastPing >= a.pingInterval {
+				a.send("ping", nil, func(Value, error) {})
+			}
 		}
 		a.armPing()
 	})

@@ -27,6 +27,11 @@ type Config struct {
 	// MaxServerPingDelay is the slack added to the server's ping_interval_ms
 	// before a silent connection is declared dead. Default 10 s.
 	MaxServerPingDelay int64
+	// ReportInterval is how often the client reports its delivery latency
+	// histogram to the bridge (the report request), when it has new
+	// samples. Default 10 s; negative disables reporting (the client still
+	// measures: Client.Latency).
+	ReportInterval int64
 	// Transport and Codec are required.
 	Transport Transport
 	Codec     Codec
@@ -58,6 +63,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxServerPingDelay <= 0 {
 		c.MaxServerPingDelay = 10 * Second
+	}
+	if c.ReportInterval == 0 {
+		c.ReportInterval = 10 * Second
 	}
 	if c.Clock == nil {
 		c.Clock = defaultClock()

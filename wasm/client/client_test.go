@@ -239,6 +239,7 @@ func TestRequestsQueueUntilConnectedAndTimeOut(t *testing.T) {
 	conn.h.Open()
 	req := conn.next(t)
 	conn.reply(req.Get("id"), `{"session":"s"}`)
+	require.Equal(t, "ping", str(conn.next(t), "method"), "the clock-sync ping goes first")
 	req = conn.next(t)
 	require.Equal(t, "history", str(req, "method"))
 	require.Equal(t, 5.0, req.Get("params").Get("limit").Float())

@@ -17,6 +17,25 @@ type Clock interface {
 	AfterFunc(ms int64, f func()) (stop func())
 }
 
+// FineClock is optionally implemented by a Clock with sub-millisecond
+// resolution. Latency on a LAN or loopback is a few milliseconds, so whole
+// milliseconds would put most samples in the first buckets by rounding
+// alone; the client uses NowFine for latency and clock-offset measurement
+// when the Clock has it.
+type FineClock interface {
+	// NowFine returns Unix milliseconds with a fraction, on the same
+	// clock as Now.
+	NowFine() float64
+}
+
+// nowFine reads c with the best resolution it offers.
+func nowFine(c Clock) float64 {
+	if f, ok := c.(FineClock); ok {
+		return f.NowFine()
+	}
+	return float64(c.Now())
+}
+
 // Common durations, in milliseconds.
 const (
 	Millisecond int64 = 1

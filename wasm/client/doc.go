@@ -9,6 +9,15 @@
 // throughout). Native builds get StdCodec and SystemClock. Publication data stays an opaque Value owned by the codec, so in the
 // browser it is the very object JSON.parse returned (zero copy).
 //
+// The client also measures end-to-end delivery latency (report.go). For
+// each live Reading it receives on a device channel, it takes the
+// Reading's received_at (bridge clock) and the moment it hands the
+// publication to the application (client clock plus an offset estimated
+// from ping round trips, clocksync.go). It counts the difference into the
+// bridge's fixed histogram buckets (latency.go). Every
+// Config.ReportInterval it reports the counts that no server has
+// acknowledged yet; Client.Latency returns the client-side view.
+//
 // Concurrency contract: a Client owns one actor goroutine that holds all of
 // its state. Every exported method is safe for concurrent use, never blocks
 // and only queues a command for the actor; this makes the methods callable

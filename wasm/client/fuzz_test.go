@@ -17,7 +17,7 @@ func FuzzServerFrames(f *testing.F) {
 		`{"jsonrpc":"2.0","method":"message","params":{"channel":"devices","data":{"device":"a","metrics":{"t":"x","u":true},"ts":"bad","attrs":{"m":1}}}}`,
 		`{"jsonrpc":"2.0","method":"lagged","params":{"channel":"devices","offset":"x"}}`,
 		`{"jsonrpc":"2.0","method":"disconnect","params":{"code":1001,"reason":"drain"}}`,
-		`{"jsonrpc":"2.0","id":2,"result":{"channel":"devices","recovered":false,"snapshot":[null,1,{"device":""},{"device":"b"}]}}`,
+		`{"jsonrpc":"2.0","id":3,"result":{"channel":"devices","recovered":false,"snapshot":[null,1,{"device":""},{"device":"b"}]}}`,
 		`{"jsonrpc":"2.0","id":99,"error":{"code":"x"}}`,
 		`{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}`,
 		`[1,2]`, `null`, `"text"`, `{`, ``,

@@ -22,7 +22,17 @@ func (a *actor) send(method string, params *obj, done Done) {
 	p := &pending{id: a.nextID, method: method, done: done, sent: true}
 	p.frame = frame(p.id, method, params)
 	a.pending[p.id] = p
+	a.stamp(p)
 	_ = a.conn.Send(p.frame) // a broken conn reports close; teardown fails p
+}
+
+// stamp notes when a request goes on the wire; ping replies turn that into
+// a round trip for the clock offset estimate.
+func (a *actor) stamp(p *pending) {
+	if p.method == "ping" {
+		p.sentAt = nowFine(a.cfg.Clock)
+		a.lastPing = a.cfg.Clock.Now()
+	}
 }
 
 // enqueue takes an application request: sent now when connected, else held
@@ -56,6 +66,7 @@ func (a *actor) transmit(p *pending) {
 		f.raw("params", p.params)
 	}
 	p.frame = f.String()
+	a.stamp(p)
 	_ = a.conn.Send(p.frame)
 }
 
@@ -135,6 +146,9 @@ func (a *actor) onReply(id int64, v Value) {
 	if e := v.Get("error"); e.Kind() == Object {
 		p.done(nil, rpcError(e))
 		return
+	}
+	if p.method == "ping" {
+		a.onPong(p.sentAt, v.Get("result"))
 	}
 	p.done(v.Get("result"), nil)
 }

@@ -4,10 +4,30 @@ package client
 // "…+01:00") into Unix milliseconds; it returns 0 for anything else. It replaces
 // time.Parse, which adds about 60 KB brotli to the WebAssembly build.
 func parseTime(s string) int64 {
+	unix, nanos, ok := parseRFC3339(s)
+	if !ok {
+		return 0
+	}
+	return unix*1000 + nanos/1e6
+}
+
+// parseTimeFine is parseTime keeping the fraction of the millisecond: the
+// bridge stamps received_at in nanoseconds, and loopback latencies are
+// around a millisecond.
+func parseTimeFine(s string) float64 {
+	unix, nanos, ok := parseRFC3339(s)
+	if !ok {
+		return 0
+	}
+	return float64(unix)*1000 + float64(nanos)/1e6
+}
+
+// parseRFC3339 returns Unix seconds and the nanoseconds of the fraction.
+func parseRFC3339(s string) (unix, nanos int64, ok bool) {
 	// YYYY-MM-DDTHH:MM:SS is 19 bytes, then optional .fraction, then the zone.
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
 		s[13] != ':' || s[16] != ':' {
-		return 0
+		return 0, 0, false
 	}
 	year, ok1 := digits(s[0:4])
 	month, ok2 := digits(s[5:7])
@@ -17,10 +37,9 @@ func parseTime(s string) int64 {
 	sec, ok6 := digits(s[17:19])
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
 		day > daysIn(year, month) || hour > 23 || minute > 59 || sec > 59 {
-		return 0
+		return 0, 0, false
 	}
 	rest := s[19:]
-	var nanos int64
 	if len(rest) > 0 && rest[0] == '.' {
 		i := 1
 		scale := int64(100000000)
@@ -29,7 +48,7 @@ func parseTime(s string) int64 {
 			scale /= 10
 		}
 		if i == 1 {
-			return 0
+			return 0, 0, false
 		}
 		rest = rest[i:]
 	}
@@ -40,17 +59,17 @@ func parseTime(s string) int64 {
 		oh, okh := digits(rest[1:3])
 		om, okm := digits(rest[4:6])
 		if !okh || !okm || oh > 23 || om > 59 {
-			return 0
+			return 0, 0, false
 		}
 		offset = int64(oh*3600 + om*60)
 		if rest[0] == '-' {
 			offset = -offset
 		}
 	default:
-		return 0
+		return 0, 0, false
 	}
-	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec) - offset
-	return unix*1000 + nanos/1e6
+	unix = daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec) - offset
+	return unix, nanos, true
 }
 
 func digits(s string) (int, bool) {

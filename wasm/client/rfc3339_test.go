@@ -35,3 +35,12 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTimeFineKeepsSubMilliseconds(t *testing.T) {
+	for _, s := range []string{"2026-11-23T17:00:00.123456789Z", "2026-11-23T17:00:00Z", "1969-12-31T23:59:59.5-05:30"} {
+		want, err := time.Parse(time.RFC3339Nano, s)
+		require.NoError(t, err)
+		require.InDelta(t, float64(want.UnixNano())/1e6, parseTimeFine(s), 0.001, s)
+	}
+	require.Zero(t, parseTimeFine("2026-11-23T17:00:00"))
+}

@@ -7,12 +7,15 @@ import (
 
 // sub is one channel in the desired-subscription set.
 type sub struct {
-	channel    string
-	opts       SubscribeOptions
-	pos        Position // last position seen: replayed as since
-	havePos    bool
-	subscribed bool // a subscribe result arrived on the current connection
-	attempt    int  // failed subscribes in a row, for the retry backoff
+	channel string
+	opts    SubscribeOptions
+	pos     Position // last position seen: replayed as since
+	havePos bool
+	// subscribed: the result of the latest subscribe sent on the current
+	// connection arrived. Publications before it are recovered ones, old
+	// by design, so they are not measured for latency.
+	subscribed bool
+	attempt    int // failed subscribes in a row, for the retry backoff
 	waiters    []Done
 }
 
@@ -64,6 +67,7 @@ func (a *actor) subscribe(channel string, opts SubscribeOptions, done Done) {
 }
 
 func (a *actor) sendSubscribe(s *sub) {
+	s.subscribed = false
 	p := newObj().str("channel", s.channel)
 	if s.opts.Mode != "" {
 		p.str("mode", s.opts.Mode)
@@ -155,6 +159,9 @@ func (a *actor) onPublication(p Value) {
 	}
 	s.pos, s.havePos = Position{Epoch: epoch, Offset: off}, true
 	if isDeviceChannel(ch) {
+		if s.subscribed {
+			a.measure(p) // now: the events below hand it to the page
+		}
 		if d, ok := a.table.Apply(p.Get("data")); ok {
 			a.emit(Event{Kind: EvDevice, Channel: ch, Device: d})
 		}

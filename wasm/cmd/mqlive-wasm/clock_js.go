@@ -15,15 +15,20 @@ var (
 	dateNow      = js.Global().Get("Date").Get("now")
 )
 
-// Now implements client.Clock: performance.timeOrigin + performance.now()
-// is Unix milliseconds that do not jump with the wall clock.
-func (jsClock) Now() int64 {
+// Now implements client.Clock.
+func (c jsClock) Now() int64 { return int64(c.NowFine()) }
+
+// NowFine implements client.FineClock: performance.timeOrigin +
+// performance.now() is Unix milliseconds with a fraction (5–100 µs steps,
+// depending on cross-origin isolation) that do not jump with the wall
+// clock; the ping-estimated offset absorbs any difference from it.
+func (jsClock) NowFine() float64 {
 	if performance.Type() == js.TypeObject {
 		if origin := performance.Get("timeOrigin"); origin.Type() == js.TypeNumber {
-			return int64(origin.Float() + performance.Call("now").Float())
+			return origin.Float() + performance.Call("now").Float()
 		}
 	}
-	return int64(dateNow.Invoke().Float())
+	return dateNow.Invoke().Float()
 }
 
 // AfterFunc implements client.Clock. The callback releases its own func;

@@ -55,6 +55,7 @@ func main() {
 			c.Command(arg(a, 0).String(), arg(a, 1).String(), jsValue{arg(a, 2)}, d)
 		}),
 		"devices": devicesFn,
+		"latency": latencyFn,
 	}
 	for name, f := range fns {
 		api.Set(name, js.FuncOf(guard(f)))
@@ -230,6 +231,13 @@ func newClient(_ js.Value, args []js.Value) any {
 		MaxReconnectDelay:  millis(o.Get("maxReconnectDelay")),
 		Timeout:            millis(o.Get("timeout")),
 		MaxServerPingDelay: millis(o.Get("maxServerPingDelay")),
+	}
+	if r := o.Get("reportInterval"); r.Type() == js.TypeNumber {
+		// JavaScript's 0 means "do not report"; absent means the default.
+		cfg.ReportInterval = int64(r.Float())
+		if cfg.ReportInterval <= 0 {
+			cfg.ReportInterval = -1
+		}
 	}
 	if t := o.Get("token"); t.Type() == js.TypeString {
 		cfg.Token = t.String()
