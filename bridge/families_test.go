@@ -75,6 +75,8 @@ func sampleDevice(family string) string {
 		return "Living Room/Lamp 1"
 	case "tasmota":
 		return "tasmota_ABC123"
+	case "sparkplug_b":
+		return "Plant 1/edge-07/pump 3" // group/edge node/device
 	}
 	return "rt-" + family
 }

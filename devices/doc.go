@@ -3,8 +3,10 @@
 //
 // A family is a Handler: it names the topic filters to subscribe under a
 // base topic and decodes one message into zero or more Readings. Shipped
-// families are listed by Builtin (Zigbee2MQTT, Tasmota); the json family is
-// built from configuration with NewJSON. A Registry holds families by id
+// families are listed by Builtin (Zigbee2MQTT, Tasmota, The Things Stack,
+// OwnTracks, Shelly, Homie, Home Assistant discovery, ESPHome; Sparkplug B
+// lives in the sparkplug subpackage and package families lists them all);
+// the json family is built from configuration with NewJSON. A Registry holds families by id
 // at their default bases; a Router maps configured sources (family, tenant,
 // base) to topics and refuses sources whose filters overlap, so a message
 // belongs to exactly one source and one tenant.
@@ -23,13 +25,19 @@
 // (CheckPayload), numbers outside float64 are rejected, and every rejection
 // is a *DecodeError with a reason from a small fixed set.
 //
-// This package imports only the standard library (it is compiled into the
-// WASM SDK).
+// This package imports only the standard library, so that any Go client
+// can decode device payloads without pulling in the bridge.
 //
 // # Concurrency
 //
-// Handlers are stateless values; Decode is pure (no I/O, no blocking, no
-// shared mutable state) and safe for concurrent use. Registry, Router and
+// Decode never does I/O or blocks and is safe for concurrent use. Most
+// handlers are stateless values and Decode is pure. Families whose format
+// needs metadata sent in other messages learn it as they decode, in a
+// bounded table (MaxLearnt entries) behind a lock, keyed by base: Homie
+// ($datatype, $unit, $nodes), Home Assistant (discovery configs) and
+// Sparkplug B (aliases and bdSeq from births). They implement Learner, and
+// one source's messages must reach them in arrival order; Builtin returns
+// fresh state on every call. Registry, Router and
 // JSON are immutable after construction and safe for concurrent use. Decode
 // never retains or modifies Message.Payload; Readings it returns are owned
 // by the caller. Sampler methods are safe for concurrent use as long as

@@ -1,5 +1,3 @@
-//go:build mqlive_homeassistant
-
 package devices_test
 
 import (

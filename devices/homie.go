@@ -1,5 +1,3 @@
-//go:build mqlive_homie
-
 package devices
 
 import (

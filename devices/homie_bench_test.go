@@ -1,11 +1,7 @@
-//go:build mqlive_homie
-
 package devices_test
 
 import (
-	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/mqlive/mqlive/devices"
 )
@@ -13,20 +9,3 @@ import (
 // BenchmarkHomieDecode decodes sampled traffic: each round re-announces the
 // attributes (learning), then the values.
 func BenchmarkHomieDecode(b *testing.B) { benchDecodeIgnoring(b, devices.NewHomie(), "homie") }
-
-// benchDecodeIgnoring is benchDecode for stateful families, whose samples
-// include attribute messages that decode to ErrIgnored.
-func benchDecodeIgnoring(b *testing.B, h devices.Handler, base string) {
-	s := h.(devices.Sampler)
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	var msgs []devices.Message
-	for i := 0; i < 16; i++ {
-		msgs = append(msgs, s.Sample(base, "dev-"+string(rune('a'+i)), now, rand.New(rand.NewPCG(uint64(i), 1)))...)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		_, _ = h.Decode(base, msgs[i%len(msgs)])
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-}

@@ -1,5 +1,3 @@
-//go:build mqlive_homie
-
 package devices_test
 
 import (
@@ -20,17 +18,8 @@ func TestHomieFixtures(t *testing.T) {
 }
 
 func TestHomieOverlap(t *testing.T) {
-	_, err := devices.NewRegistry(append(devices.Builtin(), devices.NewHomie())...)
+	_, err := devices.NewRegistry(devices.Builtin()...) // Homie among them
 	require.NoError(t, err)
-}
-
-// learn feeds attribute messages, which must all be ignored.
-func learn(t *testing.T, h devices.Handler, base string, kv ...string) {
-	t.Helper()
-	for i := 0; i < len(kv); i += 2 {
-		v, _ := decodeErr(t, h, base, kv[i], kv[i+1])
-		require.Equal(t, "ignored", v, kv[i])
-	}
 }
 
 func TestHomieNodesAndUnits(t *testing.T) {

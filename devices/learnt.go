@@ -1,5 +1,3 @@
-//go:build mqlive_homie || mqlive_homeassistant
-
 package devices
 
 import (

@@ -30,6 +30,9 @@ func Builtin() []Handler {
 		TTN{},
 		OwnTracks{},
 		Shelly{},
+		NewHomie(),
+		&HomeAssistant{},
+		ESPHome{},
 	}
 }
 

@@ -41,7 +41,7 @@ func TestValidFamily(t *testing.T) {
 func TestBuiltinRegistry(t *testing.T) {
 	r, err := devices.NewRegistry(devices.Builtin()...)
 	require.NoError(t, err)
-	require.Equal(t, []string{"owntracks", "shelly", "tasmota", "ttn", "zigbee2mqtt"}, r.Families())
+	require.Equal(t, []string{"esphome", "homeassistant", "homie", "owntracks", "shelly", "tasmota", "ttn", "zigbee2mqtt"}, r.Families())
 	h, ok := r.Handler("zigbee2mqtt")
 	require.True(t, ok)
 	require.Equal(t, "zigbee2mqtt", h.Family())
@@ -72,7 +72,7 @@ func TestBuiltinRegistry(t *testing.T) {
 	// Families is a copy.
 	fs := r.Families()
 	fs[0] = "mutated"
-	require.Equal(t, []string{"owntracks", "shelly", "tasmota", "ttn", "zigbee2mqtt"}, r.Families())
+	require.Equal(t, []string{"esphome", "homeassistant", "homie", "owntracks", "shelly", "tasmota", "ttn", "zigbee2mqtt"}, r.Families())
 }
 
 func TestNewRegistryErrors(t *testing.T) {

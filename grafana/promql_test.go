@@ -327,10 +327,18 @@ func provokeSlowConsumers(t *testing.T, b *bridgetest.Bridge) {
 	conflated.Pause()
 
 	pad := strings.Repeat("x", bigPayloadPad)
-	for i := 0; i < fillMessages; i++ {
-		b.Publish(t, fmt.Sprintf("%s/dev-%d", acmeTenant, i%3), []byte(fmt.Sprintf(`{"temperature":%d,"description":"%s"}`, i, pad)))
-	}
-	eventually(t, 30*time.Second, func() error {
+	filled := make(chan struct{})
+	go func() {
+		defer close(filled)
+		for i := 0; i < fillMessages; i++ {
+			b.Publish(t, fmt.Sprintf("%s/dev-%d", acmeTenant, i%3), []byte(fmt.Sprintf(`{"temperature":%d,"description":"%s"}`, i, pad)))
+		}
+	}()
+	defer func() { <-filled }()
+	// Resume as soon as the bridge has closed them, while their writers'
+	// blocked writes are still within the write timeout, so that the close
+	// frames get through however slow this machine is.
+	eventually(t, 60*time.Second, func() error {
 		if v := gathered(t, b, "mqlive_hub_slow_consumer_disconnects_total"); v < slowClients {
 			return fmt.Errorf("slow consumer disconnects: %v", v)
 		}

@@ -236,6 +236,7 @@ func (d *device) connect(ctx context.Context) bool {
 		}
 		d.sim.stats.connects.Add(1)
 		d.log.Debug("device online")
+		d.announce(ctx)
 		if birth, ok := d.sampler.Availability(d.base, d.name, true); ok {
 			d.publish(ctx, birth, 1)
 		}
@@ -359,5 +360,27 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// announce publishes, before the birth, the metadata a learning family
+// needs to read the device's messages (Home Assistant discovery configs,
+// Homie attributes), as real devices do when they connect. The values
+// come from a stream of their own so that the seeded telemetry is
+// unchanged.
+func (d *device) announce(ctx context.Context) {
+	l, ok := d.sampler.(devices.Learner)
+	if !ok {
+		return
+	}
+	filters := l.LearnFilters(d.base)
+	meta := rand.New(rand.NewPCG(uint64(d.sim.cfg.Seed), streamKey(d.family, 0, "meta:"+d.name)))
+	for _, m := range d.sampler.Sample(d.base, d.name, time.Now(), meta) {
+		for _, f := range filters {
+			if devices.Match(f, m.Topic) {
+				d.publish(ctx, m, 1)
+				break
+			}
+		}
 	}
 }

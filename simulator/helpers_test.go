@@ -13,6 +13,7 @@ import (
 
 	"github.com/mqlive/mqlive/bridge/embedded"
 	"github.com/mqlive/mqlive/devices"
+	"github.com/mqlive/mqlive/devices/families"
 )
 
 const (
@@ -36,7 +37,7 @@ func startBroker(t *testing.T) *embedded.Broker {
 
 func registry(t *testing.T) *devices.Registry {
 	t.Helper()
-	reg, err := devices.NewRegistry(devices.Builtin()...)
+	reg, err := devices.NewRegistry(families.All()...)
 	require.NoError(t, err)
 	return reg
 }

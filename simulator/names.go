@@ -32,7 +32,8 @@ func streamKey(family string, index int, purpose string) uint64 {
 // and plain words ("Office Lamp 02"). They never end in "/<digits>", which
 // zigbee2mqtt reserves for endpoints. tasmota devices are named by their
 // default %topic%, "tasmota_" and six hex digits of the MAC, one topic
-// level. Other families get a one-level slug.
+// level. sparkplug_b ids are group/edge[/device]. Other families get a
+// one-level slug.
 func deviceNames(family string, n int, seed int64) []string {
 	rnd := rand.New(rand.NewPCG(uint64(seed), streamKey(family, -1, "names")))
 	names := make([]string, 0, n)
@@ -52,6 +53,13 @@ func deviceNames(family string, n int, seed int64) []string {
 			}
 		case "tasmota":
 			name = fmt.Sprintf("tasmota_%06X", rnd.Uint32()&0xFFFFFF)
+		case "sparkplug_b":
+			// Sparkplug ids are <group>/<edge node> or
+			// <group>/<edge node>/<device>; alternate both.
+			name = fmt.Sprintf("plant-%d/edge-%02d", 1+i%2, i+1)
+			if i%2 == 1 {
+				name += "/" + slug(pick(things))
+			}
 		default:
 			name = fmt.Sprintf("%s-%s-%02d", slug(pick(rooms)), slug(pick(things)), i+1)
 		}

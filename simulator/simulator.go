@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mqlive/mqlive/devices"
+	"github.com/mqlive/mqlive/devices/families"
 )
 
 // ErrAlreadyRun is returned by a second call to Run.
@@ -53,14 +54,14 @@ type Simulator struct {
 }
 
 // New validates cfg and names the fleet. reg supplies the families; nil
-// means the builtin families.
+// means every shipped family (families.All).
 func New(cfg Config, reg *devices.Registry) (*Simulator, error) {
 	cfg, err := cfg.validate()
 	if err != nil {
 		return nil, err
 	}
 	if reg == nil {
-		if reg, err = devices.NewRegistry(devices.Builtin()...); err != nil {
+		if reg, err = devices.NewRegistry(families.All()...); err != nil {
 			return nil, fmt.Errorf("simulator: %w", err)
 		}
 	}

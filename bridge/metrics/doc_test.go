@@ -13,7 +13,7 @@ import (
 // capture is a Registerer that keeps the collectors registered with it.
 type capture struct{ cs []prometheus.Collector }
 
-func (c *capture) Register(col prometheus.Collector) error { c.cs = append(c.cs, col); return nil }
+func (c *capture) Register(col prometheus.Collector) error   { c.cs = append(c.cs, col); return nil }
 func (c *capture) MustRegister(cols ...prometheus.Collector) { c.cs = append(c.cs, cols...) }
 func (c *capture) Unregister(prometheus.Collector) bool      { return false }
 

@@ -86,6 +86,9 @@ func (c *Config) defaults() {
 	}
 }
 
+// writeBuffers is shared by every WebSocket of the process.
+var writeBuffers sync.Pool
+
 // Server is the bridge's HTTP and WebSocket server.
 type Server struct {
 	cfg      Config
@@ -161,7 +164,10 @@ func (s *Server) routes() {
 	s.app.Get("/ws", websocket.New(s.serveConn, websocket.Config{
 		Subprotocols:   []string{wire.Subprotocol},
 		Origins:        s.cfg.AllowedOrigins,
-		ReadBufferSize: 1024, WriteBufferSize: 1024,
+		ReadBufferSize: 1024, WriteBufferSize: 4096,
+		// Idle sockets hold no write buffer: one is taken from the pool
+		// only while a frame is written (PERFORMANCE.md "idle anatomy").
+		WriteBufferPool:  &writeBuffers,
 		HandshakeTimeout: 10 * time.Second,
 		RecoverHandler: func(c *websocket.Conn) {
 			if r := recover(); r != nil {

@@ -1,0 +1,49 @@
+package sparkplug
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/mqlive/mqlive/devices"
+	"github.com/mqlive/mqlive/devices/devicestest"
+)
+
+// FuzzSparkplugB decodes raw bytes on every message type: no panic, and
+// every result is Readings or a *DecodeError or ErrIgnored.
+func FuzzSparkplugB(f *testing.F) {
+	h := New()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	birth, _ := h.Availability("spBv1.0", "G/E", true)
+	f.Add(uint8(0), birth.Payload)
+	for _, m := range h.Sample("spBv1.0", "G/E", now, rand.New(rand.NewPCG(1, 2))) {
+		f.Add(uint8(2), m.Payload)
+	}
+	death, _ := h.Availability("spBv1.0", "G/E", false)
+	f.Add(uint8(1), death.Payload)
+	for _, p := range devicestest.Hostile() {
+		if len(p.Data) < 4096 {
+			f.Add(uint8(3), p.Data)
+		}
+	}
+	topics := []string{"spBv1.0/G/NBIRTH/E", "spBv1.0/G/NDEATH/E", "spBv1.0/G/NDATA/E",
+		"spBv1.0/G/DBIRTH/E/D", "spBv1.0/G/DDATA/E/D", "spBv1.0/G/DDEATH/E/D", "spBv1.0/STATE/host"}
+	f.Fuzz(func(t *testing.T, kind uint8, payload []byte) {
+		topic := topics[int(kind)%len(topics)]
+		rs, err := h.Decode("spBv1.0", devices.Message{Topic: topic, Payload: payload, ReceivedAt: now})
+		if err != nil {
+			var de *devices.DecodeError
+			if !errors.As(err, &de) && !errors.Is(err, devices.ErrIgnored) {
+				t.Fatalf("error %v is neither *DecodeError nor ErrIgnored", err)
+			}
+			if len(rs) > 0 {
+				t.Fatalf("%d readings with error %v", len(rs), err)
+			}
+			return
+		}
+		for _, r := range rs {
+			devicestest.CheckReading(t, h, r)
+		}
+	})
+}

@@ -1,0 +1,55 @@
+package sparkplug
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestGeneratedCodeIsUpToDate regenerates sparkplug_b.pb.go with the
+// go:generate command of generate.go into a temporary directory and
+// compares it with the committed file.
+func TestGeneratedCodeIsUpToDate(t *testing.T) {
+	for _, tool := range []string{"protoc", "protoc-gen-go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not on PATH: cannot check sparkplug_b.pb.go (install protobuf-compiler and "+
+				"go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12)", tool)
+		}
+	}
+	dir := t.TempDir()
+	proto, err := os.ReadFile("sparkplug_b.proto")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sparkplug_b.proto"), proto, 0o644))
+	cmd := exec.Command("protoc", "--proto_path=.", "--go_out=.", "--go_opt=paths=source_relative",
+		"--go_opt=Msparkplug_b.proto=github.com/mqlive/mqlive/devices/sparkplug;sparkplug", "sparkplug_b.proto")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	got, err := os.ReadFile(filepath.Join(dir, "sparkplug_b.pb.go"))
+	require.NoError(t, err)
+	want, err := os.ReadFile("sparkplug_b.pb.go")
+	require.NoError(t, err)
+	// The header names the protoc version; any protoc generates the same
+	// code from this file, so only that line may differ.
+	if !bytes.Equal(withoutProtocVersion(got), withoutProtocVersion(want)) {
+		t.Fatal("sparkplug_b.pb.go differs from what protoc generates (a different protoc-gen-go version?); run go generate ./devices/sparkplug/")
+	}
+	gen, err := os.ReadFile("generate.go")
+	require.NoError(t, err)
+	require.Contains(t, string(gen), "//go:generate "+cmd.String()[len(cmd.Path)-len("protoc"):],
+		"generate.go runs the same command as this test")
+}
+
+func withoutProtocVersion(b []byte) []byte {
+	var out [][]byte
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if !bytes.HasPrefix(line, []byte("// \tprotoc ")) {
+			out = append(out, line)
+		}
+	}
+	return bytes.Join(out, []byte("\n"))
+}
