@@ -167,6 +167,12 @@ func (b *Bridge) buildSources() error {
 				return fmt.Errorf("sources[%d]: %w", i, err)
 			}
 			h = j
+		} else if sc.Family == "homeassistant" && len(sc.StateFilters) > 0 {
+			ha, err := devices.NewHomeAssistant(devices.HomeAssistantConfig{StateFilters: sc.StateFilters})
+			if err != nil {
+				return fmt.Errorf("sources[%d].state_filters: %w", i, err)
+			}
+			h = ha
 		} else {
 			var ok bool
 			if h, ok = reg.Handler(sc.Family); !ok {

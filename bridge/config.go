@@ -141,6 +141,11 @@ type SourceConfig struct {
 	// JSON configures the json family; required for family "json" and
 	// refused for any other.
 	JSON *devices.JSONConfig `yaml:"json"`
+	// StateFilters, for family homeassistant only, are absolute topic
+	// filters where the state topics named by discovery configs live when
+	// they are outside the base (e.g. "esphome-node/#"); empty means only
+	// state topics under the base are decoded.
+	StateFilters []string `yaml:"state_filters"`
 }
 
 // Defaults, named so tests and docs agree with DefaultConfig.

@@ -191,6 +191,13 @@ func (c *Config) validateSources(v *validator) {
 				jsonByName[family] = i
 			}
 		}
+		if len(s.StateFilters) > 0 {
+			if s.Family != "homeassistant" {
+				v.addf(key+".state_filters", "only family homeassistant takes state_filters; remove them")
+			} else if _, err := devices.NewHomeAssistant(devices.HomeAssistantConfig{StateFilters: s.StateFilters}); err != nil {
+				v.addf(key+".state_filters", "%v; write MQTT topic filters such as \"esphome-node/#\"", err)
+			}
+		}
 		tenant := s.Tenant
 		if tenant == "" {
 			tenant = DefaultTenant

@@ -80,3 +80,22 @@ func sampleDevice(family string) string {
 	}
 	return "rt-" + family
 }
+
+// TestHomeAssistantStateTopicsOutsideItsBase follows a discovery config to
+// a state topic under another prefix, configured with state_filters.
+func TestHomeAssistantStateTopicsOutsideItsBase(t *testing.T) {
+	b := bridgetest.Start(t, func(c *bridge.Config) {
+		c.Sources = []bridge.SourceConfig{{Family: "homeassistant", Tenant: "acme", StateFilters: []string{"garden-node/#"}}}
+	})
+	c := bridgetest.Dial(t, b.WSURL)
+	c.Connect(b.Token(t, "alice", "acme"))
+	c.MustCall("subscribe", wire.SubscribeParams{Channel: "devices"}, nil)
+	// An ESPHome-style node announcing itself through Home Assistant
+	// discovery (home-assistant.io/integrations/sensor.mqtt).
+	b.PublishRetained(t, "homeassistant/sensor/garden-node/soil_temp/config", []byte(`{"name":"Soil temperature","state_topic":"garden-node/sensor/soil_temp/state","device_class":"temperature","unit_of_measurement":"°F","unique_id":"garden-node-soil-temp","device":{"identifiers":["garden-node"],"name":"Garden node"}}`), true)
+	b.Publish(t, "garden-node/sensor/soil_temp/state", []byte("68"))
+	_, r := nextReading(t, c, "devices")
+	require.Equal(t, "garden-node", r.Device)
+	require.Equal(t, "homeassistant", r.Family)
+	require.InDelta(t, 20.0, r.Metrics["temperature"], 0.01, "°F converted to °C")
+}
