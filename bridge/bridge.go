@@ -355,7 +355,7 @@ func (b *Bridge) handleMessage(m devices.Message) {
 		idx := b.mountIdx[mountKey(mount.Tenant, mount.Base, family)]
 		var applyErr error
 		b.store.Do(src.tenant, func(t *state.Tenant) {
-			_, applyErr = t.Apply(r, state.Meta{Source: idx, StaleAfter: src.staleAfter, Tags: src.tags})
+			_, applyErr = t.Apply(r, state.Meta{Source: idx, StaleAfter: src.staleAfter, Tags: src.tags, Topic: m.Topic})
 		})
 		if applyErr != nil {
 			b.metrics.IngestRejected.WithLabelValues(family, src.tenant, "device_limit").Inc()
@@ -487,10 +487,12 @@ func (b *Bridge) command(ctx context.Context, id *auth.Identity, p wire.CommandP
 	var (
 		src   int
 		found bool
+		ds    devices.DeviceState
 	)
 	b.store.Do(id.Tenant, func(t *state.Tenant) {
 		if d, ok := t.Device(p.Device); ok {
 			src, found = d.Source, true
+			ds = devices.DeviceState{Reading: d.Snapshot(time.Now()), Topics: d.Topics()}
 		}
 	})
 	family := "none"
@@ -515,11 +517,13 @@ func (b *Bridge) command(ctx context.Context, id *auth.Identity, p wire.CommandP
 	}
 	s := b.sources[src]
 	family = s.handler.Family()
-	cmdr, ok := s.handler.(devices.Commander)
-	if !ok {
+	if sc, ok := s.handler.(devices.StateCommander); ok {
+		msg, err = sc.CommandWithState(s.base, ds, p.Name, p.Args)
+	} else if cmdr, ok := s.handler.(devices.Commander); ok {
+		msg, err = cmdr.Command(s.base, p.Device, p.Name, p.Args)
+	} else {
 		return wire.NewError(wire.CodeInvalidParams, "invalid params: family "+family+" does not accept commands")
 	}
-	msg, err = cmdr.Command(s.base, p.Device, p.Name, p.Args)
 	if err != nil {
 		return wire.NewError(wire.CodeInvalidParams, "invalid params: "+err.Error())
 	}

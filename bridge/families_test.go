@@ -1,13 +1,16 @@
 package bridge_test
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mqlive/mqlive/bridge"
+	"github.com/mqlive/mqlive/bridge/auth"
 	"github.com/mqlive/mqlive/bridge/bridgetest"
 	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/devices"
@@ -98,4 +101,80 @@ func TestHomeAssistantStateTopicsOutsideItsBase(t *testing.T) {
 	require.Equal(t, "garden-node", r.Device)
 	require.Equal(t, "homeassistant", r.Family)
 	require.InDelta(t, 20.0, r.Metrics["temperature"], 0.01, "°F converted to °C")
+}
+
+// TestEveryCommanderOnTheBroker sends a dashboard command to a device of
+// every family that accepts commands and observes, with a real MQTT
+// subscriber, the exact topic and payload the family documents.
+func TestEveryCommanderOnTheBroker(t *testing.T) {
+	b := bridgetest.Start(t)
+	got := make(chan [2]string, 16)
+	observe := paho.NewClient(paho.NewClientOptions().AddBroker(b.MQTTURL).SetClientID("observer"))
+	tok := observe.Connect()
+	require.True(t, tok.WaitTimeout(5*time.Second))
+	require.NoError(t, tok.Error())
+	defer observe.Disconnect(100)
+	cases := []struct {
+		family, device string
+		traffic        [][2]string // topic, payload that make the device known
+		name, args     string
+		topic, payload string
+	}{
+		{"zigbee2mqtt", "Hall/Lamp 1", [][2]string{{"zigbee2mqtt/Hall/Lamp 1", `{"state":"OFF"}`}},
+			"on", "", "zigbee2mqtt/Hall/Lamp 1/set", `{"state":"ON"}`},
+		{"tasmota", "tasmota_A1B2C3", [][2]string{{"tele/tasmota_A1B2C3/STATE", `{"POWER":"OFF"}`}},
+			"off", "", "cmnd/tasmota_A1B2C3/Power", "OFF"},
+		{"shelly", "shelly1pm-84CCA8A11111", [][2]string{{"shellies/shelly1pm-84CCA8A11111/relay/0", "off"}},
+			"on", "", "shellies/shelly1pm-84CCA8A11111/relay/0/command", "on"},
+		{"shelly", "shellyplus1pm-a8032ab12345", [][2]string{{"shellies/shellyplus1pm-a8032ab12345/status/switch:0", `{"id":0,"output":false,"apower":0}`}},
+			"toggle", "", "shellies/shellyplus1pm-a8032ab12345/rpc", ""},
+		{"esphome", "garden", [][2]string{{"esphome/garden/switch/relay/state", "OFF"}},
+			"on", "", "esphome/garden/switch/relay/command", "ON"},
+		{"homie", "boiler", [][2]string{
+			{"homie/boiler/$homie", "4.0.0"}, {"homie/boiler/$nodes", "relay"},
+			{"homie/boiler/relay/$properties", "power"}, {"homie/boiler/relay/power/$datatype", "boolean"},
+			{"homie/boiler/relay/power/$settable", "true"}, {"homie/boiler/relay/power", "false"}},
+			"on", "", "homie/boiler/relay/power/set", "true"},
+	}
+	filters := map[string]byte{}
+	for _, c := range cases {
+		filters[c.topic] = 1
+	}
+	tok = observe.SubscribeMultiple(filters, func(_ paho.Client, m paho.Message) { got <- [2]string{m.Topic(), string(m.Payload())} })
+	require.True(t, tok.WaitTimeout(5*time.Second))
+	require.NoError(t, tok.Error())
+
+	c := bridgetest.Dial(t, b.WSURL)
+	c.Connect(b.Token(t, "alice", bridge.DefaultTenant, func(cl *auth.Claims) { cl.Cmd = []string{"*"} }))
+	for _, tc := range cases {
+		t.Run(tc.family+"/"+tc.device, func(t *testing.T) {
+			for _, m := range tc.traffic {
+				b.Publish(t, m[0], []byte(m[1]))
+			}
+			var res wire.CommandResult
+			bridgetest.Eventually(t, 5*time.Second, func() error {
+				var args json.RawMessage
+				if tc.args != "" {
+					args = json.RawMessage(tc.args)
+				}
+				_, rerr := c.Call("command", wire.CommandParams{Device: tc.device, Name: tc.name, Args: args})
+				if rerr != nil {
+					return rerr
+				}
+				res.Accepted = true
+				return nil
+			})
+			select {
+			case m := <-got:
+				require.Equal(t, tc.topic, m[0])
+				if tc.payload != "" {
+					require.Equal(t, tc.payload, m[1])
+				} else {
+					require.Contains(t, m[1], `"method":"Switch.Toggle"`)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no command on %s", tc.topic)
+			}
+		})
+	}
 }

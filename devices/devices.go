@@ -138,3 +138,21 @@ func Verdict(err error) (verdict, reason string) {
 type Commander interface {
 	Command(base, device, name string, args []byte) (Message, error)
 }
+
+// StateCommander is implemented by families that need what the bridge
+// knows of a device to encode a command: which generation a Shelly speaks,
+// which ESPHome switch is its main one. The bridge prefers it to
+// Commander when both are implemented.
+type StateCommander interface {
+	CommandWithState(base string, state DeviceState, name string, args []byte) (Message, error)
+}
+
+// DeviceState is what the bridge knows of a device when a command is
+// encoded. It is a copy the family may read but must not keep.
+type DeviceState struct {
+	// Reading is the device's merged latest state.
+	Reading Reading
+	// Topics are the distinct topics the device was last heard on, newest
+	// first (at most a few).
+	Topics []string
+}

@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -349,3 +350,27 @@ func esphomeObjectID(s string) bool {
 	}
 	return true
 }
+
+// CommandWithState implements StateCommander: without args, on, off and
+// toggle go to the switch the device reports as its `state` (its object id
+// is lost in that canonical name, so it is read from the topics the device
+// was heard on).
+func (e ESPHome) CommandWithState(base string, state DeviceState, name string, args []byte) (Message, error) {
+	device := state.Reading.Device
+	if len(args) == 0 {
+		prefix := JoinBase(base, device+"/switch/")
+		for _, t := range state.Topics {
+			object, ok := strings.CutPrefix(t, prefix)
+			if !ok {
+				continue
+			}
+			if object, ok = strings.CutSuffix(object, "/state"); ok && esphomeMain(device, object) {
+				args, _ = json.Marshal(object)
+				break
+			}
+		}
+	}
+	return e.Command(base, device, name, args)
+}
+
+var _ StateCommander = ESPHome{}

@@ -224,3 +224,47 @@ func shellyGen1Command(family, base, device, name string, v any) (Message, error
 	}
 	return Message{}, invalidCommand(family, "%s takes one of %s (or pos for roller)", name, strings.Join(verbs, ", "))
 }
+
+// CommandWithState implements StateCommander: on, off and toggle go to a
+// Gen1 device's relay topic ("shellies/<id>/relay/<n>/command", payload
+// on|off|toggle) when the device was heard on Gen1 topics, and as Gen2 RPC
+// otherwise.
+func (s Shelly) CommandWithState(base string, state DeviceState, name string, args []byte) (Message, error) {
+	device := state.Reading.Device
+	if shellySpeaksGen1(base, state.Topics) {
+		switch name {
+		case "on", "off", "toggle":
+			v, err := commandArgs(s.Family(), args)
+			if err != nil {
+				return Message{}, err
+			}
+			ch, err := shellyChannelArg(s.Family(), name, v)
+			if err != nil {
+				return Message{}, err
+			}
+			relayArgs, _ := json.Marshal(map[string]any{"channel": ch, "turn": name})
+			return s.Command(base, device, "relay", relayArgs)
+		}
+	}
+	return s.Command(base, device, name, args)
+}
+
+// shellySpeaksGen1 reports whether the newest of topics that tells the
+// generation apart is a Gen1 one. "online" exists in both generations.
+func shellySpeaksGen1(base string, topics []string) bool {
+	for _, t := range topics {
+		_, kind, _, err := shellyTopic(base, t)
+		if err != nil {
+			continue
+		}
+		switch kind {
+		case shellyGen1:
+			return true
+		case shellyRPCKind, shellyStatus:
+			return false
+		}
+	}
+	return false
+}
+
+var _ StateCommander = Shelly{}

@@ -100,7 +100,39 @@ type Device struct {
 	// tsOnline is the device time of the last availability change, so an
 	// old LWT cannot override a newer birth.
 	tsOnline time.Time
+	// topics are the distinct topics the device was last heard on, newest
+	// first: some families need them to encode commands
+	// (devices.StateCommander).
+	topics []string
 }
+
+// maxTopics bounds Device.topics.
+const maxTopics = 8
+
+// Topics returns a copy of the topics the device was last heard on,
+// newest first.
+func (d *Device) Topics() []string { return append([]string(nil), d.topics...) }
+
+func (d *Device) heardOn(topic string) {
+	if topic == "" || (len(d.topics) > 0 && d.topics[0] == topic) {
+		return
+	}
+	for i, t := range d.topics {
+		if t == topic {
+			copy(d.topics[1:i+1], d.topics[:i])
+			d.topics[0] = topic
+			return
+		}
+	}
+	if len(d.topics) < maxTopics {
+		d.topics = append(d.topics, "")
+	}
+	copy(d.topics[1:], d.topics)
+	d.topics[0] = topic
+}
+
+// Snapshot returns a copy of the device's merged Reading.
+func (d *Device) Snapshot(now time.Time) devices.Reading { return d.snapshot(now) }
 
 // Tenant is one tenant's state. Its methods may only be called inside
 // Memory.Do.
@@ -117,6 +149,8 @@ func (t *Tenant) Name() string { return t.name }
 
 // Meta says where a Reading came from.
 type Meta struct {
+	// Topic is the MQTT topic of the message the Reading was decoded from.
+	Topic      string
 	Source     int
 	StaleAfter time.Duration
 	Tags       map[string]string
@@ -136,6 +170,7 @@ func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 	}
 	d.Source, d.StaleAfter = meta.Source, meta.StaleAfter
 	d.LastSeen = t.cfg.Now()
+	d.heardOn(meta.Topic)
 	m := &d.Reading
 	m.Family = r.Family
 	m.ReceivedAt = r.ReceivedAt

@@ -1,6 +1,11 @@
 // mqlive dashboard: a live fleet view on @mqlive/sdk. Plain ESM, no build step.
 // The SDK (index.js + wasm_exec.js + mqlive.wasm) is served from ./sdk/;
-// `make wasm` puts it there.
+// `make wasm` puts it there. monitor.js is the admins' Monitor view,
+// commands.js the On/Off/Toggle controls of the detail panel.
+
+import { el } from './dom.js';
+import { Monitor } from './monitor.js';
+import { CommandPanel } from './commands.js';
 
 const UNITS = {
   temperature: '°C', humidity: '%', pressure: 'hPa', battery: '%', voltage: 'V', current: 'A',
@@ -19,13 +24,19 @@ const els = {
   conn: $('conn'), connText: $('conn-text'), notice: $('notice'), list: $('devices'), empty: $('empty'),
   count: $('count'), filter: $('filter'), detail: $('detail'), detailTitle: $('detail-title'),
   detailMeta: $('detail-meta'), detailMetrics: $('detail-metrics'), detailFacts: $('detail-facts'),
-  detailClose: $('detail-close'),
+  detailClose: $('detail-close'), skip: document.querySelector('.skip'),
+  tabFleet: $('tab-fleet'), tabMonitor: $('tab-monitor'), fleetView: $('fleet-view'), monitorView: $('monitor-view'),
 };
 
 /** id -> { dev, el, history: Map<metric, Array<[ms, value]>> } */
 const devices = new Map();
 let selected = null;
 let filterText = '';
+let view = 'fleet';
+/** @type {Monitor | null} */
+let monitor = null;
+/** @type {CommandPanel | null} */
+let commands = null;
 
 function notice(html) {
   els.notice.innerHTML = html;
@@ -93,17 +104,6 @@ function orderedMetrics(dev) {
     if (pa !== pb) return (pa < 0 ? 99 : pa) - (pb < 0 ? 99 : pb);
     return a < b ? -1 : a > b ? 1 : 0;
   });
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c) node.append(c);
-  return node;
 }
 
 function badges(dev) {
@@ -258,6 +258,7 @@ function renderDetail() {
   if (d.ts) facts.push(el('dt', { text: 'device time' }), el('dd', { text: new Date(d.ts).toLocaleString() }));
   facts.push(el('dt', { text: 'readings merged' }), el('dd', { text: String(d.updates) }));
   els.detailFacts.replaceChildren(...facts);
+  commands?.render(d);
 }
 
 function sparkline(metric, points) {
@@ -288,6 +289,67 @@ function sparkline(metric, points) {
   ctx.arc(x(t1), y(values.at(-1)), 2, 0, Math.PI * 2);
   ctx.fill();
   return canvas;
+}
+
+// ---- views: Fleet and, for admins, Monitor (WAI-ARIA tabs) ----
+
+function tabs() {
+  return [els.tabFleet, els.tabMonitor].filter((t) => !t.hidden);
+}
+
+function setView(name, { focus = false } = {}) {
+  if (name === 'monitor' && (els.tabMonitor.hidden || !monitor)) name = 'fleet';
+  view = name;
+  const isMonitor = name === 'monitor';
+  els.tabFleet.setAttribute('aria-selected', String(!isMonitor));
+  els.tabMonitor.setAttribute('aria-selected', String(isMonitor));
+  els.tabFleet.tabIndex = isMonitor ? -1 : 0;
+  els.tabMonitor.tabIndex = isMonitor ? 0 : -1;
+  els.fleetView.hidden = isMonitor;
+  els.monitorView.hidden = !isMonitor;
+  els.skip.textContent = isMonitor ? 'Skip to monitor' : 'Skip to devices';
+  els.skip.setAttribute('href', isMonitor ? '#mon-filter' : '#devices');
+  const url = new URL(location.href);
+  url.hash = isMonitor ? 'monitor' : '';
+  history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+  if (isMonitor) monitor.show();
+  else monitor?.hide();
+  if (focus) (isMonitor ? els.tabMonitor : els.tabFleet).focus();
+}
+
+function showMonitorTab(show, access) {
+  // What the bridge answered (allowed / denied), for tests and the curious.
+  if (access) els.tabMonitor.dataset.access = access;
+  if (els.tabMonitor.hidden === !show) return;
+  els.tabMonitor.hidden = !show;
+  if (!show && view === 'monitor') setView('fleet');
+  if (show && location.hash === '#monitor' && view !== 'monitor') setView('monitor');
+}
+
+function onTabKey(e) {
+  const list = tabs();
+  const i = list.indexOf(e.currentTarget);
+  let next = null;
+  if (e.key === 'ArrowRight') next = list[(i + 1) % list.length];
+  else if (e.key === 'ArrowLeft') next = list[(i - 1 + list.length) % list.length];
+  else if (e.key === 'Home') next = list[0];
+  else if (e.key === 'End') next = list.at(-1);
+  if (!next) return;
+  e.preventDefault();
+  setView(next === els.tabMonitor ? 'monitor' : 'fleet', { focus: true });
+}
+
+/**
+ * Whether the token's payload claims admin. Used only to show the Monitor tab
+ * before asking the bridge; the bridge decides (a refused subscribe hides it).
+ */
+function tokenSaysAdmin(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(part.padEnd(Math.ceil(part.length / 4) * 4, '='))).admin === true;
+  } catch {
+    return false;
+  }
 }
 
 // ---- wiring ----
@@ -321,6 +383,10 @@ function escapeHTML(s) {
 async function main() {
   els.filter.addEventListener('input', applyFilter);
   els.detailClose.addEventListener('click', closeDetail);
+  els.tabFleet.addEventListener('click', () => setView('fleet'));
+  els.tabMonitor.addEventListener('click', () => setView('monitor'));
+  els.tabFleet.addEventListener('keydown', onTabKey);
+  els.tabMonitor.addEventListener('keydown', onTabKey);
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && selected) closeDetail();
   });
@@ -353,6 +419,20 @@ async function main() {
     return;
   }
   window.mqlive = client; // handy in the console
+
+  commands = new CommandPanel({ client });
+  monitor = new Monitor({
+    client,
+    onAllowed: () => showMonitorTab(true, 'allowed'),
+    onDenied: () => {
+      const wasOpen = view === 'monitor';
+      showMonitorTab(false, 'denied');
+      if (wasOpen) notice('This token may not watch the monitor channel: it needs <code>admin</code>.');
+    },
+  });
+  window.mqliveMonitor = monitor; // likewise
+  if (tokenSaysAdmin(token)) showMonitorTab(true);
+  else client.once('connected', () => monitor.probe());
 
   client.on('state', (s) => {
     if (s.state === 'connected') {

@@ -1,6 +1,7 @@
 // Test helpers: real processes on free loopback ports. The bridge (mqlive)
 // and the simulator (mqlive-sim) come from $MQLIVE_BIN / $MQLIVE_SIM_BIN
 // (the Makefile builds them) or are built here into sdk-js/.build/.
+import { SignJWT } from 'jose';
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -131,10 +132,11 @@ export async function startBridge({ httpPort, mqttPort } = {}) {
   }
 }
 
-/** Starts the simulator against a broker URL. */
-export function startSim(mqttURL, { devices = 1, families = 'zigbee2mqtt,tasmota' } = {}) {
+/** Starts the simulator against a broker URL; `args` are extra flags (e.g. ['--bad', '0.5']). */
+export function startSim(mqttURL, { devices = 1, families = 'zigbee2mqtt,tasmota', args: extra = [] } = {}) {
   const args = ['--url', mqttURL, '--devices', String(devices), '--interval', '500ms', '--seed', '1', '--log-level', 'error'];
   if (families) args.push('--families', families);
+  args.push(...extra);
   const proc = new Proc(binaries().sim, args, 'mqlive-sim');
   return { proc, stop: (signal) => proc.stop(signal) };
 }
@@ -183,4 +185,17 @@ export function histogramQuantile(q, { buckets }) {
     prevCum = cum;
   }
   return prevLe;
+}
+
+/**
+ * An HS256 JWT signed with SECRET, the bridge's key in these tests. claims
+ * are added to { sub: 'tester', tenant: 'default', exp: in an hour }.
+ */
+export async function signToken(claims = {}) {
+  // Signed with jose, a maintained JWT library, never by hand.
+  const body = { sub: 'tester', tenant: 'default', ...claims };
+  return new SignJWT(body)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(SECRET));
 }
