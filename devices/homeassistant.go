@@ -3,7 +3,9 @@ package devices
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -471,11 +473,7 @@ func (e *haEntity) lightJSON(r *Reading, doc any) error {
 	if e.metric != e.name {
 		prefix = e.instance + "."
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(obj))
 	for _, k := range keys {
 		v := obj[k]
 		if k == "state" {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -291,11 +293,7 @@ func shellyTime(v any) (time.Time, bool) {
 // shellyComponents maps every component of a status object, in a fixed
 // order so that the first error is always the same.
 func shellyComponents(r *Reading, params map[string]any) error {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(params))
 	for _, k := range keys {
 		if k == "ts" {
 			continue

@@ -3,7 +3,8 @@ package devices
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -395,11 +396,7 @@ func shellyGen1List(r *Reading, key string, v any) error {
 // (https://shelly-api-docs.shelly.cloud/gen1/#status).
 func shellyGen1Info(r *Reading, obj map[string]any) error {
 	shellyTS(r, obj["unixtime"])
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(obj))
 	for _, k := range keys {
 		v := obj[k]
 		var err error

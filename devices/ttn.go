@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -367,11 +368,7 @@ var ttnAliases = map[string]string{
 // order, exact names before aliases, so the result never depends on the
 // payload's key order.
 func ttnDecodedPayload(r *Reading, dp map[string]any) error {
-	keys := make([]string, 0, len(dp))
-	for k := range dp {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(dp))
 	var aliased []string
 	for _, k := range keys {
 		name := SnakeCase(k)
