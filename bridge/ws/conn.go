@@ -91,7 +91,7 @@ func (s *Server) serveConn(c *websocket.Conn) {
 	_ = c.Close()
 	<-writerDone
 	if m != nil {
-		m.Disconnects.WithLabelValues(strconv.Itoa(code)).Inc()
+		m.Disconnects.WithLabelValues(codeLabel(code)).Inc()
 	}
 }
 
@@ -216,4 +216,15 @@ func lingerClose(c *websocket.Conn) {
 			return
 		}
 	}
+}
+
+// codeLabel bounds the close-code label: clients may close with any code
+// from 3000 to 4999, which must not become a metric series each.
+func codeLabel(code int) string {
+	switch code {
+	case 1000, 1001, 1005, 1006, 1008, 1009, 1011, wire.CloseUnauthorized, wire.CloseSignedOut,
+		wire.CloseTooSlow, wire.CloseTokenExpired, wire.CloseRateLimited:
+		return strconv.Itoa(code)
+	}
+	return "other"
 }

@@ -2,12 +2,14 @@ package ws_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/fasthttp/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -117,4 +119,30 @@ func TestRateLimit(t *testing.T) {
 	code, ok := c.WaitClosed(5 * time.Second)
 	require.True(t, ok)
 	require.Equal(t, wire.CloseRateLimited, code)
+}
+
+func TestClientCloseCodesAreBoundedLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	v, err := auth.NewHMAC([]byte(bridgetest.Secret))
+	require.NoError(t, err)
+	srv, err := ws.New("127.0.0.1:0", ws.Config{Verifier: v, Metrics: m, Hub: hub.New(hub.Config{Metrics: m}), Store: state.NewMemory(state.Config{})})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	for _, code := range []int{4321, 3999, 1000} {
+		c := bridgetest.Dial(t, "ws://"+srv.Addr()+"/ws")
+		require.NoError(t, c.Conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second)))
+		_, ok := c.WaitClosed(5 * time.Second)
+		require.True(t, ok)
+	}
+	bridgetest.Eventually(t, 5*time.Second, func() error {
+		if got := testutil.ToFloat64(m.Disconnects.WithLabelValues("other")); got != 2 {
+			return fmt.Errorf("other: %v", got)
+		}
+		return nil
+	})
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Disconnects.WithLabelValues("1000")))
 }
