@@ -29,8 +29,17 @@ var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 const maxDecodeTime = 2 * time.Second
 
 // Run checks h against the Handler contract and, when h implements them,
-// the Sampler and Staler contracts.
+// the Sampler, Commander and Staler contracts, with a one-level test
+// device id.
 func Run(t *testing.T, h devices.Handler) {
+	t.Helper()
+	RunDevice(t, h, testDevice)
+}
+
+// RunDevice is Run with the device id the Sampler and Commander checks
+// use, for families whose ids have a shape of their own (Sparkplug's
+// group/edge[/device]).
+func RunDevice(t *testing.T, h devices.Handler, device string) {
 	t.Helper()
 	if err := devices.ValidFamily(h.Family()); err != nil {
 		t.Fatalf("family id: %v", err)
@@ -45,12 +54,12 @@ func Run(t *testing.T, h devices.Handler) {
 				t.Fatalf("DefaultBase: %v", err)
 			}
 			checkFilters(t, h, base)
-			t.Run("hostile", func(t *testing.T) { checkHostile(t, h, base) })
+			t.Run("hostile", func(t *testing.T) { checkHostile(t, h, base, device) })
 			if s, ok := h.(devices.Sampler); ok {
-				t.Run("sampler", func(t *testing.T) { checkSampler(t, h, s, base) })
+				t.Run("sampler", func(t *testing.T) { checkSampler(t, h, s, base, device) })
 			}
 			if c, ok := h.(devices.Commander); ok {
-				t.Run("commander", func(t *testing.T) { checkCommander(t, h, c, base) })
+				t.Run("commander", func(t *testing.T) { checkCommander(t, h, c, base, device) })
 			}
 		})
 	}
@@ -79,7 +88,7 @@ func checkFilters(t *testing.T, h devices.Handler, base string) {
 
 // topics returns topics that reach h under base: one per filter with every
 // wildcard replaced, and every topic the Sampler produces.
-func topics(h devices.Handler, base string) []string {
+func topics(h devices.Handler, base, device string) []string {
 	var out []string
 	seen := map[string]bool{}
 	add := func(topic string) {
@@ -98,11 +107,11 @@ func topics(h devices.Handler, base string) []string {
 		add(strings.Join(levels, "/"))
 	}
 	if s, ok := h.(devices.Sampler); ok {
-		for _, m := range s.Sample(base, testDevice, now, rand.New(rand.NewPCG(1, 2))) {
+		for _, m := range s.Sample(base, device, now, rand.New(rand.NewPCG(1, 2))) {
 			add(m.Topic)
 		}
 		for _, online := range []bool{true, false} {
-			if m, ok := s.Availability(base, testDevice, online); ok {
+			if m, ok := s.Availability(base, device, online); ok {
 				add(m.Topic)
 			}
 		}
@@ -144,9 +153,9 @@ func decode(h devices.Handler, base string, m devices.Message) (rs []devices.Rea
 	return rs, err, nil
 }
 
-func checkHostile(t *testing.T, h devices.Handler, base string) {
+func checkHostile(t *testing.T, h devices.Handler, base, device string) {
 	filters := h.Filters(base)
-	for _, topic := range topics(h, base) {
+	for _, topic := range topics(h, base, device) {
 		if !matchesAny(filters, topic) {
 			continue // a Sampler topic outside the filters is reported by checkSampler
 		}
@@ -168,9 +177,43 @@ func checkHostile(t *testing.T, h devices.Handler, base string) {
 	}
 }
 
-func checkSampler(t *testing.T, h devices.Handler, s devices.Sampler, base string) {
+func checkSampler(t *testing.T, h devices.Handler, s devices.Sampler, base, device string) {
 	filters := h.Filters(base)
-	msgs := s.Sample(base, testDevice, now, rand.New(rand.NewPCG(1, 2)))
+	// A device's life: its birth, its telemetry, its will. Families that
+	// learn from births (Sparkplug aliases) need this order, as on a broker.
+	availability := func(online bool) {
+		m, ok := s.Availability(base, device, online)
+		if !ok {
+			return
+		}
+		if !matchesAny(filters, m.Topic) {
+			t.Errorf("availability topic %q matches none of %q", m.Topic, filters)
+			return
+		}
+		m.ReceivedAt = now
+		rs, err, problem := decode(h, base, m)
+		if problem != nil || err != nil {
+			t.Errorf("availability(%v) %q %q: %v %v", online, m.Topic, m.Payload, err, problem)
+			return
+		}
+		if len(rs) != 1 || rs[0].Online == nil || *rs[0].Online != online || rs[0].Device != device {
+			t.Errorf("availability(%v) decoded to %+v, want one Reading of %q with Online=%v", online, rs, device, online)
+			return
+		}
+		CheckReading(t, h, rs[0])
+	}
+	if l, ok := h.(devices.Learner); ok {
+		// Families that learn metadata (Home Assistant discovery, Homie
+		// attributes) hear it before the birth, as the simulator sends it.
+		for _, m := range s.Sample(base, device, now, rand.New(rand.NewPCG(3, 4))) {
+			if matchesAny(l.LearnFilters(base), m.Topic) {
+				m.ReceivedAt = now
+				_, _, _ = decode(h, base, m)
+			}
+		}
+	}
+	availability(true)
+	msgs := s.Sample(base, device, now, rand.New(rand.NewPCG(1, 2)))
 	if len(msgs) == 0 {
 		t.Fatal("Sample returned no messages")
 	}
@@ -194,8 +237,8 @@ func checkSampler(t *testing.T, h devices.Handler, s devices.Sampler, base strin
 		}
 		for _, r := range rs {
 			CheckReading(t, h, r)
-			if r.Device != testDevice {
-				t.Errorf("sample %q decoded to device %q, want %q", m.Topic, r.Device, testDevice)
+			if r.Device != device {
+				t.Errorf("sample %q decoded to device %q, want %q", m.Topic, r.Device, device)
 			}
 			if r.Online != nil {
 				t.Errorf("sample %q: telemetry set Online; only availability messages may", m.Topic)
@@ -206,32 +249,12 @@ func checkSampler(t *testing.T, h devices.Handler, s devices.Sampler, base strin
 	if len(all) == 0 {
 		t.Error("no sampled message decoded to a Reading")
 	}
-	again := s.Sample(base, testDevice, now, rand.New(rand.NewPCG(1, 2)))
+	again := s.Sample(base, device, now, rand.New(rand.NewPCG(1, 2)))
 	if !reflect.DeepEqual(msgs, again) {
 		t.Error("Sample is not deterministic for the same seed and time")
 	}
-	for _, online := range []bool{true, false} {
-		m, ok := s.Availability(base, testDevice, online)
-		if !ok {
-			continue
-		}
-		if !matchesAny(filters, m.Topic) {
-			t.Errorf("availability topic %q matches none of %q", m.Topic, filters)
-			continue
-		}
-		m.ReceivedAt = now
-		rs, err, problem := decode(h, base, m)
-		if problem != nil || err != nil {
-			t.Errorf("availability(%v) %q %q: %v %v", online, m.Topic, m.Payload, err, problem)
-			continue
-		}
-		if len(rs) != 1 || rs[0].Online == nil || *rs[0].Online != online || rs[0].Device != testDevice {
-			t.Errorf("availability(%v) decoded to %+v, want one Reading of %q with Online=%v", online, rs, testDevice, online)
-			continue
-		}
-		CheckReading(t, h, rs[0])
-	}
 	checkConcurrent(t, h, base, msgs)
+	availability(false)
 }
 
 // checkConcurrent decodes the same messages from several goroutines; a
@@ -313,12 +336,12 @@ var commandNames = []string{"on", "off", "toggle", "set", "get", "Power", "Power
 // are never decoded as device status by the family itself (a command echo
 // must not change what the dashboard shows), and that hostile device ids are
 // refused.
-func checkCommander(t *testing.T, h devices.Handler, c devices.Commander, base string) {
+func checkCommander(t *testing.T, h devices.Handler, c devices.Commander, base, device string) {
 	filters := h.Filters(base)
 	encoded := 0
 	for _, name := range commandNames {
 		for _, args := range []string{"", `{"state":"ON"}`, `"ON"`} {
-			m, err := c.Command(base, testDevice, name, []byte(args))
+			m, err := c.Command(base, device, name, []byte(args))
 			if err != nil {
 				if !errors.Is(err, devices.ErrInvalidCommand) {
 					t.Errorf("Command(%q, %s): error %v does not wrap ErrInvalidCommand", name, args, err)
@@ -349,7 +372,7 @@ func checkCommander(t *testing.T, h devices.Handler, c devices.Commander, base s
 			t.Errorf("Command for device %q: %v, want ErrInvalidCommand", device, err)
 		}
 	}
-	if _, err := c.Command(base, testDevice, "no_such_command_xyz", nil); !errors.Is(err, devices.ErrInvalidCommand) {
+	if _, err := c.Command(base, device, "no_such_command_xyz", nil); !errors.Is(err, devices.ErrInvalidCommand) {
 		t.Errorf("unknown command: %v, want ErrInvalidCommand", err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,47 +19,12 @@ import (
 	"github.com/mqlive/mqlive/devices/devicestest"
 )
 
-// kitGroup is the Sparkplug group the conformance kit's one-level test
-// device is put in: Sparkplug ids are group/edge[/device] (READINGS.md), and
-// the kit names its device "mqlive_dev_1". kitView adds the group on the way
-// in and strips it on the way out; everything else is the real handler.
-const kitGroup = "mqlive_kit"
-
-type kitView struct{ *SparkplugB }
-
-func (k kitView) Decode(base string, m devices.Message) ([]devices.Reading, error) {
-	rs, err := k.SparkplugB.Decode(base, m)
-	for i := range rs {
-		rs[i].Device = strings.TrimPrefix(rs[i].Device, kitGroup+"/")
-	}
-	return rs, err
-}
-
-func (k kitView) Sample(base, device string, now time.Time, rnd *rand.Rand) []devices.Message {
-	return k.SparkplugB.Sample(base, kitGroup+"/"+device, now, rnd)
-}
-
-func (k kitView) Availability(base, device string, online bool) (devices.Message, bool) {
-	return k.SparkplugB.Availability(base, kitGroup+"/"+device, online)
-}
-
-func (k kitView) Command(base, device, name string, args []byte) (devices.Message, error) {
-	return k.SparkplugB.Command(base, kitGroup+"/"+device, name, args)
-}
-
 func TestSparkplugBConformance(t *testing.T) {
 	h := New()
-	// Sparkplug DATA names metrics by the aliases of the birth, so a host
-	// must see the birth first, as the simulator sends it; the kit decodes
-	// Sample before Availability, so the birth is decoded here.
-	for _, base := range []string{h.DefaultBase(), "mqlive_test/site-1"} {
-		birth, ok := h.Availability(base, kitGroup+"/mqlive_dev_1", true)
-		require.True(t, ok)
-		birth.ReceivedAt = time.Now()
-		_, err := h.Decode(base, birth)
-		require.NoError(t, err)
-	}
-	devicestest.Run(t, kitView{h})
+	// Sparkplug ids are group/edge[/device] (READINGS.md); the kit decodes
+	// the birth first, as a host sees it, so DATA aliases resolve.
+	devicestest.RunDevice(t, h, "mqlive_kit/edge-1/sensor-1")
+	devicestest.RunDevice(t, New(), "mqlive_kit/edge-2")
 	require.Zero(t, h.Stats().UnknownAlias, "every sampled alias was resolved")
 }
 
