@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mqlive/mqlive/devices"
 	"github.com/mqlive/mqlive/simulator"
 )
 
@@ -101,11 +100,7 @@ Flags:
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	reg, err := devices.NewRegistry(devices.Builtin()...)
-	if err != nil {
-		return err
-	}
-	sim, err := simulator.New(cfg, reg)
+	sim, err := simulator.New(cfg, nil) // every shipped family (families.All)
 	if err != nil {
 		fmt.Fprintln(stderr, "mqlive-sim:", err)
 		return errUsage
