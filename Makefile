@@ -75,13 +75,14 @@ fuzz:
 grafana:
 	$(GO) run ./grafana/cmd/gen
 
-## deps: install what `make test` needs (mosquitto, chromium, prometheus, node modules)
+## deps: install what `make test` needs (mosquitto, chromium, prometheus, protoc, node modules)
 deps: deps-test
 
 deps-test:
 	@missing=(); command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto); \
 	[ -x /usr/bin/chromium ] || missing+=(chromium); \
 	[ -x /usr/bin/prometheus ] || missing+=(prometheus); \
+	[ -x /usr/bin/protoc ] || missing+=(protobuf-compiler); \
 	if [ $${#missing[@]} -gt 0 ]; then \
 	  if [ -n "$(NO_INSTALL)" ]; then echo "missing: $${missing[*]} (NO_INSTALL set)"; \
 	  else echo "installing $${missing[*]}"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq "$${missing[@]}" >/dev/null; fi; fi
