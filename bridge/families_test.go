@@ -8,12 +8,14 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mqlive/mqlive/bridge"
 	"github.com/mqlive/mqlive/bridge/auth"
 	"github.com/mqlive/mqlive/bridge/bridgetest"
 	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/devices"
+	"github.com/mqlive/mqlive/devices/sparkplug"
 )
 
 // TestEveryFamilyRoundTrip publishes each built-in family's own sampled
@@ -103,6 +105,14 @@ func TestHomeAssistantStateTopicsOutsideItsBase(t *testing.T) {
 	require.InDelta(t, 20.0, r.Metrics["temperature"], 0.01, "°F converted to °C")
 }
 
+// commandCase is one command and what it must become on the broker.
+type commandCase struct {
+	family, device string
+	traffic        [][2]string // topic, payload that make the device known
+	name, args     string
+	topic, payload string // payload "" means checked by family below
+}
+
 // TestEveryCommanderOnTheBroker sends a dashboard command to a device of
 // every family that accepts commands and observes, with a real MQTT
 // subscriber, the exact topic and payload the family documents.
@@ -114,12 +124,7 @@ func TestEveryCommanderOnTheBroker(t *testing.T) {
 	require.True(t, tok.WaitTimeout(5*time.Second))
 	require.NoError(t, tok.Error())
 	defer observe.Disconnect(100)
-	cases := []struct {
-		family, device string
-		traffic        [][2]string // topic, payload that make the device known
-		name, args     string
-		topic, payload string
-	}{
+	cases := []commandCase{
 		{"zigbee2mqtt", "Hall/Lamp 1", [][2]string{{"zigbee2mqtt/Hall/Lamp 1", `{"state":"OFF"}`}},
 			"on", "", "zigbee2mqtt/Hall/Lamp 1/set", `{"state":"ON"}`},
 		{"tasmota", "tasmota_A1B2C3", [][2]string{{"tele/tasmota_A1B2C3/STATE", `{"POWER":"OFF"}`}},
@@ -130,6 +135,10 @@ func TestEveryCommanderOnTheBroker(t *testing.T) {
 			"toggle", "", "shellies/shellyplus1pm-a8032ab12345/rpc", ""},
 		{"esphome", "garden", [][2]string{{"esphome/garden/switch/relay/state", "OFF"}},
 			"on", "", "esphome/garden/switch/relay/command", "ON"},
+		{"ttn", "eui-70b3d57ed0000001", [][2]string{{"v3/my-app@ttn/devices/eui-70b3d57ed0000001/up",
+			`{"end_device_ids":{"device_id":"eui-70b3d57ed0000001","application_ids":{"application_id":"my-app"}},"received_at":"2026-11-23T17:00:00Z","uplink_message":{"f_port":2,"decoded_payload":{"temperature":21.5}}}`}},
+			"downlink", `{"f_port":15,"frm_payload":"vu8="}`, "v3/my-app@ttn/devices/eui-70b3d57ed0000001/down/push",
+			`{"downlinks":[{"f_port":15,"frm_payload":"vu8=","priority":"NORMAL"}]}`},
 		{"homie", "boiler", [][2]string{
 			{"homie/boiler/$homie", "4.0.0"}, {"homie/boiler/$nodes", "relay"},
 			{"homie/boiler/relay/$properties", "power"}, {"homie/boiler/relay/power/$datatype", "boolean"},
@@ -141,6 +150,16 @@ func TestEveryCommanderOnTheBroker(t *testing.T) {
 		filters[c.topic] = 1
 	}
 	tok = observe.SubscribeMultiple(filters, func(_ paho.Client, m paho.Message) { got <- [2]string{m.Topic(), string(m.Payload())} })
+	require.True(t, tok.WaitTimeout(5*time.Second))
+	require.NoError(t, tok.Error())
+
+	// Sparkplug B: the birth comes from the family's own sampler (binary
+	// protobuf), the command is a Node Control/Rebirth NCMD.
+	spBirth, ok := sparkplug.New().Availability("spBv1.0", "plant-1/edge-1", true)
+	require.True(t, ok)
+	cases = append(cases, commandCase{"sparkplug_b", "plant-1/edge-1", [][2]string{{spBirth.Topic, string(spBirth.Payload)}},
+		"rebirth", "", "spBv1.0/plant-1/NCMD/edge-1", ""})
+	tok = observe.Subscribe("spBv1.0/+/NCMD/+", 1, func(_ paho.Client, m paho.Message) { got <- [2]string{m.Topic(), string(m.Payload())} })
 	require.True(t, tok.WaitTimeout(5*time.Second))
 	require.NoError(t, tok.Error())
 
@@ -167,9 +186,16 @@ func TestEveryCommanderOnTheBroker(t *testing.T) {
 			select {
 			case m := <-got:
 				require.Equal(t, tc.topic, m[0])
-				if tc.payload != "" {
+				switch {
+				case tc.payload != "":
 					require.Equal(t, tc.payload, m[1])
-				} else {
+				case tc.family == "sparkplug_b":
+					var p sparkplug.Payload
+					require.NoError(t, proto.Unmarshal([]byte(m[1]), &p))
+					require.Len(t, p.GetMetrics(), 1)
+					require.Equal(t, "Node Control/Rebirth", p.GetMetrics()[0].GetName())
+					require.True(t, p.GetMetrics()[0].GetBooleanValue())
+				default:
 					require.Contains(t, m[1], `"method":"Switch.Toggle"`)
 				}
 			case <-time.After(5 * time.Second):
