@@ -320,7 +320,8 @@ func (b *Bridge) handleMessage(m devices.Message) {
 		return
 	}
 	family := mount.Handler.Family()
-	src := &b.sources[b.mountIdx[mountKey(mount.Tenant, mount.Base, family)]]
+	idx := b.mountIdx[mountKey(mount.Tenant, mount.Base, family)]
+	src := &b.sources[idx]
 	if b.dedup.Duplicate(m.Topic, m.Payload, m.Duplicate, m.ReceivedAt) {
 		b.metrics.DedupSuppressed.WithLabelValues(family, src.tenant).Inc()
 		return
@@ -352,7 +353,6 @@ func (b *Bridge) handleMessage(m devices.Message) {
 			}
 		}
 		r.Stale = false
-		idx := b.mountIdx[mountKey(mount.Tenant, mount.Base, family)]
 		var applyErr error
 		b.store.Do(src.tenant, func(t *state.Tenant) {
 			_, applyErr = t.Apply(r, state.Meta{Source: idx, StaleAfter: src.staleAfter, Tags: src.tags, Topic: m.Topic})
