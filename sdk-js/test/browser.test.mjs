@@ -6,41 +6,30 @@
 // browser).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { startBridge, startSim, binaries, distEntry, repoRoot, waitFor, scrapeLatency, histogramQuantile } from './helpers.mjs';
+import { launchChromium, startBridge, startSim, binaries, distEntry, repoRoot, waitFor, scrapeLatency, histogramQuantile } from './helpers.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 let bridge;
 let sim;
+let browser;
 let context;
-let profile;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium`);
   distEntry(); // the bridge binary embeds dashboard/static/sdk, which the build writes
   binaries();
   bridge = await startBridge();
   sim = startSim(bridge.mqttURL);
-  profile = mkdtempSync(path.join(tmpdir(), 'mqlive-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await sim?.stop();
   await bridge?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 test('dashboard shows devices and recovers after a bridge restart', { timeout: 120000 }, async () => {

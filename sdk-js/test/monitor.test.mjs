@@ -11,43 +11,30 @@
 // commands.png and monitor.png there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { startBridge, startSim, binaries, distEntry, signToken } from './helpers.mjs';
+import { launchChromium, startBridge, startSim, binaries, distEntry, signToken } from './helpers.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = process.env.MQLIVE_SCREENSHOT_DIR || '';
 
 let bridge;
 let sim;
+let browser;
 let context;
-let profile;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium`);
   distEntry(); // the bridge binary embeds dashboard/static/sdk, which the build writes
   binaries();
   bridge = await startBridge();
   // Four devices per family: with seed 1 the Zigbee2MQTT ones include plugs.
   sim = startSim(bridge.mqttURL, { devices: 4, args: ['--bad', '0.5'] });
-  profile = mkdtempSync(path.join(tmpdir(), 'mqlive-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30000,
-    viewport: { width: 1400, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium({ viewport: { width: 1400, height: 900 } });
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await sim?.stop();
   await bridge?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function openPage(url) {
