@@ -62,7 +62,6 @@ type Bridge struct {
 	hub      *hub.Hub
 	router   *devices.Router
 	sources  []source
-	mountIdx map[string]int
 	broker   *embedded.Broker
 	ingest   *ingest.Client
 	server   *ws.Server
@@ -87,7 +86,7 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	b := &Bridge{cfg: cfg, log: slog.Default(), registry: prometheus.NewRegistry(), mountIdx: map[string]int{}}
+	b := &Bridge{cfg: cfg, log: slog.Default(), registry: prometheus.NewRegistry()}
 	for _, o := range opts {
 		o(b)
 	}
@@ -192,7 +191,6 @@ func (b *Bridge) buildSources() error {
 				src.staleAfter = s.StaleAfter()
 			}
 		}
-		b.mountIdx[mountKey(src.tenant, src.base, h.Family())] = len(b.sources)
 		b.sources = append(b.sources, src)
 		mounts = append(mounts, devices.Mount{Tenant: src.tenant, Base: src.base, Handler: h})
 	}
@@ -202,8 +200,6 @@ func (b *Bridge) buildSources() error {
 	}
 	return nil
 }
-
-func mountKey(tenant, base, family string) string { return tenant + "\x00" + base + "\x00" + family }
 
 // HTTPAddr is the bound HTTP address.
 func (b *Bridge) HTTPAddr() string { return b.server.Addr() }
@@ -313,21 +309,21 @@ func (b *Bridge) updateMQTTMetrics() {
 // its source, decode it, merge and publish every Reading. It runs on the
 // ingest goroutine and never blocks on a client.
 func (b *Bridge) handleMessage(m devices.Message) {
-	mount, ok := b.router.Lookup(m.Topic)
+	// Mounts were built in source order, so the index is the source.
+	idx, ok := b.router.LookupIndex(m.Topic)
 	if !ok {
 		b.metrics.IngestMessages.WithLabelValues("none", "none", "rejected").Inc()
 		b.metrics.IngestRejected.WithLabelValues("none", "none", devices.ReasonNoHandler).Inc()
 		return
 	}
-	family := mount.Handler.Family()
-	idx := b.mountIdx[mountKey(mount.Tenant, mount.Base, family)]
 	src := &b.sources[idx]
+	family := src.handler.Family()
 	if b.dedup.Duplicate(m.Topic, m.Payload, m.Duplicate, m.ReceivedAt) {
 		b.metrics.DedupSuppressed.WithLabelValues(family, src.tenant).Inc()
 		return
 	}
 	start := time.Now()
-	readings, err := safeDecode(mount.Handler, mount.Base, m)
+	readings, err := safeDecode(src.handler, src.base, m)
 	b.metrics.IngestDecode.WithLabelValues(family).Observe(time.Since(start).Seconds())
 	if err == nil {
 		err = checkReadings(readings, family)

@@ -126,14 +126,24 @@ func (r *Router) insert(filter string, id int) {
 
 // Lookup returns the mount whose filters match topic. It does not allocate.
 func (r *Router) Lookup(topic string) (Mount, bool) {
-	if topic == "" {
+	i, ok := r.LookupIndex(topic)
+	if !ok {
 		return Mount{}, false
+	}
+	return r.mounts[i], true
+}
+
+// LookupIndex is Lookup returning the position of the mount in the list
+// given to NewRouter, so callers can keep per-source data in a slice.
+func (r *Router) LookupIndex(topic string) (int, bool) {
+	if topic == "" {
+		return 0, false
 	}
 	// A wildcard first level never matches a '$' topic [MQTT-4.7.2-1].
 	if id := r.root.find(topic, strings.HasPrefix(topic, "$")); id > 0 {
-		return r.mounts[id-1], true
+		return id - 1, true
 	}
-	return Mount{}, false
+	return 0, false
 }
 
 // find matches the remaining topic t (at least one level) below n.

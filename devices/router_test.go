@@ -129,3 +129,19 @@ func TestRouterLookupDoesNotAllocate(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 }
+
+func TestRouterLookupIndex(t *testing.T) {
+	r, err := devices.NewRouter(
+		devices.Mount{Tenant: "a", Base: "a/z2m", Handler: devices.Zigbee2MQTT{}},
+		devices.Mount{Tenant: "b", Base: "b/z2m", Handler: devices.Zigbee2MQTT{}},
+	)
+	require.NoError(t, err)
+	i, ok := r.LookupIndex("b/z2m/lamp")
+	require.True(t, ok)
+	require.Equal(t, 1, i)
+	m, ok := r.Lookup("b/z2m/lamp")
+	require.True(t, ok)
+	require.Equal(t, "b", m.Tenant)
+	_, ok = r.LookupIndex("c/z2m/lamp")
+	require.False(t, ok)
+}
