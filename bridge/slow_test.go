@@ -118,5 +118,11 @@ func TestSlowStreamConsumerIsClosed4009OthersKeepUp(t *testing.T) {
 	require.True(t, sawLagged, "the slow client was told where its gap starts")
 	require.True(t, sawDisconnect)
 	require.Equal(t, 1.0, testutil.ToFloat64(metricsOf(b).SlowConsumers))
+	bridgetest.Eventually(t, 5*time.Second, func() error {
+		if v := testutil.ToFloat64(metricsOf(b).Disconnects.WithLabelValues("4009")); v != 1 {
+			return errorf("disconnects{code=4009} = %v", v)
+		}
+		return nil
+	})
 	fast.MustCall("ping", nil, nil)
 }

@@ -88,6 +88,7 @@ type Session struct {
 	// writer caught up, which ends a slow-consumer episode.
 	overflowed bool
 	closing    bool
+	code       int // the close code of the first Close
 }
 
 // NewSession returns a session bound to h's configuration. It is not
@@ -319,7 +320,7 @@ func (s *Session) closeLocked(code int, reason string, notify bool) {
 	if s.closing {
 		return
 	}
-	s.closing = true
+	s.closing, s.code = true, code
 	// Publications still queued are dropped; responses already queued
 	// (such as the error that explains this close) still go out first.
 	kept := s.queue[:0]
@@ -339,6 +340,14 @@ func (s *Session) closeLocked(code int, reason string, notify bool) {
 		s.queue = append(s.queue, item{frame: frame})
 	}
 	s.queue = append(s.queue, item{frame: closeMarker(code, reason)})
+}
+
+// CloseCode returns the code the session was closed with, and whether
+// Close was called.
+func (s *Session) CloseCode() (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.code, s.closing
 }
 
 // Closing reports whether Close was called.

@@ -71,6 +71,11 @@ func (s *Server) serveConn(c *websocket.Conn) {
 		cn.writeLoop()
 	}()
 	code := cn.readLoop()
+	if sent, ok := cn.sess.CloseCode(); ok {
+		// The server closed first (4009, 4003, 4010, 1001…): the reader
+		// then only saw the socket go away, but the code sent is the reason.
+		code = sent
+	}
 	if cn.id != nil {
 		s.cfg.Hub.Remove(cn.sess)
 	}
