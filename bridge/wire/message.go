@@ -49,16 +49,19 @@ var nullID = json.RawMessage("null")
 // In both cases the returned id is the request's id when it could be read,
 // else null, so the caller can always answer.
 func ParseRequest(frame []byte) (*Request, json.RawMessage, *Error) {
-	if !json.Valid(frame) {
+	// One pass: Unmarshal validates the whole frame before decoding and
+	// reports bad JSON as a *json.SyntaxError.
+	var req Request
+	err := json.Unmarshal(frame, &req)
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
 		return nil, nullID, NewError(CodeParseError, "parse error: frame is not valid JSON")
 	}
-	trimmed := bytes.TrimLeft(frame, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+	if trimmed := bytes.TrimLeft(frame, " \t\r\n"); trimmed[0] != '{' {
 		// Batches (arrays) are not used by this protocol.
 		return nil, nullID, NewError(CodeInvalidRequest, "invalid request: expected one JSON object")
 	}
-	var req Request
-	if err := json.Unmarshal(frame, &req); err != nil {
+	if err != nil {
 		// A member of the wrong type does not stop encoding/json from
 		// reading the others, so the id is often still known.
 		id := validID(req.ID)
