@@ -1,7 +1,6 @@
 package devices_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/mqlive/mqlive/devices"
@@ -14,18 +13,5 @@ func fuzzDecode(t *testing.T, h devices.Handler, base, topic string, payload []b
 	if devices.ValidTopic(topic) != nil {
 		return // the broker never delivers an invalid topic name
 	}
-	rs, err := h.Decode(base, devices.Message{Topic: topic, Payload: payload, ReceivedAt: received})
-	if err != nil {
-		var de *devices.DecodeError
-		if !errors.As(err, &de) && !errors.Is(err, devices.ErrIgnored) {
-			t.Fatalf("error %v is neither *DecodeError nor ErrIgnored", err)
-		}
-		if len(rs) > 0 {
-			t.Fatalf("%d readings with error %v", len(rs), err)
-		}
-		return
-	}
-	for _, r := range rs {
-		devicestest.CheckReading(t, h, r)
-	}
+	devicestest.CheckDecode(t, h, base, devices.Message{Topic: topic, Payload: payload, ReceivedAt: received})
 }

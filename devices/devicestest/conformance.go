@@ -376,3 +376,29 @@ func checkCommander(t *testing.T, h devices.Handler, c devices.Commander, base, 
 		t.Errorf("unknown command: %v, want ErrInvalidCommand", err)
 	}
 }
+
+// CheckDecode decodes m and asserts the Decode contract for any input, as
+// fuzz targets need it: no panic, the payload untouched, and either an
+// error (*DecodeError or ErrIgnored) with no Readings, or only valid
+// Readings, which it returns.
+func CheckDecode(t testing.TB, h devices.Handler, base string, m devices.Message) []devices.Reading {
+	t.Helper()
+	rs, err, problem := decode(h, base, m)
+	if problem != nil {
+		t.Fatalf("%q: %v", m.Topic, problem)
+	}
+	if err != nil {
+		var de *devices.DecodeError
+		if !errors.As(err, &de) && !errors.Is(err, devices.ErrIgnored) {
+			t.Fatalf("%q: error %v is neither *DecodeError nor ErrIgnored", m.Topic, err)
+		}
+		if len(rs) > 0 {
+			t.Fatalf("%q: %d Readings with error %v", m.Topic, len(rs), err)
+		}
+		return nil
+	}
+	for _, r := range rs {
+		CheckReading(t, h, r)
+	}
+	return rs
+}

@@ -1,7 +1,6 @@
 package sparkplug
 
 import (
-	"errors"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -31,19 +30,6 @@ func FuzzSparkplugB(f *testing.F) {
 		"spBv1.0/G/DBIRTH/E/D", "spBv1.0/G/DDATA/E/D", "spBv1.0/G/DDEATH/E/D", "spBv1.0/STATE/host"}
 	f.Fuzz(func(t *testing.T, kind uint8, payload []byte) {
 		topic := topics[int(kind)%len(topics)]
-		rs, err := h.Decode("spBv1.0", devices.Message{Topic: topic, Payload: payload, ReceivedAt: now})
-		if err != nil {
-			var de *devices.DecodeError
-			if !errors.As(err, &de) && !errors.Is(err, devices.ErrIgnored) {
-				t.Fatalf("error %v is neither *DecodeError nor ErrIgnored", err)
-			}
-			if len(rs) > 0 {
-				t.Fatalf("%d readings with error %v", len(rs), err)
-			}
-			return
-		}
-		for _, r := range rs {
-			devicestest.CheckReading(t, h, r)
-		}
+		devicestest.CheckDecode(t, h, "spBv1.0", devices.Message{Topic: topic, Payload: payload, ReceivedAt: now})
 	})
 }
