@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -89,6 +90,8 @@ type Session struct {
 	overflowed bool
 	closing    bool
 	code       int // the close code of the first Close
+
+	timer *time.Timer // NextBefore's, owned by the writer goroutine
 }
 
 // NewSession returns a session bound to h's configuration. It is not
@@ -374,16 +377,21 @@ func closeMarker(code int, reason string) []byte {
 	return append(b, reason...)
 }
 
+// ErrIdle is returned by NextBefore when its deadline passes with nothing
+// to write; the writer sends a keep-alive ping then.
+var ErrIdle = errors.New("hub: session idle")
+
 // Next blocks until there is something to write and appends it to dst. It
 // returns ctx.Err() when ctx ends. After a Close frame the session has
 // nothing more to write.
 func (s *Session) Next(ctx context.Context, dst []Frame) ([]Frame, error) {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	return s.NextBefore(ctx, dst, time.Time{})
+}
+
+// NextBefore is Next that gives up at deadline (zero: never) with ErrIdle.
+// It must only be called by the session's one writer goroutine, which owns
+// the timer it reuses, so waiting costs no allocation per wake-up.
+func (s *Session) NextBefore(ctx context.Context, dst []Frame, deadline time.Time) ([]Frame, error) {
 	for {
 		s.mu.Lock()
 		depth := len(s.queue) + len(s.order)
@@ -418,14 +426,23 @@ func (s *Session) Next(ctx context.Context, dst []Frame) ([]Frame, error) {
 			}
 			return dst, nil
 		}
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return dst, ErrIdle
+			}
+			if wait == 0 || left < wait {
+				wait = left
+			}
+		}
 		var tc <-chan time.Time
 		if wait > 0 {
-			if timer == nil {
-				timer = time.NewTimer(wait)
+			if s.timer == nil {
+				s.timer = time.NewTimer(wait)
 			} else {
-				timer.Reset(wait)
+				s.timer.Reset(wait) // Go ≥1.23: Reset needs no drain
 			}
-			tc = timer.C
+			tc = s.timer.C
 		}
 		select {
 		case <-ctx.Done():

@@ -483,3 +483,17 @@ func TestSessionConcurrency(t *testing.T) {
 	}
 	require.Zero(t, h.Len())
 }
+
+func TestNextBeforeReturnsIdleAtTheDeadline(t *testing.T) {
+	h := New(Config{})
+	s := h.NewSession("s1", "u", "t", "n")
+	start := time.Now()
+	frames, err := s.NextBefore(context.Background(), nil, start.Add(30*time.Millisecond))
+	require.ErrorIs(t, err, ErrIdle)
+	require.Empty(t, frames)
+	require.GreaterOrEqual(t, time.Since(start), 30*time.Millisecond)
+	s.Send([]byte(`{}`))
+	frames, err = s.NextBefore(context.Background(), nil, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Len(t, frames, 1)
+}

@@ -162,12 +162,10 @@ func (cn *conn) writeLoop() {
 	var frames []hub.Frame
 	nextPing := time.Now().Add(s.cfg.PingInterval)
 	for {
-		ctx, cancel := context.WithDeadline(cn.ctx, nextPing)
 		var err error
-		frames, err = cn.sess.Next(ctx, frames[:0])
-		cancel()
+		frames, err = cn.sess.NextBefore(cn.ctx, frames[:0], nextPing)
 		if err != nil {
-			if cn.ctx.Err() != nil {
+			if !errors.Is(err, hub.ErrIdle) {
 				return
 			}
 			// Ping deadline reached with nothing to write.
