@@ -57,43 +57,59 @@ func (h *history) since(pos wire.StreamPosition, ttl time.Duration, now time.Tim
 	return out, true
 }
 
-// query returns up to limit publications after since (by offset, when set)
-// and at or before until (when non-zero), oldest first, and whether the
-// result is complete: nothing in the requested range had been dropped and
-// nothing was cut by limit.
-func (h *history) query(since *wire.StreamPosition, until time.Time, limit int, ttl time.Duration, now time.Time) ([]*Publication, bool) {
+// query answers q (see HistoryQuery): up to q.Limit publications inside
+// its bounds, oldest first or, with q.Reverse, newest first, and whether
+// the page is complete: nothing in the requested range had been dropped
+// (trimmed, expired, or from an earlier epoch) and nothing was cut by the
+// limit.
+func (h *history) query(q HistoryQuery, ttl time.Duration, now time.Time) ([]*Publication, bool) {
 	complete := true
-	first := 0
-	if since != nil {
-		if since.Epoch != h.epoch {
+	var after uint64 // only offsets above this one
+	if q.Since != nil {
+		if q.Since.Epoch != h.epoch {
 			complete = false
-		} else if len(h.ring) > 0 {
-			oldest := h.at(0).Offset
-			if since.Offset+1 < oldest {
-				complete = false
-			}
-			for first < len(h.ring) && h.at(first).Offset <= since.Offset {
-				first++
-			}
+		} else {
+			after = q.Since.Offset
 		}
-	} else if len(h.ring) > 0 && h.at(0).Offset > 1 {
-		complete = false
+	}
+	before := q.Before // only offsets below this one; 0 = none
+	in := func(p *Publication) bool {
+		if p.Offset <= after || (before > 0 && p.Offset >= before) {
+			return false
+		}
+		if !q.From.IsZero() && p.Time.Before(q.From) {
+			return false
+		}
+		return q.Until.IsZero() || !p.Time.After(q.Until)
+	}
+	// Publications the range asks for but the ring no longer holds.
+	if n := len(h.ring); n > 0 && q.From.IsZero() {
+		if oldest := h.at(0).Offset; oldest > after+1 && (before == 0 || before > after+1) {
+			complete = false
+		}
 	}
 	var out []*Publication
-	for i := first; i < len(h.ring); i++ {
-		p := h.at(i)
-		if ttl > 0 && now.Sub(p.Time) > ttl {
-			complete = false
-			continue
+	take := func(p *Publication) bool {
+		if !in(p) {
+			return true
 		}
-		if !until.IsZero() && p.Time.After(until) {
-			break
-		}
-		if len(out) == limit {
+		if expired(p.Time, ttl, now) {
 			complete = false
-			break
+			return true
+		}
+		if len(out) == q.Limit {
+			complete = false
+			return false
 		}
 		out = append(out, p)
+		return true
+	}
+	if q.Reverse {
+		for i := len(h.ring) - 1; i >= 0 && take(h.at(i)); i-- {
+		}
+	} else {
+		for i := 0; i < len(h.ring) && take(h.at(i)); i++ {
+		}
 	}
 	return out, complete
 }

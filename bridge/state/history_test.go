@@ -14,7 +14,7 @@ import (
 func fill(h *history, n int, t0 time.Time) {
 	for i := 1; i <= n; i++ {
 		off := h.offset + 1
-		h.append(newPublication("app:x", h.epoch, off, []byte(strconv.FormatUint(off, 10)), nil, t0.Add(time.Duration(off)*time.Second)))
+		h.append(NewPublication("app:x", h.epoch, off, []byte(strconv.FormatUint(off, 10)), nil, t0.Add(time.Duration(off)*time.Second)))
 	}
 }
 
@@ -160,7 +160,7 @@ func TestHistoryQuery(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, complete := tc.h.query(tc.since, tc.until, tc.limit, time.Hour, now)
+			got, complete := tc.h.query(HistoryQuery{Since: tc.since, Until: tc.until, Limit: tc.limit}, time.Hour, now)
 			require.Equal(t, tc.complete, complete)
 			require.Equal(t, len(tc.want), len(got))
 			if len(tc.want) > 0 {
@@ -175,10 +175,10 @@ func TestHistoryQueryTTL(t *testing.T) {
 	h := newHistory("e", 10)
 	fill(h, 6, t0)
 	now := t0.Add(8 * time.Second) // with ttl 4s, 1..3 are expired
-	got, complete := h.query(nil, time.Time{}, 1000, 4*time.Second, now)
+	got, complete := h.query(HistoryQuery{Limit: 1000}, 4*time.Second, now)
 	require.False(t, complete)
 	require.Equal(t, seq(4, 6), offsets(got))
-	got, complete = h.query(&wire.StreamPosition{Epoch: "e", Offset: 3}, time.Time{}, 1000, 4*time.Second, now)
+	got, complete = h.query(HistoryQuery{Since: &wire.StreamPosition{Epoch: "e", Offset: 3}, Limit: 1000}, 4*time.Second, now)
 	require.True(t, complete, "nothing after since expired")
 	require.Equal(t, seq(4, 6), offsets(got))
 }

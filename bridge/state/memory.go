@@ -244,7 +244,7 @@ func (t *Tenant) channel(ch wire.Channel) *history {
 // encodes, or nil.
 func (t *Tenant) Append(ch wire.Channel, data []byte, r *devices.Reading) *Publication {
 	h := t.channel(ch)
-	p := newPublication(ch.Name, h.epoch, h.offset+1, data, r, t.cfg.Now())
+	p := NewPublication(ch.Name, h.epoch, h.offset+1, data, r, t.cfg.Now())
 	h.append(p)
 	return p
 }
@@ -260,11 +260,10 @@ func (t *Tenant) Since(ch wire.Channel, pos wire.StreamPosition) ([]*Publication
 	return t.channel(ch).since(pos, t.cfg.HistoryTTL, t.cfg.Now())
 }
 
-// History answers the history request.
+// History answers a forward history request (see Query).
 func (t *Tenant) History(ch wire.Channel, since *wire.StreamPosition, until time.Time, limit int) ([]*Publication, string, bool) {
-	h := t.channel(ch)
-	pubs, complete := h.query(since, until, limit, t.cfg.HistoryTTL, t.cfg.Now())
-	return pubs, h.epoch, complete
+	page := t.Query(ch, HistoryQuery{Since: since, Until: until, Limit: limit})
+	return page.Publications, page.Epoch, page.Complete
 }
 
 // Snapshot returns copies of the merged Readings of every device the

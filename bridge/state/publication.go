@@ -22,7 +22,9 @@ type Publication struct {
 	Time time.Time
 }
 
-func newPublication(channel, epoch string, offset uint64, data []byte, r *devices.Reading, now time.Time) *Publication {
+// NewPublication builds a publication and its shared message frame; stores
+// that read publications back (package valkey) use it too.
+func NewPublication(channel, epoch string, offset uint64, data []byte, r *devices.Reading, now time.Time) *Publication {
 	p := &Publication{
 		Publication: wire.Publication{Channel: channel, Epoch: epoch, Offset: offset, Data: data},
 		Reading:     r,

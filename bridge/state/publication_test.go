@@ -14,7 +14,7 @@ import (
 func TestNewPublicationBuildsItsFrame(t *testing.T) {
 	r := &devices.Reading{Device: "a"}
 	now := time.Now()
-	p := newPublication("device:a", "ep", 9, []byte(`{"device":"a"}`), r, now)
+	p := NewPublication("device:a", "ep", 9, []byte(`{"device":"a"}`), r, now)
 	require.Equal(t, wire.Publication{Channel: "device:a", Epoch: "ep", Offset: 9, Data: json.RawMessage(`{"device":"a"}`)}, p.Publication)
 	require.Same(t, r, p.Reading)
 	require.Equal(t, now, p.Time)

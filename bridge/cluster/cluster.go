@@ -1,0 +1,89 @@
+package cluster
+
+import (
+	"context"
+	"time"
+
+	"github.com/mqlive/mqlive/bridge/wire"
+)
+
+// Presence knows which sessions subscribe to which channel, cluster-wide.
+type Presence interface {
+	// Join records that session c subscribes to channel.
+	Join(ctx context.Context, tenant, channel string, c wire.PresenceClient) error
+	// Leave removes session from channel.
+	Leave(ctx context.Context, tenant, channel, session string) error
+	// List returns the sessions subscribed to channel on live nodes only:
+	// the entries of a node that stopped heartbeating are never returned.
+	List(ctx context.Context, tenant, channel string) ([]wire.PresenceClient, error)
+}
+
+// Dedup recognises a message seen before within a window.
+type Dedup interface {
+	// Claim records key for window and reports whether this call is the
+	// first to claim it within the window (true: process the message).
+	Claim(ctx context.Context, key string, window time.Duration) (bool, error)
+}
+
+// NodeInfo is a node as the registry knows it.
+type NodeInfo struct {
+	Node        string    `json:"node"`
+	StartedAt   time.Time `json:"started_at"`
+	Connections int       `json:"connections"`
+	// HTTPAddr is the node's own listen address.
+	HTTPAddr string `json:"http_addr,omitempty"`
+	// LastSeen is when the node last heartbeated.
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// Nodes is the registry of live nodes.
+type Nodes interface {
+	// Heartbeat records that the node is alive (and its counters); a node
+	// that misses two heartbeats counts as gone.
+	Heartbeat(ctx context.Context, n NodeInfo) error
+	// List returns the live nodes, sorted by name.
+	List(ctx context.Context) ([]NodeInfo, error)
+	// Leave removes the node at once (clean shutdown).
+	Leave(ctx context.Context, node string) error
+}
+
+// Control kinds.
+const (
+	// ControlSignOut closes every session of (Tenant, User) with 4003.
+	ControlSignOut = "signout"
+	// ControlRevoke closes every session whose token has ID JTI and refuses
+	// that token until Until.
+	ControlRevoke = "revoke"
+)
+
+// ControlMessage is one cluster-wide instruction.
+type ControlMessage struct {
+	Kind   string    `json:"kind"`
+	Tenant string    `json:"tenant,omitempty"`
+	User   string    `json:"user,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	JTI    string    `json:"jti,omitempty"`
+	Until  time.Time `json:"until,omitempty"`
+	// From is the node that sent it.
+	From string `json:"from,omitempty"`
+}
+
+// ControlHandler acts on a control message on this node. It must not block.
+type ControlHandler func(ControlMessage)
+
+// Control is the cluster's control channel and token revocation list.
+type Control interface {
+	// Send delivers m to every node, this one included. A revocation is
+	// also recorded, so nodes that start later refuse the token too.
+	Send(ctx context.Context, m ControlMessage) error
+	// Revoked reports whether the token with this jti is revoked. It
+	// answers from memory: no round trip per connect.
+	Revoked(jti string) bool
+}
+
+// Leases make a periodic job run on one node of the cluster at a time.
+type Leases interface {
+	// Acquire takes or renews the named lease for node for ttl and reports
+	// whether node holds it.
+	Acquire(ctx context.Context, name, node string, ttl time.Duration) (bool, error)
+}
