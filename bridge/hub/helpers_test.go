@@ -155,3 +155,13 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool, msg strin
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// subscribe subscribes s to channel and ends its recovery at once with no
+// known position, as a subscribe with nothing to recover does.
+func subscribe(t testing.TB, h *Hub, s *Session, channel string, opts SubOptions) *Sub {
+	t.Helper()
+	sub, err := h.Subscribe(context.Background(), s, channel, opts)
+	require.NoError(t, err)
+	s.Recover(sub, nil, wire.StreamPosition{}, nil)
+	return sub
+}

@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"context"
 	"errors"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -23,7 +25,20 @@ type Config struct {
 	SlowConsumerTimeout time.Duration
 	// MaxPerTenant bounds sessions per tenant on this node; 0 = unlimited.
 	MaxPerTenant int
-	Metrics      *metrics.Metrics
+	// MaxRecoveryBuffer bounds the live publications one subscription
+	// holds while it recovers from the store; past it the subscription
+	// gets a lagged notice after its result. Default 4 × QueueSize.
+	MaxRecoveryBuffer int
+	// Upstream is told when this node's first session subscribes a
+	// channel and after its last one leaves (the fan-out); nil: none.
+	Upstream Upstream
+	Metrics  *metrics.Metrics
+}
+
+// Upstream is the node-level subscription of a channel: the fan-out.
+type Upstream interface {
+	Subscribe(ctx context.Context, tenant, channel string) error
+	Unsubscribe(ctx context.Context, tenant, channel string) error
 }
 
 type chanKey struct{ tenant, channel string }
@@ -37,6 +52,12 @@ type Hub struct {
 	subs     map[chanKey]map[*Session]*Sub
 	sessions map[*Session]struct{}
 	perTen   map[string]int
+
+	// stripes serialise, per channel, the change of its local subscriber
+	// count together with the upstream (un)subscribe it implies, without
+	// holding mu across a network call. Lock order: stripe, then mu.
+	stripes [64]sync.Mutex
+	seed    maphash.Seed
 }
 
 // New returns an empty hub.
@@ -47,7 +68,11 @@ func New(cfg Config) *Hub {
 	if cfg.SlowConsumerTimeout <= 0 {
 		cfg.SlowConsumerTimeout = 10 * time.Second
 	}
+	if cfg.MaxRecoveryBuffer <= 0 {
+		cfg.MaxRecoveryBuffer = 4 * cfg.QueueSize
+	}
 	return &Hub{
+		seed:     maphash.MakeSeed(),
 		cfg:      cfg,
 		subs:     make(map[chanKey]map[*Session]*Sub),
 		sessions: make(map[*Session]struct{}),
@@ -70,11 +95,21 @@ func (h *Hub) Add(s *Session) error {
 	return nil
 }
 
-// Remove forgets a session and all its subscriptions.
+func (h *Hub) stripe(k chanKey) *sync.Mutex {
+	var mh maphash.Hash
+	mh.SetSeed(h.seed)
+	_, _ = mh.WriteString(k.tenant)
+	_ = mh.WriteByte(0)
+	_, _ = mh.WriteString(k.channel)
+	return &h.stripes[mh.Sum64()%uint64(len(h.stripes))]
+}
+
+// Remove forgets a session and all its subscriptions, unsubscribing
+// upstream every channel it was the last local subscriber of.
 func (h *Hub) Remove(s *Session) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if _, ok := h.sessions[s]; !ok {
+		h.mu.Unlock()
 		return
 	}
 	delete(h.sessions, s)
@@ -82,63 +117,90 @@ func (h *Hub) Remove(s *Session) {
 	if h.perTen[s.Tenant] == 0 {
 		delete(h.perTen, s.Tenant)
 	}
-	n := 0
-	for _, ch := range s.channels() {
-		k := chanKey{s.Tenant, ch}
-		if m := h.subs[k]; m != nil {
-			delete(m, s)
-			n++
-			if len(m) == 0 {
-				delete(h.subs, k)
-			}
-		}
-	}
 	if m := h.cfg.Metrics; m != nil {
 		m.Connections.WithLabelValues(s.Tenant).Dec()
-		m.Subscriptions.WithLabelValues(s.Tenant).Sub(float64(n))
+	}
+	h.mu.Unlock()
+	for _, ch := range s.channels() {
+		h.Unsubscribe(s, ch)
 	}
 }
 
-// Subscribe adds (or re-syncs) a subscription and returns it. The caller
-// enqueues recovered publications and the subscribe result through the
-// returned Sub while the channel's tenant is locked in the state store, so
-// no live publication can slip in between.
-func (h *Hub) Subscribe(s *Session, channel string, opts SubOptions) *Sub {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+// Subscribe adds (or re-syncs) a subscription and returns it. When s is the
+// first local subscriber of the channel, the channel is subscribed upstream
+// first; if that fails nothing changes and the error is returned.
+//
+// The returned Sub is recovering: live publications are held in it until
+// Session.Recover delivers the recovered ones and the result, then the held
+// ones after them (see doc.go, "Recovery").
+func (h *Hub) Subscribe(ctx context.Context, s *Session, channel string, opts SubOptions) (*Sub, error) {
 	k := chanKey{s.Tenant, channel}
+	lk := h.stripe(k)
+	lk.Lock()
+	defer lk.Unlock()
+	h.mu.RLock()
+	first := len(h.subs[k]) == 0
+	_, registered := h.sessions[s]
+	h.mu.RUnlock()
+	if !registered {
+		return nil, ErrNotRegistered
+	}
+	if first && h.cfg.Upstream != nil {
+		if err := h.cfg.Upstream.Subscribe(ctx, s.Tenant, channel); err != nil {
+			return nil, err
+		}
+	}
+	h.mu.Lock()
 	m := h.subs[k]
 	if m == nil {
 		m = make(map[*Session]*Sub)
 		h.subs[k] = m
 	}
-	sub, existed := m[s]
-	sub = s.subscribe(channel, opts, sub)
+	old, existed := m[s]
+	sub := s.subscribe(channel, opts, old)
 	m[s] = sub
+	h.mu.Unlock()
 	if !existed {
 		if met := h.cfg.Metrics; met != nil {
 			met.Subscriptions.WithLabelValues(s.Tenant).Inc()
 		}
 	}
-	return sub
+	return sub, nil
 }
 
-// Unsubscribe removes a subscription; it reports whether it existed.
+// ErrNotRegistered is returned by Subscribe for a session that was removed
+// (or never added).
+var ErrNotRegistered = errors.New("hub: session not registered")
+
+// Unsubscribe removes a subscription; it reports whether it existed. After
+// the channel's last local subscriber leaves, the channel is unsubscribed
+// upstream (a failure there is not the client's: the node only receives a
+// channel it no longer delivers).
 func (h *Hub) Unsubscribe(s *Session, channel string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	k := chanKey{s.Tenant, channel}
+	lk := h.stripe(k)
+	lk.Lock()
+	defer lk.Unlock()
+	h.mu.Lock()
 	m := h.subs[k]
 	if _, ok := m[s]; !ok {
+		h.mu.Unlock()
 		return false
 	}
 	delete(m, s)
-	if len(m) == 0 {
+	last := len(m) == 0
+	if last {
 		delete(h.subs, k)
 	}
+	h.mu.Unlock()
 	s.unsubscribe(channel)
 	if met := h.cfg.Metrics; met != nil {
 		met.Subscriptions.WithLabelValues(s.Tenant).Dec()
+	}
+	if last && h.cfg.Upstream != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = h.cfg.Upstream.Unsubscribe(ctx, s.Tenant, channel)
+		cancel()
 	}
 	return true
 }
@@ -152,7 +214,7 @@ func (h *Hub) HasSubscribers(tenant, channel string) bool {
 }
 
 // Deliver hands p to every local subscriber of its channel. It never blocks
-// on a client.
+// on a client. It is the hub's side of fanout.Handler.
 func (h *Hub) Deliver(tenant string, p *state.Publication) {
 	start := time.Now()
 	h.mu.RLock()
@@ -163,6 +225,17 @@ func (h *Hub) Deliver(tenant string, p *state.Publication) {
 	if m := h.cfg.Metrics; m != nil {
 		m.FanoutTime.Observe(time.Since(start).Seconds())
 	}
+}
+
+// Lost tells every local subscriber of the channel that publications may
+// have been missed upstream: each gets a lagged notice and re-syncs with
+// since, as after an overflow. It is the other half of fanout.Handler.
+func (h *Hub) Lost(tenant, channel string) {
+	h.mu.RLock()
+	for s, sub := range h.subs[chanKey{tenant, channel}] {
+		s.lost(sub)
+	}
+	h.mu.RUnlock()
 }
 
 // Presence lists the sessions subscribed to a channel on this node.

@@ -57,7 +57,7 @@ func benchDeliver(b *testing.B, n int, mode string, mk func(i int) *state.Public
 		if err := h.Add(s); err != nil {
 			b.Fatal(err)
 		}
-		h.Subscribe(s, "devices", SubOptions{Mode: mode})
+		subscribe(b, h, s, "devices", SubOptions{Mode: mode})
 		sessions[i] = s
 	}
 	pubs := make([]*state.Publication, drainEvery*4)
@@ -99,7 +99,7 @@ func benchDeliver(b *testing.B, n int, mode string, mk func(i int) *state.Public
 func BenchmarkNext(b *testing.B) {
 	h := New(Config{})
 	s := h.NewSession("s", "u", "acme", "node")
-	h.Subscribe(s, "devices", SubOptions{})
+	subscribe(b, h, s, "devices", SubOptions{})
 	p := benchPub(b, 1, "dev")
 	done, cancel := context.WithCancel(context.Background())
 	cancel()

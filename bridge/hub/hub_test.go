@@ -34,10 +34,10 @@ func TestAddRemoveAndGauges(t *testing.T) {
 	require.Equal(t, 2.0, testutil.ToFloat64(m.Connections.WithLabelValues("acme")))
 	require.Equal(t, 1.0, testutil.ToFloat64(m.Connections.WithLabelValues("other")))
 
-	h.Subscribe(a, "devices", SubOptions{})
-	h.Subscribe(a, "device:x", SubOptions{})
-	h.Subscribe(a, "devices", SubOptions{Mode: wire.ModeLatest}) // re-sync, not a new one
-	h.Subscribe(b, "devices", SubOptions{})
+	subscribe(t, h, a, "devices", SubOptions{})
+	subscribe(t, h, a, "device:x", SubOptions{})
+	subscribe(t, h, a, "devices", SubOptions{Mode: wire.ModeLatest}) // re-sync, not a new one
+	subscribe(t, h, b, "devices", SubOptions{})
 	require.Equal(t, 3.0, testutil.ToFloat64(m.Subscriptions.WithLabelValues("acme")))
 
 	h.Remove(a)
@@ -90,9 +90,9 @@ func TestPresenceAndHasSubscribers(t *testing.T) {
 	require.Empty(t, h.Presence("acme", "devices"))
 	require.NotNil(t, h.Presence("acme", "devices"), "an empty list, not null, in the result")
 
-	h.Subscribe(a, "devices", SubOptions{})
-	h.Subscribe(b, "devices", SubOptions{Mode: wire.ModeLatest})
-	h.Subscribe(c, "devices", SubOptions{})
+	subscribe(t, h, a, "devices", SubOptions{})
+	subscribe(t, h, b, "devices", SubOptions{Mode: wire.ModeLatest})
+	subscribe(t, h, c, "devices", SubOptions{})
 	require.True(t, h.HasSubscribers("acme", "devices"))
 	require.False(t, h.HasSubscribers("acme", "monitor"))
 	require.False(t, h.HasSubscribers("nobody", "devices"))
@@ -114,8 +114,8 @@ func TestDeliverIsTenantScoped(t *testing.T) {
 	h, m := newHub(Config{})
 	a := session(t, h, "a", "acme")
 	o := session(t, h, "o", "other")
-	h.Subscribe(a, "devices", SubOptions{})
-	h.Subscribe(o, "devices", SubOptions{})
+	subscribe(t, h, a, "devices", SubOptions{})
+	subscribe(t, h, o, "devices", SubOptions{})
 	h.Deliver("acme", pub("devices", 1, `{}`))
 	require.Len(t, ready(t, a), 1)
 	require.Empty(t, ready(t, o), "the same channel name in another tenant is another channel")

@@ -40,6 +40,18 @@ type Sub struct {
 	// yet handed to the writer, so a further overflow only extends the gap
 	// it already announces.
 	lagQueued bool
+
+	// recovering: Session.Recover has not run yet; live publications wait
+	// in held (at most Config.MaxRecoveryBuffer; heldLost past that).
+	recovering bool
+	held       []*state.Publication
+	heldLost   bool
+	// epoch and last are the epoch and offset of the newest publication
+	// queued for this subscription (or of its subscribe result), so that a
+	// live publication that does not follow it is seen as a gap or a
+	// duplicate.
+	epoch string
+	last  uint64
 }
 
 // Channel is the subscribed channel.
@@ -144,7 +156,7 @@ func (s *Session) subscribe(channel string, opts SubOptions, old *Sub) *Sub {
 	if old != nil {
 		s.dropLocked(old)
 	}
-	sub := &Sub{channel: channel, latest: opts.Mode == wire.ModeLatest}
+	sub := &Sub{channel: channel, latest: opts.Mode == wire.ModeLatest, recovering: true}
 	if sub.latest && opts.MaxRateHz > 0 {
 		sub.interval = time.Duration(float64(time.Second) / opts.MaxRateHz)
 		sub.lastSent = make(map[string]time.Time)
@@ -206,17 +218,6 @@ func (s *Session) Send(frame []byte) {
 	s.signal()
 }
 
-// SendRecovered queues a recovered publication for sub ahead of its
-// subscribe result.
-func (s *Session) SendRecovered(sub *Sub, p *state.Publication) {
-	s.mu.Lock()
-	if !s.closing && !sub.removed {
-		s.queue = append(s.queue, item{frame: p.Frame, sub: sub, offset: p.Offset, forced: true})
-	}
-	s.mu.Unlock()
-	s.signal()
-}
-
 // deliver queues a live publication for sub.
 func (s *Session) deliver(sub *Sub, p *state.Publication) {
 	s.mu.Lock()
@@ -224,6 +225,32 @@ func (s *Session) deliver(sub *Sub, p *state.Publication) {
 		s.mu.Unlock()
 		return
 	}
+	if sub.recovering {
+		if len(sub.held) < s.cfg.MaxRecoveryBuffer {
+			sub.held = append(sub.held, p)
+		} else {
+			sub.heldLost = true
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.liveLocked(sub, p)
+	s.mu.Unlock()
+	s.signal()
+}
+
+// liveLocked queues a live publication after checking that it follows the
+// last one queued: a duplicate (an offset already queued) is dropped, and a
+// gap or a new epoch (history lost upstream) gets a lagged notice, so the
+// client re-syncs instead of drawing a line across the gap.
+func (s *Session) liveLocked(sub *Sub, p *state.Publication) {
+	switch {
+	case p.Epoch == sub.epoch && p.Offset <= sub.last:
+		return
+	case sub.epoch != "" && (p.Epoch != sub.epoch || p.Offset > sub.last+1):
+		s.lagLocked(sub, sub.last)
+	}
+	sub.epoch, sub.last = p.Epoch, p.Offset
 	if sub.latest {
 		s.conflateLocked(sub, p)
 	} else if s.npub >= s.cfg.QueueSize {
@@ -232,8 +259,72 @@ func (s *Session) deliver(sub *Sub, p *state.Publication) {
 		s.queue = append(s.queue, item{frame: p.Frame, sub: sub, offset: p.Offset})
 		s.npub++
 	}
+}
+
+// Recover ends sub's recovery (PROTOCOL.md "Subscribe, recovery and
+// snapshot"): it queues the recovered publications, then the subscribe
+// result, then the live publications held since Hub.Subscribe that come
+// after pos (the channel's position when the store was read), merged by
+// offset so that nothing is delivered twice and nothing is skipped. From
+// then on sub is live.
+func (s *Session) Recover(sub *Sub, recovered []*state.Publication, pos wire.StreamPosition, result []byte) {
+	s.mu.Lock()
+	if s.closing || sub.removed {
+		s.mu.Unlock()
+		return
+	}
+	for _, p := range recovered {
+		s.queue = append(s.queue, item{frame: p.Frame, sub: sub, offset: p.Offset, forced: true})
+	}
+	if result != nil {
+		s.queue = append(s.queue, item{frame: result})
+	}
+	// An empty epoch (a position the caller does not know) lets the first
+	// live publication set the baseline.
+	sub.epoch, sub.last = pos.Epoch, pos.Offset
+	if n := len(recovered); n > 0 && recovered[n-1].Offset > sub.last {
+		sub.last = recovered[n-1].Offset
+	}
+	sub.delivered = sub.last
+	held, lost := sub.held, sub.heldLost
+	sub.recovering, sub.held, sub.heldLost = false, nil, false
+	for _, p := range held {
+		s.liveLocked(sub, p)
+	}
+	if lost {
+		s.lagLocked(sub, sub.last)
+	}
 	s.mu.Unlock()
 	s.signal()
+}
+
+// lost answers Hub.Lost for one subscription.
+func (s *Session) lost(sub *Sub) {
+	s.mu.Lock()
+	if !s.closing && !sub.removed {
+		if sub.recovering {
+			sub.heldLost = true
+		} else {
+			s.lagLocked(sub, sub.last)
+		}
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// lagLocked queues a lagged notice for sub saying that offset is the last
+// publication before a gap, unless one is already waiting.
+func (s *Session) lagLocked(sub *Sub, offset uint64) {
+	if sub.lagQueued {
+		return
+	}
+	frame, _ := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: wire.MethodLagged,
+		Params: wire.LaggedParams{Channel: sub.channel, Offset: offset}})
+	s.queue = append(s.queue, item{frame: frame, lagOf: sub})
+	sub.lagQueued = true
+	if m := s.cfg.Metrics; m != nil {
+		m.Lagged.Inc()
+	}
 }
 
 func (s *Session) conflateLocked(sub *Sub, p *state.Publication) {

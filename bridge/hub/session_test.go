@@ -10,13 +10,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mqlive/mqlive/bridge/state"
 	"github.com/mqlive/mqlive/bridge/wire"
 )
 
 func TestStreamDeliversInOrder(t *testing.T) {
 	h, _ := newHub(Config{QueueSize: 8})
 	s := session(t, h, "s1", "acme")
-	h.Subscribe(s, "devices", SubOptions{})
+	subscribe(t, h, s, "devices", SubOptions{})
 	for i := uint64(1); i <= 5; i++ {
 		h.Deliver("acme", pub("devices", i, `{}`))
 	}
@@ -27,8 +28,8 @@ func TestStreamDeliversInOrder(t *testing.T) {
 func TestStreamFramesAreShared(t *testing.T) {
 	h, _ := newHub(Config{})
 	a, b := session(t, h, "a", "acme"), session(t, h, "b", "acme")
-	h.Subscribe(a, "devices", SubOptions{})
-	h.Subscribe(b, "devices", SubOptions{Mode: wire.ModeStream})
+	subscribe(t, h, a, "devices", SubOptions{})
+	subscribe(t, h, b, "devices", SubOptions{Mode: wire.ModeStream})
 	p := pub("devices", 1, `{"x":1}`)
 	h.Deliver("acme", p)
 	fa, fb := ready(t, a), ready(t, b)
@@ -41,8 +42,8 @@ func TestStreamFramesAreShared(t *testing.T) {
 func TestStreamOverflowDropsOnlyThatChannel(t *testing.T) {
 	h, m := newHub(Config{QueueSize: 4})
 	s := session(t, h, "s1", "acme")
-	h.Subscribe(s, "devices", SubOptions{})
-	h.Subscribe(s, "app:x", SubOptions{})
+	subscribe(t, h, s, "devices", SubOptions{})
+	subscribe(t, h, s, "app:x", SubOptions{})
 	h.Deliver("acme", pub("devices", 1, `{}`))
 	require.Equal(t, []string{"devices:1"}, describe(t, ready(t, s)))
 
@@ -64,7 +65,7 @@ func TestStreamOverflowBeforeAnythingDelivered(t *testing.T) {
 	// overflows. The client has everything up to 10, so lagged says 10.
 	h, _ := newHub(Config{QueueSize: 4})
 	s := session(t, h, "s1", "acme")
-	h.Subscribe(s, "devices", SubOptions{})
+	subscribe(t, h, s, "devices", SubOptions{})
 	s.Send(response(1))
 	for i := uint64(11); i <= 15; i++ {
 		h.Deliver("acme", pub("devices", i, `{}`))
@@ -75,12 +76,14 @@ func TestStreamOverflowBeforeAnythingDelivered(t *testing.T) {
 func TestStreamOverflowKeepsRecovered(t *testing.T) {
 	h, _ := newHub(Config{QueueSize: 2})
 	s := session(t, h, "s1", "acme")
-	sub := h.Subscribe(s, "devices", SubOptions{})
+	sub, err := h.Subscribe(context.Background(), s, "devices", SubOptions{})
+	require.NoError(t, err)
 	require.Equal(t, "devices", sub.Channel())
+	var recovered []*state.Publication
 	for i := uint64(5); i <= 8; i++ {
-		s.SendRecovered(sub, pub("devices", i, `{}`))
+		recovered = append(recovered, pub("devices", i, `{}`))
 	}
-	s.Send(response(1)) // the subscribe result
+	s.Recover(sub, recovered, wire.StreamPosition{Epoch: "e1", Offset: 8}, response(1))
 	h.Deliver("acme", pub("devices", 9, `{}`))
 	h.Deliver("acme", pub("devices", 10, `{}`))
 	h.Deliver("acme", pub("devices", 11, `{}`)) // overflow
@@ -91,8 +94,8 @@ func TestStreamOverflowKeepsRecovered(t *testing.T) {
 func TestStreamOverflowOneLaggedPerGap(t *testing.T) {
 	h, m := newHub(Config{QueueSize: 2})
 	s := session(t, h, "s1", "acme")
-	h.Subscribe(s, "devices", SubOptions{})
-	h.Subscribe(s, "app:busy", SubOptions{})
+	subscribe(t, h, s, "devices", SubOptions{})
+	subscribe(t, h, s, "app:busy", SubOptions{})
 	h.Deliver("acme", pub("devices", 1, `{}`))
 	require.Len(t, ready(t, s), 1)
 	h.Deliver("acme", pub("app:busy", 1, `{}`))
@@ -112,7 +115,7 @@ func TestSlowConsumerClosed4009(t *testing.T) {
 	const timeout = 30 * time.Millisecond
 	h, m := newHub(Config{QueueSize: 2, SlowConsumerTimeout: timeout})
 	s := session(t, h, "s1", "acme")
-	h.Subscribe(s, "devices", SubOptions{})
+	subscribe(t, h, s, "devices", SubOptions{})
 	s.Send(response(1))
 	start := time.Now()
 	off := uint64(0)
@@ -145,7 +148,7 @@ func TestSlowConsumerForgivenWhenWriterCatchesUp(t *testing.T) {
 	setup := func(t *testing.T) (s *Session, deliver, overflow func()) {
 		h, _ := newHub(Config{QueueSize: 2, SlowConsumerTimeout: timeout})
 		s = session(t, h, "s1", "acme")
-		h.Subscribe(s, "devices", SubOptions{})
+		subscribe(t, h, s, "devices", SubOptions{})
 		off := uint64(0)
 		deliver = func() {
 			off++
@@ -205,7 +208,7 @@ func TestSlowConsumerForgivenWhenWriterCatchesUp(t *testing.T) {
 func TestLatestModeConflates(t *testing.T) {
 	h, m := newHub(Config{QueueSize: 1, SlowConsumerTimeout: time.Millisecond})
 	s := session(t, h, "s1", "acme")
-	h.Subscribe(s, "devices", SubOptions{Mode: wire.ModeLatest})
+	subscribe(t, h, s, "devices", SubOptions{Mode: wire.ModeLatest})
 	h.Deliver("acme", readingPub(t, "devices", 1, reading("th", t0, map[string]any{"temperature": 20.0, "humidity": 50.0})))
 	h.Deliver("acme", readingPub(t, "devices", 2, reading("plug", t0, map[string]any{"power": 5.0})))
 	h.Deliver("acme", readingPub(t, "devices", 3, reading("th", t0.Add(2*time.Second), map[string]any{"temperature": 22.0})))
@@ -250,7 +253,7 @@ func TestLatestModeConflates(t *testing.T) {
 func TestLatestModeNonReadingPublications(t *testing.T) {
 	h, _ := newHub(Config{})
 	s := session(t, h, "s1", "acme")
-	h.Subscribe(s, "app:x", SubOptions{Mode: wire.ModeLatest})
+	subscribe(t, h, s, "app:x", SubOptions{Mode: wire.ModeLatest})
 	h.Deliver("acme", pub("app:x", 1, `"a"`))
 	h.Deliver("acme", pub("app:x", 2, `"b"`))
 	frames := ready(t, s)
@@ -265,7 +268,7 @@ func TestLatestModeMaxRate(t *testing.T) {
 	h, _ := newHub(Config{})
 	s := session(t, h, "s1", "acme")
 	const hz = 20 // one message per device every 50ms
-	h.Subscribe(s, "devices", SubOptions{Mode: wire.ModeLatest, MaxRateHz: hz})
+	subscribe(t, h, s, "devices", SubOptions{Mode: wire.ModeLatest, MaxRateHz: hz})
 	interval := time.Second / hz
 
 	h.Deliver("acme", readingPub(t, "devices", 1, reading("th", t0, map[string]any{"t": 1.0})))
@@ -291,14 +294,14 @@ func TestLatestModeMaxRate(t *testing.T) {
 func TestResubscribeDropsQueuedFrames(t *testing.T) {
 	h, m := newHub(Config{QueueSize: 2})
 	s := session(t, h, "s1", "acme")
-	h.Subscribe(s, "devices", SubOptions{})
-	h.Subscribe(s, "app:x", SubOptions{})
+	subscribe(t, h, s, "devices", SubOptions{})
+	subscribe(t, h, s, "app:x", SubOptions{})
 	h.Deliver("acme", pub("devices", 1, `{}`))
 	h.Deliver("acme", pub("app:x", 1, `{}`))
 	h.Deliver("acme", pub("devices", 2, `{}`)) // overflow: lagged queued
-	sub := h.Subscribe(s, "devices", SubOptions{Mode: wire.ModeLatest})
-	s.SendRecovered(sub, pub("devices", 2, `{}`))
-	s.Send(response(9))
+	sub, err := h.Subscribe(context.Background(), s, "devices", SubOptions{Mode: wire.ModeLatest})
+	require.NoError(t, err)
+	s.Recover(sub, []*state.Publication{pub("devices", 2, `{}`)}, wire.StreamPosition{Epoch: "e1", Offset: 2}, response(9))
 	h.Deliver("acme", readingPub(t, "devices", 3, reading("th", t0, nil)))
 	require.Equal(t, []string{"app:x:1", "devices:2", "resp 9", "devices:3"}, describe(t, ready(t, s)),
 		"nothing queued for the old subscription survives a re-sync, lagged included")
@@ -306,15 +309,15 @@ func TestResubscribeDropsQueuedFrames(t *testing.T) {
 
 	// Latest-mode pending slots are dropped by a re-sync too.
 	h.Deliver("acme", readingPub(t, "devices", 4, reading("th", t0, nil)))
-	h.Subscribe(s, "devices", SubOptions{})
+	subscribe(t, h, s, "devices", SubOptions{})
 	require.Empty(t, ready(t, s))
 }
 
 func TestUnsubscribe(t *testing.T) {
 	h, m := newHub(Config{})
 	s := session(t, h, "s1", "acme")
-	old := h.Subscribe(s, "devices", SubOptions{})
-	h.Subscribe(s, "device:a", SubOptions{Mode: wire.ModeLatest})
+	old := subscribe(t, h, s, "devices", SubOptions{})
+	subscribe(t, h, s, "device:a", SubOptions{Mode: wire.ModeLatest})
 	require.True(t, s.Subscribed("devices"))
 	require.Equal(t, 2, s.NumSubs())
 	h.Deliver("acme", pub("devices", 1, `{}`))
@@ -328,7 +331,7 @@ func TestUnsubscribe(t *testing.T) {
 	require.False(t, h.HasSubscribers("acme", "devices"))
 	require.Empty(t, ready(t, s), "frames queued before unsubscribe are dropped")
 	h.Deliver("acme", pub("devices", 2, `{}`))
-	s.SendRecovered(old, pub("devices", 1, `{}`))
+	s.Recover(old, []*state.Publication{pub("devices", 1, `{}`)}, wire.StreamPosition{}, nil)
 	require.Empty(t, ready(t, s))
 	require.Zero(t, testutil.ToFloat64(m.Subscriptions.WithLabelValues("acme")))
 }
@@ -336,8 +339,8 @@ func TestUnsubscribe(t *testing.T) {
 func TestCloseKeepsResponsesDropsPublications(t *testing.T) {
 	h, _ := newHub(Config{})
 	s := session(t, h, "s1", "acme")
-	h.Subscribe(s, "devices", SubOptions{})
-	h.Subscribe(s, "device:a", SubOptions{Mode: wire.ModeLatest})
+	subscribe(t, h, s, "devices", SubOptions{})
+	subscribe(t, h, s, "device:a", SubOptions{Mode: wire.ModeLatest})
 	s.Send(response(1))
 	h.Deliver("acme", pub("devices", 1, `{}`))
 	h.Deliver("acme", readingPub(t, "device:a", 1, reading("a", t0, nil)))
@@ -394,7 +397,7 @@ func TestReconnectable(t *testing.T) {
 func TestNextWaitsAndWakes(t *testing.T) {
 	h, _ := newHub(Config{})
 	s := session(t, h, "s1", "acme")
-	h.Subscribe(s, "devices", SubOptions{})
+	subscribe(t, h, s, "devices", SubOptions{})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	out, err := s.Next(ctx, nil)
@@ -436,7 +439,7 @@ func TestSessionConcurrency(t *testing.T) {
 		if i%2 == 1 {
 			mode = wire.ModeLatest
 		}
-		h.Subscribe(s, "devices", SubOptions{Mode: mode})
+		subscribe(t, h, s, "devices", SubOptions{Mode: mode})
 		sessions = append(sessions, s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -464,7 +467,7 @@ func TestSessionConcurrency(t *testing.T) {
 				h.Deliver("acme", readingPub(t, "devices", uint64(p*1000+i), reading("d"+itoa(i%7), t0.Add(time.Duration(i)), map[string]any{"n": float64(i)})))
 				if i%50 == 0 {
 					s := sessions[i%len(sessions)]
-					h.Subscribe(s, "devices", SubOptions{Mode: wire.ModeLatest, MaxRateHz: 1000})
+					subscribe(t, h, s, "devices", SubOptions{Mode: wire.ModeLatest, MaxRateHz: 1000})
 					s.Send(response(i))
 					h.Presence("acme", "devices")
 					h.HasSubscribers("acme", "devices")
