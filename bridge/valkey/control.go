@@ -1,0 +1,344 @@
+package valkey
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valkey-io/valkey-go"
+
+	"github.com/mqlive/mqlive/bridge/cluster"
+)
+
+// ControlQueue is how many received control messages wait for the handler
+// before further ones are dropped (and logged). Control messages are rare;
+// a full queue means the handler blocks, which it must not.
+const ControlQueue = 1024
+
+// revokeScript records the revocations in ARGV[2..] (pairs jti, until unix
+// ms; a later until wins), drops those that ended by ARGV[1] (unix ms) and
+// returns what remains as field, value pairs. KEYS: revocations.
+var revokeScript = valkey.NewLuaScript(`
+local now = tonumber(ARGV[1])
+for i = 2, #ARGV - 1, 2 do
+  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') or 0
+  if tonumber(ARGV[i + 1]) > cur then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+local h = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #h, 2 do
+  if (tonumber(h[i + 1]) or 0) <= now then
+    redis.call('HDEL', KEYS[1], h[i])
+  else
+    out[#out + 1] = h[i]
+    out[#out + 1] = h[i + 1]
+  end
+end
+return out
+`)
+
+// Control is the cluster's control channel and token revocation list in
+// Valkey. Send publishes a JSON cluster.ControlMessage with SPUBLISH on
+// {control} (sharded pub/sub: the same code path on a standalone server,
+// Sentinel and a Cluster); Run subscribes to it and hands every message,
+// the node's own included, to the handler. Revocations are also kept in
+// the hash {control}:r (jti → until, unix ms) and in memory: Run loads the
+// hash after every (re)subscription, merging it with what this node
+// already knows and writing back what the server lost (a restarted server
+// without persistence), so Revoked answers from memory and nodes that
+// start later refuse revoked tokens too.
+//
+// Control is safe for concurrent use. The handler is called from one
+// goroutine started by Run, one message at a time, in the order received;
+// it must not block: ControlQueue messages wait for it, further ones are
+// dropped and logged. Nothing blocks inside valkey-go's Receive callback.
+//
+// Lock order: mu and smu are never held together.
+type Control struct {
+	c     valkey.Client
+	k     clusterKeys
+	h     cluster.ControlHandler
+	log   *slog.Logger
+	queue chan cluster.ControlMessage
+	// reload asks the reloader to load the revocations (capacity 1).
+	reload  chan struct{}
+	running atomic.Bool
+
+	mu      sync.RWMutex
+	revoked map[string]time.Time // jti → until
+
+	smu        sync.Mutex
+	gen        uint64 // bumped whenever the subscription starts or ends
+	subscribed bool
+	ready      bool
+}
+
+var _ cluster.Control = (*Control)(nil)
+
+// NewControl returns the control channel under prefix ("" means
+// "mqlive:") that hands messages to h (which must not block) once Run
+// runs. log nil means slog.Default().
+func NewControl(c valkey.Client, prefix string, h cluster.ControlHandler, log *slog.Logger) *Control {
+	if log == nil {
+		log = slog.Default()
+	}
+	if h == nil {
+		h = func(cluster.ControlMessage) {}
+	}
+	return &Control{c: c, k: newClusterKeys(prefix), h: h, log: log,
+		queue: make(chan cluster.ControlMessage, ControlQueue), reload: make(chan struct{}, 1),
+		revoked: make(map[string]time.Time)}
+}
+
+// Send delivers m to every node running Run, this one included. A
+// revocation (Kind cluster.ControlRevoke with a JTI and an Until in the
+// future) is first recorded in this node's memory and in Valkey, so it
+// holds here at once and on nodes that start later.
+func (c *Control) Send(ctx context.Context, m cluster.ControlMessage) error {
+	if m.Kind == "" {
+		return errors.New("valkey control send: empty kind")
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("valkey control send %s: %w", m.Kind, err)
+	}
+	if m.Kind == cluster.ControlRevoke && m.JTI != "" && m.Until.After(time.Now()) {
+		c.remember(m.JTI, m.Until)
+		args := []string{strconv.FormatInt(time.Now().UnixMilli(), 10), m.JTI, strconv.FormatInt(m.Until.UnixMilli(), 10)}
+		rest, err := revokeScript.Exec(ctx, c.c, []string{c.k.revocations()}, args).AsStrMap()
+		if err != nil {
+			return fmt.Errorf("valkey control send %s: %w", m.Kind, err)
+		}
+		c.merge(rest)
+	}
+	if err := c.c.Do(ctx, c.c.B().Spublish().Channel(c.k.controlTopic()).Message(string(b)).Build()).Error(); err != nil {
+		return fmt.Errorf("valkey control send %s: %w", m.Kind, err)
+	}
+	return nil
+}
+
+// Revoked reports whether the token with this jti is revoked and its
+// revocation has not ended. It answers from memory.
+func (c *Control) Revoked(jti string) bool {
+	if jti == "" {
+		return false
+	}
+	c.mu.RLock()
+	u, ok := c.revoked[jti]
+	c.mu.RUnlock()
+	return ok && time.Now().Before(u)
+}
+
+// Ready reports whether the subscription is established and the
+// revocations were loaded since; false while Valkey is unreachable.
+func (c *Control) Ready() bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return c.ready
+}
+
+// Load merges the revocation hash into memory and writes back the
+// revocations this node knows that the hash lacks; it drops ended ones on
+// both sides. Run calls it after every (re)subscription; call it directly
+// to refuse revoked tokens before Run is ready.
+func (c *Control) Load(ctx context.Context) error {
+	now := time.Now()
+	args := []string{strconv.FormatInt(now.UnixMilli(), 10)}
+	c.mu.Lock()
+	for jti, u := range c.revoked {
+		if !now.Before(u) {
+			delete(c.revoked, jti)
+			continue
+		}
+		args = append(args, jti, strconv.FormatInt(u.UnixMilli(), 10))
+	}
+	c.mu.Unlock()
+	m, err := revokeScript.Exec(ctx, c.c, []string{c.k.revocations()}, args).AsStrMap()
+	if err != nil {
+		return fmt.Errorf("valkey control load revocations: %w", err)
+	}
+	c.merge(m)
+	return nil
+}
+
+// remember records jti as revoked until, keeping the later until, and
+// drops ended revocations.
+func (c *Control) remember(jti string, until time.Time) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, u := range c.revoked {
+		if !now.Before(u) {
+			delete(c.revoked, k)
+		}
+	}
+	if until.After(c.revoked[jti]) {
+		c.revoked[jti] = until
+	}
+}
+
+// merge records the revocations of a jti → until-ms map.
+func (c *Control) merge(m map[string]string) {
+	for jti, v := range m {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			continue
+		}
+		c.remember(jti, time.UnixMilli(ms))
+	}
+}
+
+// Run subscribes to the control channel and hands messages to the handler
+// until ctx ends; it then returns nil. When the subscription drops
+// (connection lost, server restarted, slot moved) it subscribes again
+// with backoff and reloads the revocations. Call it once.
+func (c *Control) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("valkey control: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	wg.Add(2)
+	go func() { defer wg.Done(); c.dispatch(ctx) }()
+	go func() { defer wg.Done(); c.reloader(ctx) }()
+
+	topic := c.k.controlTopic()
+	hookCtx := valkey.WithOnSubscriptionHook(ctx, c.onSubscription)
+	const minBackoff, maxBackoff = 100 * time.Millisecond, 3 * time.Second
+	backoff := minBackoff
+	for {
+		gen := c.generation()
+		err := c.c.Receive(hookCtx, c.c.B().Ssubscribe().Channel(topic).Build(), c.onMessage)
+		c.setSubscribed(false)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if c.generation() != gen {
+			// The subscription was up: start backoff over.
+			backoff = minBackoff
+		}
+		wait := rand.N(backoff) + time.Millisecond
+		c.log.Warn("valkey control subscription lost; resubscribing", "topic", topic,
+			"retry_in", wait.Round(time.Millisecond), "error", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+// onSubscription runs on valkey-go's connection goroutine: it only
+// records the state and wakes the reloader.
+func (c *Control) onSubscription(s valkey.PubSubSubscription) {
+	switch s.Kind {
+	case "ssubscribe":
+		c.setSubscribed(true)
+		select {
+		case c.reload <- struct{}{}:
+		default:
+		}
+	case "sunsubscribe":
+		c.setSubscribed(false)
+	}
+}
+
+// onMessage runs on valkey-go's connection goroutine: it decodes, records
+// a revocation in memory and queues the message without blocking.
+func (c *Control) onMessage(msg valkey.PubSubMessage) {
+	var m cluster.ControlMessage
+	if err := json.Unmarshal([]byte(msg.Message), &m); err != nil {
+		c.log.Warn("valkey control: undecodable message dropped", "error", err)
+		return
+	}
+	if m.Kind == cluster.ControlRevoke && m.JTI != "" {
+		c.remember(m.JTI, m.Until)
+	}
+	select {
+	case c.queue <- m:
+	default:
+		c.log.Error("valkey control: handler queue full; message dropped (the control handler must not block)",
+			"kind", m.Kind, "from", m.From)
+	}
+}
+
+// dispatch hands queued messages to the handler until ctx ends.
+func (c *Control) dispatch(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-c.queue:
+			c.h(m)
+		}
+	}
+}
+
+// reloader loads the revocations whenever a subscription is confirmed,
+// retrying with backoff, and then marks the control ready.
+func (c *Control) reloader(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.reload:
+		}
+		gen := c.generation()
+		backoff := 100 * time.Millisecond
+		for {
+			err := c.Load(ctx)
+			if err == nil {
+				c.smu.Lock()
+				if c.gen == gen && c.subscribed {
+					c.ready = true
+				}
+				c.smu.Unlock()
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if c.generation() != gen {
+				break // the subscription changed; a new signal follows if it is back
+			}
+			wait := rand.N(backoff) + time.Millisecond
+			c.log.Warn("valkey control: loading revocations failed; retrying", "retry_in", wait.Round(time.Millisecond), "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			backoff = min(backoff*2, 3*time.Second)
+		}
+	}
+}
+
+func (c *Control) setSubscribed(on bool) {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if c.subscribed == on && !on {
+		return
+	}
+	c.gen++
+	c.subscribed, c.ready = on, false
+}
+
+func (c *Control) generation() uint64 {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return c.gen
+}
