@@ -54,6 +54,10 @@ type Memory struct {
 	cfg     Config
 	mu      sync.Mutex // guards tenants; never held while a tenant lock is taken
 	tenants map[string]*Tenant
+	// saveMu serialises Save, so that a slower earlier save never renames
+	// its older file over a newer one. Taken before mu and tenant locks,
+	// and held while the file is written (no tenant lock is then held).
+	saveMu sync.Mutex
 }
 
 // NewMemory returns an empty store.
