@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
@@ -38,6 +41,15 @@ type Config struct {
 	MaxPacketSize uint32
 	// MaxClients limits concurrent connections; 0 means unlimited.
 	MaxClients int64
+	// DataDir, when set, makes retained messages and the sessions of
+	// clients that connect with clean session off (MQTT 3) or a session
+	// expiry interval (MQTT 5) — their subscriptions and unacknowledged
+	// QoS 1 and 2 messages — survive a restart: they are kept in
+	// <DataDir>/broker.db (mochi's bolt storage hook), and the directory is
+	// created with mode 0700 if missing. The file is locked while the
+	// broker is open, so two brokers cannot share a DataDir; Close releases
+	// it. "" (the default) keeps everything in memory only.
+	DataDir string
 }
 
 // Broker is a running embedded MQTT broker. Create it with New.
@@ -46,6 +58,9 @@ type Broker struct {
 	ln  net.Listener
 	log *slog.Logger
 	ran chan struct{} // one slot: Run may be called once
+	// store persists retained messages and sessions; nil without
+	// Config.DataDir.
+	store *boltStore
 
 	// mu serialises mochi's Serve and Close, which must not interleave.
 	mu     sync.Mutex
@@ -94,13 +109,40 @@ func New(cfg Config) (*Broker, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("embedded broker: auth hook: %w", err)
 	}
+	var store *boltStore
+	if cfg.DataDir != "" {
+		if store, err = openStore(srv, cfg.DataDir); err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+	}
 	// mochi's TCP listener binds inside Serve; wrapping our own listener
 	// makes a port clash fail here, synchronously.
 	if err := srv.AddListener(listeners.NewNet("tcp", ln)); err != nil {
 		_ = ln.Close()
+		if store != nil {
+			_ = store.Stop()
+		}
 		return nil, fmt.Errorf("embedded broker: add listener: %w", err)
 	}
-	return &Broker{srv: srv, ln: ln, log: log, ran: make(chan struct{}, 1), closed: make(chan struct{})}, nil
+	return &Broker{srv: srv, ln: ln, log: log, store: store, ran: make(chan struct{}, 1), closed: make(chan struct{})}, nil
+}
+
+// openStore creates dir and opens <dir>/broker.db as srv's storage hook.
+// mochi reads it back in Serve.
+func openStore(srv *mqtt.Server, dir string) (*boltStore, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded broker: data dir: %w", err)
+	}
+	path := filepath.Join(dir, storageFile)
+	store := newBoltStore()
+	// Without bbolt options mochi's hook waits 250 ms for the file lock
+	// another broker holds, then fails: a second broker on the same
+	// DataDir fails at start instead of hanging.
+	if err := srv.AddHook(store, &bolt.Options{Path: path}); err != nil {
+		return nil, fmt.Errorf("embedded broker: open %s (locked by another broker, or not a broker data file?): %w", path, err)
+	}
+	return store, nil
 }
 
 // Addr returns the address the broker listens on, with the real port.
@@ -151,8 +193,10 @@ func (b *Broker) Run(ctx context.Context) error {
 	return b.Close()
 }
 
-// Close stops the listener, disconnects every client and waits for their
-// goroutines to end. It is idempotent and makes a running Run return.
+// Close stops the listener, disconnects every client, waits for their
+// goroutines to end and closes the storage file of Config.DataDir, so that
+// a new Broker may open the same DataDir at once. It is idempotent and makes
+// a running Run return.
 func (b *Broker) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -162,6 +206,16 @@ func (b *Broker) Close() error {
 	b.done = true
 	close(b.closed)
 	// mochi's Close closes our listener too, so a Broker that was never
-	// Run still releases its port.
-	return b.srv.Close()
+	// Run still releases its port, and stops the hooks (the store among
+	// them) after its clients are gone.
+	if err := b.srv.Close(); err != nil {
+		return fmt.Errorf("embedded broker: close: %w", err)
+	}
+	if b.store != nil {
+		// mochi logs a hook's Stop error at debug level only.
+		if err := b.store.Stop(); err != nil {
+			return fmt.Errorf("embedded broker: close %s: %w", storageFile, err)
+		}
+	}
+	return nil
 }
