@@ -2,27 +2,24 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync"
+	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/mqlive/mqlive/bridge/auth"
+	"github.com/mqlive/mqlive/bridge/cluster"
 	"github.com/mqlive/mqlive/bridge/dedup"
 	"github.com/mqlive/mqlive/bridge/embedded"
 	"github.com/mqlive/mqlive/bridge/hub"
 	"github.com/mqlive/mqlive/bridge/ingest"
 	"github.com/mqlive/mqlive/bridge/metrics"
 	"github.com/mqlive/mqlive/bridge/state"
-	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/bridge/ws"
 	"github.com/mqlive/mqlive/dashboard"
 	"github.com/mqlive/mqlive/devices"
@@ -58,7 +55,10 @@ type Bridge struct {
 	log      *slog.Logger
 	registry *prometheus.Registry
 	metrics  *metrics.Metrics
-	store    *state.Memory
+	mem      *state.Memory // the memory backplane's store; nil in a cluster
+	bp       *backplane    // set before bpReady; read only after it
+	bpReady  atomic.Bool
+	bpHealth health
 	hub      *hub.Hub
 	router   *devices.Router
 	sources  []source
@@ -67,6 +67,12 @@ type Bridge struct {
 	server   *ws.Server
 	mqttURL  string
 	dedup    *dedup.Window
+	started  time.Time
+	// ingestCtx ends when ingest stops; the pipeline's retries watch it.
+	ingestCtx context.Context
+	// monitorWanted holds, per tenant, whether any node has a monitor
+	// subscriber (a cluster refreshes it each second from presence).
+	monitorWanted sync.Map // tenant → bool
 
 	statsMu   sync.Mutex
 	lastStats ingest.Stats
@@ -99,25 +105,29 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 	if err := b.buildSources(); err != nil {
 		return nil, err
 	}
-	b.store = state.NewMemory(state.Config{
-		HistorySize: cfg.State.HistorySize, HistoryTTL: cfg.State.HistoryTTL, MaxDevices: cfg.State.MaxDevices,
-	})
 	b.hub = hub.New(hub.Config{
 		QueueSize: cfg.HTTP.QueueSize, SlowConsumerTimeout: cfg.HTTP.SlowConsumerTimeout,
 		MaxPerTenant: cfg.HTTP.MaxConnectionsPerTenant, Metrics: b.metrics,
 	})
 	b.mqttURL = cfg.MQTT.URL
 	if b.mqttURL == "" {
-		b.broker, err = embedded.New(embedded.Config{Listen: cfg.MQTT.Listen, Logger: b.log, MaxPacketSize: embeddedMaxPacket})
+		b.broker, err = embedded.New(embedded.Config{Listen: cfg.MQTT.Listen, Logger: b.log, MaxPacketSize: embeddedMaxPacket, DataDir: cfg.MQTT.DataDir})
 		if err != nil {
 			return nil, err
 		}
 		b.mqttURL = b.broker.URL()
 	}
-	b.ingest, err = ingest.New(ingest.Config{
+	ingestCfg := ingest.Config{
 		URL: b.mqttURL, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		Filters: b.router.Filters(), Logger: b.log,
-	}, b.handleMessage)
+	}
+	if ingestCfg.ClientID == "" {
+		ingestCfg.ClientID = clientID(cfg.Node)
+	}
+	if cfg.Cluster.Backplane == BackplaneValkey && cfg.Cluster.Ingest == IngestShared {
+		ingestCfg.SharedGroup = cfg.MQTT.SharedGroup
+	}
+	b.ingest, err = ingest.New(ingestCfg, b.handleMessage)
 	if err != nil {
 		b.closeBroker()
 		return nil, err
@@ -127,7 +137,7 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		WriteTimeout: cfg.HTTP.WriteTimeout, MaxConnections: cfg.HTTP.MaxConnections,
 		RequestRate: cfg.HTTP.RequestRate, RequestBurst: cfg.HTTP.RequestBurst,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, DrainTimeout: cfg.HTTP.DrainTimeout,
-		Verifier: verifier, Hub: b.hub, Store: b.store, Metrics: b.metrics,
+		Verifier: verifier, Hub: b.hub, Metrics: b.metrics,
 		Command: b.command, Ready: b.ready, Static: dashboard.FS(),
 		Gatherer: promhttp.HandlerFor(b.registry, promhttp.HandlerOpts{Registry: b.registry}),
 		Logger:   b.log.With("component", "ws"),
@@ -136,7 +146,52 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		b.closeBroker()
 		return nil, err
 	}
+	if cfg.Cluster.Backplane != BackplaneValkey {
+		b.mem = state.NewMemory(state.Config{
+			HistorySize: cfg.State.HistorySize, HistoryTTL: cfg.State.HistoryTTL, MaxDevices: cfg.State.MaxDevices,
+		})
+		if cfg.State.Path != "" {
+			n, err := b.mem.Load(cfg.State.Path)
+			if err != nil {
+				// A damaged file must not keep the node down: start empty,
+				// and say so (the file is overwritten at the next save).
+				b.log.Error("state file unreadable; starting with no devices", "path", cfg.State.Path, "err", err)
+			} else if n > 0 {
+				b.log.Info("state restored", "path", cfg.State.Path, "devices", n)
+			}
+		}
+		b.install(b.memoryBackplane(b.mem))
+	}
 	return b, nil
+}
+
+// clientID derives the MQTT client id from the node name: stable across
+// restarts (a persistent session resumes) and distinct per node. MQTT 3.1.1
+// brokers must accept 23 characters of [0-9a-zA-Z] [MQTT-3.1.3-5]; every
+// broker mqlive targets accepts longer ids and '-', '_' and '.'.
+func clientID(node string) string {
+	id := []byte("mqlive-")
+	for i := 0; i < len(node) && len(id) < 64; i++ {
+		c := node[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+			id = append(id, c)
+		default:
+			id = append(id, '_')
+		}
+	}
+	return string(id)
+}
+
+// install makes bp the node's backplane and opens the WebSocket and admin
+// routes.
+func (b *Bridge) install(bp *backplane) {
+	b.bp = bp
+	b.hub.SetUpstream(bp.fanout)
+	b.server.Install(ws.Backplane{Store: bp.store, Fanout: bp.fanout, Presence: bp.presence, Control: bp.control, Nodes: bp.nodes})
+	b.bpHealth.set(nil)
+	b.metrics.BackplaneUp.Set(1)
+	b.bpReady.Store(true)
 }
 
 func (b *Bridge) closeBroker() {
@@ -216,13 +271,20 @@ func (b *Bridge) Registry() *prometheus.Registry { return b.registry }
 
 // Run runs every component until ctx ends or one fails, then shuts down in
 // reverse order: the HTTP server drains its clients first, then ingest
-// disconnects, then the embedded broker stops.
+// disconnects, then the backplane and the embedded broker stop.
+//
+// A cluster node serves /healthz and /readyz (503) at once, and connects to
+// Valkey with backoff; ingest and the WebSocket start once it is reachable.
 func (b *Bridge) Run(ctx context.Context) error {
+	b.started = time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	brokerCtx, stopBroker := context.WithCancel(context.Background())
 	defer stopBroker()
 	ingestCtx, stopIngest := context.WithCancel(context.Background())
 	defer stopIngest()
+	b.ingestCtx = ingestCtx
+	bpCtx, stopBackplane := context.WithCancel(context.Background())
+	defer stopBackplane()
 	brokerDone := make(chan error, 1)
 	if b.broker != nil {
 		go func() { brokerDone <- b.broker.Run(brokerCtx) }()
@@ -230,10 +292,33 @@ func (b *Bridge) Run(ctx context.Context) error {
 		brokerDone <- nil
 	}
 	ingestDone := make(chan error, 1)
-	go func() { ingestDone <- b.ingest.Run(ingestCtx) }()
+	bpDone := make(chan error, 1)
 	g.Go(func() error { return b.server.Run(gctx) })
-	g.Go(func() error { b.housekeeping(gctx); return nil })
 	g.Go(func() error {
+		if !b.bpReady.Load() {
+			bp, err := b.connectValkey(gctx)
+			if err != nil {
+				ingestDone <- nil
+				bpDone <- nil
+				if gctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			b.install(bp)
+		}
+		if b.bp.run != nil {
+			go func() { bpDone <- b.bp.run(bpCtx) }()
+		} else {
+			bpDone <- nil
+		}
+		go func() { ingestDone <- b.ingest.Run(ingestCtx) }()
+		var jobs errgroup.Group
+		jobs.Go(func() error { b.housekeeping(gctx); return nil })
+		jobs.Go(func() error { b.heartbeat(gctx); return nil })
+		if b.mem != nil && b.cfg.State.Path != "" {
+			jobs.Go(func() error { return b.mem.Persist(gctx, b.cfg.State.Path, b.cfg.State.SaveInterval, b.log) })
+		}
 		select {
 		case err := <-ingestDone:
 			ingestDone <- err
@@ -242,12 +327,24 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 		case <-gctx.Done():
 		}
-		return nil
+		return jobs.Wait()
 	})
 	err := g.Wait()
 	stopIngest()
 	if ierr := <-ingestDone; ierr != nil && err == nil && !errors.Is(ierr, context.Canceled) {
 		err = ierr
+	}
+	if b.bp != nil && b.bpReady.Load() {
+		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = b.bp.nodes.Leave(lctx, b.cfg.Node)
+		cancel()
+	}
+	stopBackplane()
+	if berr := <-bpDone; berr != nil && err == nil && !errors.Is(berr, context.Canceled) {
+		err = berr
+	}
+	if b.bp != nil && b.bp.close != nil {
+		b.bp.close()
 	}
 	stopBroker()
 	if berr := <-brokerDone; berr != nil && err == nil && !errors.Is(berr, context.Canceled) {
@@ -257,13 +354,20 @@ func (b *Bridge) Run(ctx context.Context) error {
 }
 
 func (b *Bridge) ready() error {
+	if !b.bpReady.Load() {
+		return b.bpHealth.check()
+	}
+	if err := b.bpHealth.check(); err != nil {
+		return err
+	}
 	if !b.ingest.Connected() {
 		return errors.New("MQTT not connected")
 	}
 	return nil
 }
 
-// housekeeping marks silent devices stale and refreshes gauges once a second.
+// housekeeping runs once a second: gauges, backplane health, monitor
+// interest, and (once per cluster, under a lease) the stale sweep.
 func (b *Bridge) housekeeping(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -274,21 +378,94 @@ func (b *Bridge) housekeeping(ctx context.Context) {
 		case <-t.C:
 		}
 		b.updateMQTTMetrics()
-		for _, tenant := range b.store.Tenants() {
-			var stale []devices.Reading
-			n := 0
-			b.store.Do(tenant, func(t *state.Tenant) {
-				stale = t.SweepStale()
-				n = t.Len()
-			})
+		b.checkBackplane(ctx)
+		b.refreshMonitorInterest(ctx)
+		b.sweep(ctx)
+	}
+}
+
+// checkBackplane pings the backplane so /readyz reports an unreachable
+// Valkey within a second.
+func (b *Bridge) checkBackplane(ctx context.Context) {
+	if b.bp.ping == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	err := b.bp.ping(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil && b.bpHealth.ok.Load() {
+		b.log.Warn("backplane unreachable; node not ready until it returns", "err", err)
+	} else if err == nil && !b.bpHealth.ok.Load() {
+		b.log.Info("backplane reachable again")
+	}
+	b.bpHealth.set(err)
+	up := 1.0
+	if err != nil {
+		up = 0
+	}
+	b.metrics.BackplaneUp.Set(up)
+}
+
+// sweepLease is the lease that makes the stale and presence sweeps run on
+// one node of the cluster at a time.
+const sweepLease = "sweep"
+
+// sweep marks silent devices stale and tells live dashboards, and removes
+// presence entries of dead nodes; once per cluster.
+func (b *Bridge) sweep(ctx context.Context) {
+	held, err := b.bp.leases.Acquire(ctx, sweepLease, b.cfg.Node, 3*time.Second)
+	if err != nil || !held {
+		return
+	}
+	if counts, err := b.bp.store.DeviceCounts(ctx); err == nil {
+		for tenant, n := range counts {
 			b.metrics.StateDevices.WithLabelValues(tenant).Set(float64(n))
-			for i := range stale {
-				b.metrics.StaleTransitions.WithLabelValues(tenant).Inc()
-				b.publishReading(tenant, &stale[i])
-			}
+		}
+	}
+	stale, err := b.bp.store.SweepStale(ctx)
+	if err != nil {
+		b.metrics.BackplaneErrors.WithLabelValues("sweep").Inc()
+		return
+	}
+	for i := range stale {
+		b.metrics.StaleTransitions.WithLabelValues(stale[i].Tenant).Inc()
+		b.publishReading(ctx, stale[i].Tenant, &stale[i].Reading)
+	}
+	if b.bp.sweepPresence != nil {
+		if err := b.bp.sweepPresence(ctx); err != nil {
+			b.metrics.BackplaneErrors.WithLabelValues("presence_sweep").Inc()
 		}
 	}
 }
+
+// heartbeat registers the node in the node registry until ctx ends.
+func (b *Bridge) heartbeat(ctx context.Context) {
+	t := time.NewTicker(b.cfg.Cluster.Heartbeat)
+	defer t.Stop()
+	for {
+		info := cluster.NodeInfo{Node: b.cfg.Node, StartedAt: b.started.UTC(), Connections: b.hub.Len(),
+			HTTPAddr: b.server.Addr(), LastSeen: time.Now().UTC()}
+		hctx, cancel := context.WithTimeout(ctx, b.cfg.Cluster.Heartbeat)
+		if err := b.bp.nodes.Heartbeat(hctx, info); err != nil && ctx.Err() == nil {
+			b.metrics.BackplaneErrors.WithLabelValues("heartbeat").Inc()
+		}
+		if nodes, err := b.bp.nodes.List(hctx); err == nil {
+			b.metrics.ClusterNodes.Set(float64(len(nodes)))
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// handleControl acts on a cluster control message on this node.
+func (b *Bridge) handleControl(m cluster.ControlMessage) { b.server.HandleControl(m) }
 
 func (b *Bridge) updateMQTTMetrics() {
 	connected := 0.0
@@ -305,265 +482,3 @@ func (b *Bridge) updateMQTTMetrics() {
 	b.statsMu.Unlock()
 }
 
-// handleMessage is the ingest pipeline for one MQTT message: route it to
-// its source, decode it, merge and publish every Reading. It runs on the
-// ingest goroutine and never blocks on a client.
-func (b *Bridge) handleMessage(m devices.Message) {
-	// Mounts were built in source order, so the index is the source.
-	idx, ok := b.router.LookupIndex(m.Topic)
-	if !ok {
-		b.metrics.IngestMessages.WithLabelValues("none", "none", "rejected").Inc()
-		b.metrics.IngestRejected.WithLabelValues("none", "none", devices.ReasonNoHandler).Inc()
-		return
-	}
-	src := &b.sources[idx]
-	family := src.handler.Family()
-	if b.dedup.Duplicate(m.Topic, m.Payload, m.Duplicate, m.ReceivedAt) {
-		b.metrics.DedupSuppressed.WithLabelValues(family, src.tenant).Inc()
-		return
-	}
-	start := time.Now()
-	readings, err := safeDecode(src.handler, src.base, m)
-	b.metrics.IngestDecode.WithLabelValues(family).Observe(time.Since(start).Seconds())
-	if err == nil {
-		err = checkReadings(readings, family)
-	}
-	verdict, reason := devices.Verdict(err)
-	b.metrics.IngestMessages.WithLabelValues(family, src.tenant, verdict).Inc()
-	if reason != "" {
-		b.metrics.IngestRejected.WithLabelValues(family, src.tenant, reason).Inc()
-		b.log.Debug("message rejected", "topic", m.Topic, "family", family, "reason", reason, "err", err)
-	}
-	b.monitor(src.tenant, family, m, verdict, reason, err, len(readings))
-	if err != nil {
-		return
-	}
-	for i := range readings {
-		r := &readings[i]
-		if len(src.tags) > 0 {
-			if r.Tags == nil {
-				r.Tags = make(map[string]string, len(src.tags))
-			}
-			for k, v := range src.tags {
-				r.Tags[k] = v
-			}
-		}
-		r.Stale = false
-		var applyErr error
-		b.store.Do(src.tenant, func(t *state.Tenant) {
-			_, applyErr = t.Apply(r, state.Meta{Source: idx, StaleAfter: src.staleAfter, Tags: src.tags, Topic: m.Topic})
-		})
-		if applyErr != nil {
-			b.metrics.IngestRejected.WithLabelValues(family, src.tenant, "device_limit").Inc()
-			continue
-		}
-		b.publishReading(src.tenant, r)
-	}
-}
-
-// safeDecode turns a decoder panic into a rejection: bad input must never
-// crash a node (ARCHITECTURE.md "Reliability rules").
-func safeDecode(h devices.Handler, base string, m devices.Message) (rs []devices.Reading, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			rs, err = nil, devices.Reject(devices.ReasonInvalidPayload, "decoder panic: %v", p)
-		}
-	}()
-	return h.Decode(base, m)
-}
-
-// checkReadings enforces what every Reading must satisfy before it can be
-// published, whatever the decoder: an id within bounds, the right family,
-// finite numbers.
-func checkReadings(rs []devices.Reading, family string) error {
-	for i := range rs {
-		r := &rs[i]
-		if r.Device == "" || len(r.Device) > maxDeviceID || !utf8.ValidString(r.Device) {
-			return devices.Reject(devices.ReasonInvalidTopic, "device id is empty, longer than %d bytes or not UTF-8", maxDeviceID)
-		}
-		r.Family = family
-		for k, v := range r.Metrics {
-			switch x := v.(type) {
-			case float64:
-				if math.IsNaN(x) || math.IsInf(x, 0) {
-					return devices.Reject(devices.ReasonInvalidNumber, "metric %s is not finite", k)
-				}
-			case bool:
-			default:
-				return devices.Reject(devices.ReasonInvalidPayload, "metric %s is %T, not a number or bool", k, v)
-			}
-		}
-	}
-	return nil
-}
-
-// publishReading appends a Reading to every channel that covers its device
-// and delivers it, in one tenant critical section so offsets and delivery
-// order agree.
-func (b *Bridge) publishReading(tenant string, r *devices.Reading) {
-	data, err := json.Marshal(r)
-	if err != nil {
-		b.log.Error("marshal reading", "device", r.Device, "err", err)
-		return
-	}
-	chans := make([]wire.Channel, 0, 2+len(r.Tags))
-	chans = append(chans, wire.Channel{Name: "devices", Kind: wire.KindDevices},
-		wire.Channel{Name: wire.DeviceChannel(r.Device), Kind: wire.KindDevice})
-	for k, v := range r.Tags {
-		chans = append(chans, wire.Channel{Name: wire.TagChannel(k, v), Kind: wire.KindTag, TagKey: wire.EscapeID(k), TagValue: wire.EscapeID(v)})
-	}
-	b.store.Do(tenant, func(t *state.Tenant) {
-		for _, ch := range chans {
-			pub := t.Append(ch, data, r)
-			b.hub.Deliver(tenant, pub)
-		}
-	})
-	for _, ch := range chans {
-		b.metrics.Publications.WithLabelValues(string(ch.Kind)).Inc()
-	}
-}
-
-// monitorEvent is the data of a monitor channel publication.
-type monitorEvent struct {
-	Topic      string    `json:"topic"`
-	Payload    string    `json:"payload,omitempty"`
-	PayloadB64 []byte    `json:"payload_base64,omitempty"`
-	Truncated  bool      `json:"truncated,omitempty"`
-	Size       int       `json:"size"`
-	Retained   bool      `json:"retained,omitempty"`
-	Family     string    `json:"family"`
-	Verdict    string    `json:"verdict"`
-	Reason     string    `json:"reason,omitempty"`
-	Error      string    `json:"error,omitempty"`
-	Readings   int       `json:"readings"`
-	ReceivedAt time.Time `json:"received_at"`
-}
-
-const monitorMaxPayload = 4 << 10
-
-// monitor publishes the raw message and its verdict to the tenant's
-// monitor channel, only when an admin watches it.
-func (b *Bridge) monitor(tenant, family string, m devices.Message, verdict, reason string, err error, n int) {
-	if !b.hub.HasSubscribers(tenant, "monitor") {
-		return
-	}
-	ev := monitorEvent{Topic: m.Topic, Size: len(m.Payload), Retained: m.Retained, Family: family,
-		Verdict: verdict, Reason: reason, Readings: n, ReceivedAt: m.ReceivedAt}
-	if err != nil {
-		ev.Error = err.Error()
-	}
-	p := m.Payload
-	if len(p) > monitorMaxPayload {
-		p, ev.Truncated = p[:monitorMaxPayload], true
-	}
-	if utf8.Valid(p) {
-		ev.Payload = string(p)
-	} else {
-		ev.PayloadB64 = p
-	}
-	data, jerr := json.Marshal(ev)
-	if jerr != nil {
-		return
-	}
-	b.publishMonitor(tenant, data)
-}
-
-func (b *Bridge) publishMonitor(tenant string, data []byte) {
-	ch := wire.Channel{Name: "monitor", Kind: wire.KindMonitor}
-	b.store.Do(tenant, func(t *state.Tenant) {
-		b.hub.Deliver(tenant, t.Append(ch, data, nil))
-	})
-	b.metrics.Publications.WithLabelValues(string(wire.KindMonitor)).Inc()
-}
-
-// command encodes a dashboard command through the device's family and
-// publishes it to the broker. Every command is counted and shown on the
-// tenant's monitor channel, sent or not.
-func (b *Bridge) command(ctx context.Context, id *auth.Identity, p wire.CommandParams) (err error) {
-	var (
-		src   int
-		found bool
-		ds    devices.DeviceState
-	)
-	b.store.Do(id.Tenant, func(t *state.Tenant) {
-		if d, ok := t.Device(p.Device); ok {
-			src, found = d.Source, true
-			ds = devices.DeviceState{Reading: d.Snapshot(time.Now()), Topics: d.Topics()}
-		}
-	})
-	family := "none"
-	var msg devices.Message
-	defer func() {
-		outcome := "sent"
-		var we *wire.Error
-		switch {
-		case errors.As(err, &we):
-			outcome = "refused"
-		case err != nil:
-			outcome = "failed"
-		}
-		b.metrics.Commands.WithLabelValues(family, id.Tenant, outcome).Inc()
-		b.monitorCommand(id, family, p, msg, outcome, err)
-	}()
-	if !id.CanCommand(p.Device) {
-		return wire.NewError(wire.CodeForbidden, "permission denied: token may not command this device")
-	}
-	if !found {
-		return wire.NewError(wire.CodeInvalidParams, "invalid params: unknown device")
-	}
-	s := b.sources[src]
-	family = s.handler.Family()
-	if sc, ok := s.handler.(devices.StateCommander); ok {
-		msg, err = sc.CommandWithState(s.base, ds, p.Name, p.Args)
-	} else if cmdr, ok := s.handler.(devices.Commander); ok {
-		msg, err = cmdr.Command(s.base, p.Device, p.Name, p.Args)
-	} else {
-		return wire.NewError(wire.CodeInvalidParams, "invalid params: family "+family+" does not accept commands")
-	}
-	if err != nil {
-		return wire.NewError(wire.CodeInvalidParams, "invalid params: "+err.Error())
-	}
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := b.ingest.Publish(cctx, msg.Topic, msg.Payload, 1, false); err != nil {
-		return fmt.Errorf("command %s/%s: %w", p.Device, p.Name, err)
-	}
-	b.log.Info("command sent", "tenant", id.Tenant, "user", id.User, "device", p.Device, "name", p.Name, "topic", msg.Topic)
-	return nil
-}
-
-// commandEvent is the data of a monitor publication for a command.
-type commandEvent struct {
-	Command  string          `json:"command"`
-	Device   string          `json:"device"`
-	Args     json.RawMessage `json:"args,omitempty"`
-	User     string          `json:"user"`
-	Family   string          `json:"family"`
-	Topic    string          `json:"topic,omitempty"`
-	Payload  string          `json:"payload,omitempty"`
-	Verdict  string          `json:"verdict"`
-	Error    string          `json:"error,omitempty"`
-	IssuedAt time.Time       `json:"issued_at"`
-}
-
-func (b *Bridge) monitorCommand(id *auth.Identity, family string, p wire.CommandParams, msg devices.Message, outcome string, err error) {
-	if !b.hub.HasSubscribers(id.Tenant, "monitor") {
-		return
-	}
-	ev := commandEvent{Command: p.Name, Device: p.Device, User: id.User, Family: family,
-		Topic: msg.Topic, Verdict: outcome, IssuedAt: time.Now().UTC()}
-	if json.Valid(p.Args) {
-		ev.Args = p.Args
-	}
-	if utf8.Valid(msg.Payload) {
-		ev.Payload = string(msg.Payload)
-	}
-	if err != nil {
-		ev.Error = err.Error()
-	}
-	data, jerr := json.Marshal(ev)
-	if jerr != nil {
-		return
-	}
-	b.publishMonitor(id.Tenant, data)
-}

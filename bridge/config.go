@@ -34,6 +34,68 @@ type Config struct {
 	// Sources lists what to ingest; empty means every built-in family
 	// (devices.Builtin) at its default base topic, tenant "default".
 	Sources []SourceConfig `yaml:"sources"`
+	// Cluster chooses where state, fan-out, presence and control live.
+	Cluster ClusterConfig `yaml:"cluster"`
+}
+
+// Backplanes.
+const (
+	BackplaneMemory = "memory"
+	BackplaneValkey = "valkey"
+)
+
+// Ingest modes of a cluster.
+const (
+	// IngestLock: every node subscribes every source and a per-message
+	// lock in Valkey (SET NX PX within cluster.ingest_lock_window) lets
+	// exactly one of them process each message. A node that dies loses
+	// nothing the others received.
+	IngestLock = "lock"
+	// IngestShared: MQTT shared subscriptions ($share/<group>/…) hand each
+	// message to one node. Cheaper, but brokers strand or drop the
+	// in-flight messages of a member that dies.
+	IngestShared = "shared"
+)
+
+// ClusterConfig configures the backplane (README "Running as a cluster").
+type ClusterConfig struct {
+	// Backplane is "memory" (one node; the default) or "valkey".
+	// MQLIVE_CLUSTER_BACKPLANE.
+	Backplane string `yaml:"backplane"`
+	// Valkey says how to reach Valkey (or Redis 7+); used when Backplane is
+	// "valkey".
+	Valkey ValkeyConfig `yaml:"valkey"`
+	// KeyPrefix starts every Valkey key and topic; default "mqlive:". Two
+	// clusters may share one Valkey with different prefixes.
+	KeyPrefix string `yaml:"key_prefix"`
+	// Ingest is how nodes share the MQTT traffic: "lock" (default) or
+	// "shared" (see IngestLock, IngestShared).
+	Ingest string `yaml:"ingest"`
+	// IngestLockWindow is how long a message's lock is held in "lock"
+	// mode; an identical message (same topic and payload) within it is
+	// processed once. Default 5s.
+	IngestLockWindow time.Duration `yaml:"ingest_lock_window"`
+	// Heartbeat is how often a node reports itself alive; it counts as
+	// gone, with its presence entries, after two missed heartbeats.
+	// Default 4s.
+	Heartbeat time.Duration `yaml:"heartbeat"`
+}
+
+// ValkeyConfig is the connection to Valkey.
+type ValkeyConfig struct {
+	// Addrs are host:port seeds: one standalone server, several nodes of a
+	// Valkey/Redis Cluster (found automatically), or the sentinels when
+	// SentinelMaster is set. Default ["127.0.0.1:6379"].
+	// MQLIVE_VALKEY_ADDRS (comma-separated).
+	Addrs []string `yaml:"addrs"`
+	// Username for ACL authentication; empty sends none.
+	Username string `yaml:"username"`
+	// Password; empty sends none. MQLIVE_VALKEY_PASSWORD.
+	Password string `yaml:"password"`
+	// SentinelMaster names the Sentinel master set; empty: no Sentinel.
+	SentinelMaster string `yaml:"sentinel_master"`
+	// TLS connects with TLS using the system roots; default false.
+	TLS bool `yaml:"tls"`
 }
 
 // LogConfig configures the process logger.
@@ -89,8 +151,19 @@ type MQTTConfig struct {
 	// Listen is the embedded broker's address, host:port; default ":1883".
 	// Ignored when URL is set. MQLIVE_MQTT_LISTEN, --mqtt-listen.
 	Listen string `yaml:"listen"`
-	// ClientID is the MQTT client id; default (empty) derives one from Node.
+	// ClientID is the MQTT client id; default (empty) is "mqlive-" plus
+	// Node, so a restarted node resumes its persistent session (clean
+	// session off) and gets the QoS 1 messages the broker kept for it. Two
+	// nodes must not share one; give each node its own Node name.
 	ClientID string `yaml:"client_id"`
+	// SharedGroup is the "$share" group of shared subscriptions
+	// (cluster.ingest "shared"); default "mqlive" then, else unused.
+	// MQLIVE_MQTT_SHARED_GROUP.
+	SharedGroup string `yaml:"shared_group"`
+	// DataDir is where the embedded broker keeps retained messages and
+	// persistent sessions across restarts; default empty: in memory only
+	// (dev mode: ".mqlive/broker").
+	DataDir string `yaml:"data_dir"`
 	// Username for the upstream broker; empty sends none.
 	Username string `yaml:"username"`
 	// Password for the upstream broker; empty sends none.
@@ -121,6 +194,13 @@ type StateConfig struct {
 	HistoryTTL time.Duration `yaml:"history_ttl"`
 	// MaxDevices is the device limit per tenant; default 100000.
 	MaxDevices int `yaml:"max_devices"`
+	// Path is the file where a memory backplane saves the latest state of
+	// every device, on shutdown and every SaveInterval, and loads it at
+	// start, so a restarted node shows its whole fleet at once. Default
+	// empty: not saved (dev mode: ".mqlive/state.json").
+	Path string `yaml:"path"`
+	// SaveInterval is how often Path is written; default 30s.
+	SaveInterval time.Duration `yaml:"save_interval"`
 }
 
 // SourceConfig is one device family ingested for one tenant.
@@ -165,6 +245,12 @@ const (
 	DefaultHistorySize         = 1000
 	DefaultHistoryTTL          = 10 * time.Minute
 	DefaultMaxDevices          = 100000
+	DefaultSaveInterval        = 30 * time.Second
+	DefaultKeyPrefix           = "mqlive:"
+	DefaultValkeyAddr          = "127.0.0.1:6379"
+	DefaultSharedGroup         = "mqlive"
+	DefaultIngestLockWindow    = 5 * time.Second
+	DefaultHeartbeat           = 4 * time.Second
 	DefaultLogLevel            = "info"
 	DefaultLogFormat           = "text"
 )
@@ -207,6 +293,28 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&s.HistorySize, DefaultHistorySize)
 	setDefault(&s.HistoryTTL, DefaultHistoryTTL)
 	setDefault(&s.MaxDevices, DefaultMaxDevices)
+	setDefault(&s.SaveInterval, DefaultSaveInterval)
+
+	cl := &c.Cluster
+	setDefault(&cl.Backplane, BackplaneMemory)
+	setDefault(&cl.KeyPrefix, DefaultKeyPrefix)
+	setDefault(&cl.IngestLockWindow, DefaultIngestLockWindow)
+	setDefault(&cl.Heartbeat, DefaultHeartbeat)
+	if cl.Backplane == BackplaneValkey {
+		if len(cl.Valkey.Addrs) == 0 {
+			cl.Valkey.Addrs = []string{DefaultValkeyAddr}
+		}
+		setDefault(&cl.Ingest, IngestLock)
+		if cl.Ingest == IngestShared {
+			setDefault(&c.MQTT.SharedGroup, DefaultSharedGroup)
+		}
+	}
+	if c.Dev {
+		setDefault(&s.Path, ".mqlive/state.json")
+		if c.MQTT.URL == "" {
+			setDefault(&c.MQTT.DataDir, ".mqlive/broker")
+		}
+	}
 
 	for i := range c.Sources {
 		setDefault(&c.Sources[i].Tenant, DefaultTenant)

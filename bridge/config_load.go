@@ -24,6 +24,12 @@ const (
 	EnvMQTTURL    = "MQLIVE_MQTT_URL"
 	EnvMQTTListen = "MQLIVE_MQTT_LISTEN"
 	EnvJWTSecret  = "MQLIVE_JWT_SECRET"
+
+	EnvClusterBackplane = "MQLIVE_CLUSTER_BACKPLANE"
+	EnvValkeyAddrs      = "MQLIVE_VALKEY_ADDRS"
+	EnvValkeyPassword   = "MQLIVE_VALKEY_PASSWORD"
+	EnvMQTTSharedGroup  = "MQLIVE_MQTT_SHARED_GROUP"
+	EnvStatePath        = "MQLIVE_STATE_PATH"
 )
 
 // Load builds the configuration from, in increasing precedence: defaults,
@@ -155,9 +161,22 @@ func applyEnv(c *Config, env map[string]string) error {
 		EnvMQTTURL:    &c.MQTT.URL,
 		EnvMQTTListen: &c.MQTT.Listen,
 		EnvJWTSecret:  &c.Auth.JWTSecret,
+
+		EnvClusterBackplane: &c.Cluster.Backplane,
+		EnvValkeyPassword:   &c.Cluster.Valkey.Password,
+		EnvMQTTSharedGroup:  &c.MQTT.SharedGroup,
+		EnvStatePath:        &c.State.Path,
 	} {
 		if v, ok := env[name]; ok {
 			*dst = v
+		}
+	}
+	if v, ok := env[EnvValkeyAddrs]; ok {
+		c.Cluster.Valkey.Addrs = nil
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				c.Cluster.Valkey.Addrs = append(c.Cluster.Valkey.Addrs, a)
+			}
 		}
 	}
 	if v, ok := env[EnvDev]; ok {

@@ -79,7 +79,7 @@ sources:
 	}, c.HTTP)
 	require.Equal(t, MQTTConfig{URL: "tcp://broker:1883", Listen: ":1884", ClientID: "cid", Username: "u", Password: "p"}, c.MQTT)
 	require.Equal(t, AuthConfig{JWTSecret: testSecret, Issuer: "iss", Audience: "aud"}, c.Auth)
-	require.Equal(t, StateConfig{HistorySize: 10, HistoryTTL: time.Minute, MaxDevices: 99}, c.State)
+	require.Equal(t, StateConfig{HistorySize: 10, HistoryTTL: time.Minute, MaxDevices: 99, SaveInterval: 30 * time.Second}, c.State)
 
 	require.Len(t, c.Sources, 3)
 	base := "acme/zigbee2mqtt"
@@ -203,7 +203,7 @@ func TestLoadUnknownKey(t *testing.T) {
 		yaml string
 		want []string
 	}{
-		"top level": {"dev: true\nfoo: 1\n", []string{"mqlive.yaml:2: foo: unknown key \"foo\"", "known keys: auth, dev, http, log, mqtt, node, sources, state"}},
+		"top level": {"dev: true\nfoo: 1\n", []string{"mqlive.yaml:2: foo: unknown key \"foo\"", "known keys: auth, cluster, dev, http, log, mqtt, node, sources, state"}},
 		"typo":      {"dev: true\nhttp:\n  adr: \":80\"\n", []string{`mqlive.yaml:3: http.adr: unknown key "adr"; did you mean "addr"?`}},
 		"in source": {"dev: true\nsources:\n  - family: tasmota\n    tenat: acme\n", []string{`mqlive.yaml:4: sources[0].tenat: unknown key "tenat"; did you mean "tenant"?`}},
 		"in json": {"dev: true\nsources:\n  - family: json\n    json:\n      pattern: a/{device}\n      feilds: {}\n",
@@ -286,4 +286,56 @@ func TestLoadValidates(t *testing.T) {
 	_, err := Load([]string{"--dev", "--http-addr", "8080"}, nil)
 	require.ErrorContains(t, err, `http.addr: "8080" is not host:port`)
 	require.True(t, strings.HasPrefix(err.Error(), "invalid config:"), err.Error())
+}
+
+func TestLoadCluster(t *testing.T) {
+	path := writeConfig(t, `
+auth: {jwt_secret: "`+testSecret+`"}
+mqtt: {url: "tcp://mosquitto:1883", shared_group: g1}
+cluster:
+  backplane: valkey
+  valkey:
+    addrs: ["10.0.0.1:6379", "10.0.0.2:6379"]
+    username: u
+    password: p
+    sentinel_master: mymaster
+    tls: true
+  key_prefix: "acme:"
+  ingest: shared
+`)
+	c, err := Load([]string{"--config", path}, nil)
+	require.NoError(t, err)
+	require.Equal(t, ClusterConfig{Backplane: "valkey", KeyPrefix: "acme:", Ingest: "shared",
+		IngestLockWindow: 5 * time.Second, Heartbeat: 4 * time.Second,
+		Valkey: ValkeyConfig{Addrs: []string{"10.0.0.1:6379", "10.0.0.2:6379"}, Username: "u", Password: "p", SentinelMaster: "mymaster", TLS: true}}, c.Cluster)
+	require.Equal(t, "g1", c.MQTT.SharedGroup)
+
+	// The environment names tools outside the project use.
+	c, err = Load(nil, []string{"MQLIVE_JWT_SECRET=" + testSecret, "MQLIVE_MQTT_URL=tcp://b:1883",
+		"MQLIVE_CLUSTER_BACKPLANE=valkey", "MQLIVE_VALKEY_ADDRS=127.0.0.1:7000, 127.0.0.1:7001",
+		"MQLIVE_VALKEY_PASSWORD=secret", "MQLIVE_MQTT_SHARED_GROUP=grp"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"127.0.0.1:7000", "127.0.0.1:7001"}, c.Cluster.Valkey.Addrs)
+	require.Equal(t, "secret", c.Cluster.Valkey.Password)
+	require.Equal(t, "lock", c.Cluster.Ingest, "lock is the cluster default: it survives a node's death")
+	require.Equal(t, "grp", c.MQTT.SharedGroup)
+
+	// Shared ingest gets the default group.
+	c, err = Load(nil, []string{"MQLIVE_JWT_SECRET=" + testSecret, "MQLIVE_MQTT_URL=tcp://b:1883", "MQLIVE_CLUSTER_BACKPLANE=valkey"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"127.0.0.1:6379"}, c.Cluster.Valkey.Addrs)
+}
+
+func TestClusterNeedsExternalBroker(t *testing.T) {
+	_, err := Load(nil, []string{"MQLIVE_JWT_SECRET=" + testSecret, "MQLIVE_CLUSTER_BACKPLANE=valkey"})
+	require.ErrorContains(t, err, "cluster.backplane: valkey needs an external MQTT broker: set mqtt.url")
+	_, err = Load(nil, []string{"MQLIVE_JWT_SECRET=" + testSecret, "MQLIVE_CLUSTER_BACKPLANE=redis"})
+	require.ErrorContains(t, err, `cluster.backplane: "redis" is not one of memory, valkey`)
+	_, err = Load(nil, []string{"MQLIVE_JWT_SECRET=" + testSecret, "MQLIVE_MQTT_URL=tcp://b:1883", "MQLIVE_CLUSTER_BACKPLANE=valkey", "MQLIVE_MQTT_SHARED_GROUP=a/b"})
+	require.ErrorContains(t, err, "mqtt.shared_group")
+}
+
+func TestClientIDFromNode(t *testing.T) {
+	require.Equal(t, "mqlive-node-a", clientID("node-a"))
+	require.Equal(t, "mqlive-host_1", clientID("host:1"))
 }

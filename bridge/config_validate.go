@@ -74,6 +74,8 @@ func (c *Config) Validate() error {
 	v.nonNegative("state.history_size", c.State.HistorySize)
 	v.nonNegativeDuration("state.history_ttl", c.State.HistoryTTL)
 	v.nonNegative("state.max_devices", c.State.MaxDevices)
+	v.nonNegativeDuration("state.save_interval", c.State.SaveInterval)
+	c.validateCluster(&v)
 
 	c.validateSources(&v)
 	return v.err()
@@ -123,6 +125,38 @@ func (c *Config) validateMQTT(v *validator) {
 	case u.Host == "":
 		v.addf("mqtt.url", "%q has no host; write it like \"tcp://broker:1883\"", redactURL(m.URL))
 	}
+}
+
+func (c *Config) validateCluster(v *validator) {
+	cl := &c.Cluster
+	switch cl.Backplane {
+	case "", BackplaneMemory:
+	case BackplaneValkey:
+		if c.MQTT.URL == "" {
+			v.addf("cluster.backplane", "valkey needs an external MQTT broker: set mqtt.url (MQLIVE_MQTT_URL); an embedded broker per node is not a cluster, each node would only see the devices connected to it")
+		}
+		for i, a := range cl.Valkey.Addrs {
+			v.hostPort(fmt.Sprintf("cluster.valkey.addrs[%d]", i), a)
+		}
+		if c.State.Path != "" && !c.Dev {
+			v.addf("state.path", "is for the memory backplane; with valkey the state lives in Valkey")
+		}
+	default:
+		v.addf("cluster.backplane", "%q is not one of memory, valkey", cl.Backplane)
+	}
+	switch cl.Ingest {
+	case "", IngestLock, IngestShared:
+	default:
+		v.addf("cluster.ingest", "%q is not one of lock, shared", cl.Ingest)
+	}
+	if g := c.MQTT.SharedGroup; g != "" && (strings.ContainsAny(g, "/+#") || strings.TrimSpace(g) != g) {
+		v.addf("mqtt.shared_group", "%q must be one topic level without '/', '+', '#' or spaces", g)
+	}
+	if cl.KeyPrefix != "" && strings.ContainsAny(cl.KeyPrefix, "{} \t\n") {
+		v.addf("cluster.key_prefix", "%q must not contain braces (Valkey hash tags) or whitespace", cl.KeyPrefix)
+	}
+	v.nonNegativeDuration("cluster.ingest_lock_window", cl.IngestLockWindow)
+	v.nonNegativeDuration("cluster.heartbeat", cl.Heartbeat)
 }
 
 func (c *Config) validateAuth(v *validator) {

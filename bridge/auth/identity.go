@@ -23,6 +23,9 @@ type Identity struct {
 	// Chan, Pub and Cmd are the permission patterns; Chan holds the defaults
 	// when the token had no chan claim.
 	Chan, Pub, Cmd []string
+	// ID is the token's jti, empty when it has none; an admin can revoke
+	// a token by it (POST /api/v1/revoke).
+	ID string
 }
 
 // DefaultChan returns the channel patterns of a token without a chan claim.

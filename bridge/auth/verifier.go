@@ -187,6 +187,7 @@ func (v *Verifier) Verify(token string) (*Identity, error) {
 		Chan:    c.Chan,
 		Pub:     c.Pub,
 		Cmd:     c.Cmd,
+		ID:      c.ID,
 	}
 	if id.Chan == nil {
 		id.Chan = DefaultChan(c.Subject)

@@ -11,7 +11,25 @@
 // merge Readings into it (latest wins per metric) while the writer is busy,
 // so they are never disconnected for being slow.
 //
-// Concurrency: Hub and Session are safe for concurrent use. Lock order is
-// Hub.mu before Session.mu; Session.mu is never held while calling out.
+// One delivery path: the hub is the fan-out's Handler (Deliver and Lost).
+// It subscribes a channel upstream (Config.Upstream, the fan-out) when the
+// node's first session wants it and unsubscribes after the last one leaves,
+// serialised per channel so that the two never cross; a failed upstream
+// subscribe changes nothing.
+//
+// Recovery without a global lock, as centrifuge does it: Hub.Subscribe
+// returns a recovering Sub that holds the channel's live publications; the
+// caller then reads the store (the publications after the client's offset,
+// or a snapshot, and the channel's position), and Session.Recover queues the
+// recovered publications, the subscribe result, and the held publications
+// after that position, merged by offset: no duplicate, no gap. A live
+// publication that does not follow the last one queued (a gap, or a new
+// epoch when the store lost its history) gets a lagged notice, so the client
+// re-syncs with since; so does Hub.Lost, when the fan-out's connection was
+// interrupted.
+//
+// Concurrency: Hub and Session are safe for concurrent use. Lock order is a
+// channel's stripe lock, then Hub.mu, then Session.mu; Session.mu is never
+// held while calling out, and Hub.mu never across an upstream call.
 // Frames handed out by Next are shared and must not be modified.
 package hub

@@ -80,6 +80,11 @@ func New(cfg Config) *Hub {
 	}
 }
 
+// SetUpstream sets the fan-out the hub subscribes channels through. It must
+// be called before the first Subscribe (a cluster node sets it once Valkey
+// is reachable, before it accepts clients).
+func (h *Hub) SetUpstream(u Upstream) { h.cfg.Upstream = u }
+
 // Add registers a connected session.
 func (h *Hub) Add(s *Session) error {
 	h.mu.Lock()

@@ -85,6 +85,9 @@ type Session struct {
 	Tenant      string
 	Node        string
 	ConnectedAt time.Time
+	// TokenID is the jti of the session's token (set at connect and
+	// refresh, read by revocation); guarded by mu.
+	tokenID string
 
 	cfg  *Config
 	wake chan struct{}
@@ -125,6 +128,9 @@ func (s *Session) signal() {
 	}
 }
 
+// Channels returns the channels the session subscribes to.
+func (s *Session) Channels() []string { return s.channels() }
+
 func (s *Session) channels() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -133,6 +139,20 @@ func (s *Session) channels() []string {
 		out = append(out, ch)
 	}
 	return out
+}
+
+// SetTokenID records the jti of the session's current token.
+func (s *Session) SetTokenID(jti string) {
+	s.mu.Lock()
+	s.tokenID = jti
+	s.mu.Unlock()
+}
+
+// TokenID is the jti of the session's current token.
+func (s *Session) TokenID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokenID
 }
 
 // Subscribed reports whether the session subscribes to channel.

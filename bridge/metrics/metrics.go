@@ -39,6 +39,15 @@ type Metrics struct {
 	QueueDepth    prometheus.Histogram
 	// DedupSuppressed counts QoS 1 redeliveries dropped, by family and tenant.
 	DedupSuppressed *prometheus.CounterVec
+	// IngestClaimedElsewhere counts messages another node claimed first
+	// (cluster.ingest "lock"), by family and tenant.
+	IngestClaimedElsewhere *prometheus.CounterVec
+	// BackplaneErrors counts failed backplane operations by operation.
+	BackplaneErrors *prometheus.CounterVec
+	// BackplaneUp is 1 while the node reaches its backplane.
+	BackplaneUp prometheus.Gauge
+	// ClusterNodes is the number of live nodes the registry lists.
+	ClusterNodes prometheus.Gauge
 	// Commands counts dashboard commands by family, tenant and outcome
 	// (sent, refused, failed).
 	Commands *prometheus.CounterVec
@@ -154,6 +163,22 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "mqlive_ingest_dedup_suppressed_total",
 			Help: "MQTT QoS 1 redeliveries (DUP flag, same topic and payload within the window) dropped, by family and tenant.",
 		}, []string{"family", "tenant"}),
+		IngestClaimedElsewhere: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mqlive_ingest_claimed_elsewhere_total",
+			Help: "MQTT messages skipped because another node claimed them first (cluster ingest mode lock), by family and tenant.",
+		}, []string{"family", "tenant"}),
+		BackplaneErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mqlive_backplane_errors_total",
+			Help: "Failed backplane (Valkey) operations, by operation.",
+		}, []string{"op"}),
+		BackplaneUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mqlive_backplane_up",
+			Help: "1 while the node reaches its backplane (always 1 for memory).",
+		}),
+		ClusterNodes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mqlive_cluster_nodes",
+			Help: "Live nodes in the node registry.",
+		}),
 		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mqlive_commands_total",
 			Help: "Dashboard commands by device family, tenant and outcome (sent, refused, failed).",
@@ -171,6 +196,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.Conflated, m.Lagged, m.SlowConsumers, m.Recoveries,
 		m.FramesIn, m.FramesOut, m.BytesIn, m.BytesOut, m.RateLimited, m.Requests, m.QueueDepth,
 		m.ClientLatency, m.ClientReports, m.Commands, m.DedupSuppressed,
+		m.IngestClaimedElsewhere, m.BackplaneErrors, m.BackplaneUp, m.ClusterNodes,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -220,6 +220,13 @@ type HistoryParams struct {
 	Since   *StreamPosition `json:"since,omitempty"`
 	Until   *time.Time      `json:"until,omitempty"`
 	Limit   int             `json:"limit,omitempty"`
+	// From (RFC 3339), Before (an offset) and Reverse are mqlive
+	// extensions: a lower time bound, an upper offset bound, and newest
+	// first, so a client pages backwards with before = the oldest offset
+	// it has.
+	From    *time.Time `json:"from,omitempty"`
+	Before  uint64     `json:"before,omitempty"`
+	Reverse bool       `json:"reverse,omitempty"`
 }
 
 // MaxHistoryLimit caps history's limit param.
@@ -229,7 +236,9 @@ const MaxHistoryLimit = 1000
 type HistoryResult struct {
 	Publications []Publication `json:"publications"`
 	Epoch        string        `json:"epoch"`
-	Complete     bool          `json:"complete"`
+	// Offset is the channel's current offset (an mqlive extension).
+	Offset   uint64 `json:"offset"`
+	Complete bool   `json:"complete"`
 }
 
 // Publication is the unit of every channel.

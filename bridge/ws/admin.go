@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mqlive/mqlive/bridge/auth"
+	"github.com/mqlive/mqlive/bridge/cluster"
 	"github.com/mqlive/mqlive/bridge/wire"
 )
 
@@ -29,9 +31,14 @@ func (s *Server) adminRoutes() {
 	api := s.app.Group("/api/v1", s.adminAuth)
 	api.Post("/publish", s.adminPublish)
 	api.Post("/signout", s.adminSignOut)
+	api.Post("/revoke", s.adminRevoke)
+	api.Get("/nodes", s.adminNodes)
 }
 
 func (s *Server) adminAuth(c *fiber.Ctx) error {
+	if !s.installed.Load() {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "node is starting: its backplane is not reachable yet; retry")
+	}
 	h := c.Get(fiber.HeaderAuthorization)
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
@@ -68,7 +75,12 @@ func (s *Server) adminPublish(c *fiber.Ctx) error {
 	if ch.Kind != wire.KindApp && ch.Kind != wire.KindUser {
 		return fiber.NewError(fiber.StatusBadRequest, "only app: and user: channels accept publish")
 	}
-	return c.JSON(wire.PublishResult{Offset: s.publish(id.Tenant, ch, p.Data)})
+	off, perr := s.publish(c.UserContext(), id.Tenant, ch, p.Data)
+	if perr != nil {
+		s.cfg.Logger.Warn("admin publish failed", "tenant", id.Tenant, "channel", ch.Name, "err", perr)
+		return fiber.NewError(fiber.StatusServiceUnavailable, "publish failed: the node cannot reach its backplane; retry")
+	}
+	return c.JSON(wire.PublishResult{Offset: off})
 }
 
 // adminSignOut closes every session of a user in the token's tenant with
@@ -82,12 +94,115 @@ func (s *Server) adminSignOut(c *fiber.Ctx) error {
 	if p.Reason == "" {
 		p.Reason = "signed out by admin"
 	}
-	n := 0
-	for _, sess := range s.cfg.Hub.Sessions() {
-		if sess.Tenant == id.Tenant && sess.User == p.User {
-			sess.Close(wire.CloseSignedOut, truncate(p.Reason, 100), true)
-			n++
-		}
+	reason := truncate(p.Reason, 100)
+	n := s.SignOut(id.Tenant, p.User, reason)
+	if err := s.sendControl(c, cluster.ControlMessage{Kind: cluster.ControlSignOut, Tenant: id.Tenant, User: p.User, Reason: reason}); err != nil {
+		return err
 	}
 	return c.JSON(fiber.Map{"sessions": n})
 }
+
+type adminRevoke struct {
+	JTI    string    `json:"jti"`
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason"`
+}
+
+// maxRevocation bounds how long a revocation is kept: longer than any
+// token an operator should issue.
+const maxRevocation = 30 * 24 * time.Hour
+
+// adminRevoke refuses the token with the given jti cluster-wide until the
+// given time (default: 24 h from now; set it to the token's exp) and
+// closes every session that uses it with 4003.
+func (s *Server) adminRevoke(c *fiber.Ctx) error {
+	id := c.Locals("identity").(*auth.Identity)
+	var p adminRevoke
+	if err := json.Unmarshal(c.Body(), &p); err != nil || p.JTI == "" {
+		return fiber.NewError(fiber.StatusBadRequest, `body must be {"jti":"<token id>","until":"<RFC 3339, default now+24h>","reason":"…"}`)
+	}
+	now := time.Now()
+	if p.Until.IsZero() {
+		p.Until = now.Add(24 * time.Hour)
+	}
+	if p.Until.After(now.Add(maxRevocation)) {
+		return fiber.NewError(fiber.StatusBadRequest, "until is more than 30 days away")
+	}
+	if p.Reason == "" {
+		p.Reason = "token revoked"
+	}
+	reason := truncate(p.Reason, 100)
+	// Revocations are kept per tenant: one tenant's admin cannot revoke
+	// another tenant's tokens by guessing their ids.
+	m := cluster.ControlMessage{Kind: cluster.ControlRevoke, Tenant: id.Tenant, JTI: revocationKey(id.Tenant, p.JTI), Until: p.Until.UTC(), Reason: reason}
+	if err := s.sendControl(c, m); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"jti": p.JTI, "until": p.Until.UTC()})
+}
+
+// adminNodes lists the cluster's live nodes with their connection counts.
+func (s *Server) adminNodes(c *fiber.Ctx) error {
+	if s.cfg.Nodes == nil {
+		return c.JSON(fiber.Map{"nodes": []cluster.NodeInfo{}})
+	}
+	nodes, err := s.cfg.Nodes.List(c.UserContext())
+	if err != nil {
+		s.cfg.Logger.Warn("admin nodes failed", "err", err)
+		return fiber.NewError(fiber.StatusServiceUnavailable, "node registry unavailable; retry")
+	}
+	return c.JSON(fiber.Map{"nodes": nodes})
+}
+
+func (s *Server) sendControl(c *fiber.Ctx, m cluster.ControlMessage) error {
+	if s.cfg.Control == nil {
+		return nil
+	}
+	m.From = s.cfg.Node
+	if err := s.cfg.Control.Send(c.UserContext(), m); err != nil {
+		s.cfg.Logger.Warn("control send failed", "kind", m.Kind, "err", err)
+		return fiber.NewError(fiber.StatusServiceUnavailable, "could not reach the other nodes; retry")
+	}
+	return nil
+}
+
+// SignOut closes every local session of (tenant, user) with 4003 and
+// returns how many it closed.
+func (s *Server) SignOut(tenant, user, reason string) int {
+	n := 0
+	for _, sess := range s.cfg.Hub.Sessions() {
+		if sess.Tenant == tenant && sess.User == user {
+			sess.Close(wire.CloseSignedOut, reason, true)
+			n++
+		}
+	}
+	return n
+}
+
+// CloseToken closes every local session of tenant whose token has jti.
+func (s *Server) CloseToken(tenant, jti, reason string) int {
+	n := 0
+	for _, sess := range s.cfg.Hub.Sessions() {
+		if sess.Tenant == tenant && sess.TokenID() == jti {
+			sess.Close(wire.CloseSignedOut, reason, true)
+			n++
+		}
+	}
+	return n
+}
+
+// HandleControl acts on a control message from any node. A sign-out this
+// node sent was already done by the handler that sent it.
+func (s *Server) HandleControl(m cluster.ControlMessage) {
+	switch m.Kind {
+	case cluster.ControlSignOut:
+		if m.From != s.cfg.Node {
+			s.SignOut(m.Tenant, m.User, m.Reason)
+		}
+	case cluster.ControlRevoke:
+		s.CloseToken(m.Tenant, strings.TrimPrefix(m.JTI, m.Tenant+"/"), m.Reason)
+	}
+}
+
+// revocationKey names a revoked token in the control channel's list.
+func revocationKey(tenant, jti string) string { return tenant + "/" + jti }

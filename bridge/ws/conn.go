@@ -77,7 +77,9 @@ func (s *Server) serveConn(c *websocket.Conn) {
 		code = sent
 	}
 	if cn.id != nil {
+		chans := cn.sess.Channels()
 		s.cfg.Hub.Remove(cn.sess)
+		s.leavePresence(cn.id.Tenant, cn.sess.ID, chans)
 	}
 	if cn.expiry != nil {
 		cn.expiry.Stop()

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -93,6 +94,11 @@ func (cn *conn) fail(id json.RawMessage, method string, errCode, closeCode int, 
 func (cn *conn) sendError(id json.RawMessage, e *wire.Error) { cn.reply(id, "", nil, e) }
 
 func (cn *conn) reply(id json.RawMessage, method string, result any, e *wire.Error) {
+	cn.sess.Send(cn.response(id, method, result, e))
+}
+
+// response encodes a response and counts it.
+func (cn *conn) response(id json.RawMessage, method string, result any, e *wire.Error) []byte {
 	resp := wire.Response{JSONRPC: "2.0", ID: id}
 	if e != nil {
 		resp.Error = e
@@ -106,7 +112,6 @@ func (cn *conn) reply(id json.RawMessage, method string, result any, e *wire.Err
 	if err != nil {
 		frame, _ = json.Marshal(wire.Response{JSONRPC: "2.0", ID: id, Error: wire.NewError(wire.CodeInternal, "internal error")})
 	}
-	cn.sess.Send(frame)
 	if m := cn.srv.cfg.Metrics; m != nil && method != "" && knownMethod(method) {
 		code := "0"
 		if e != nil {
@@ -114,6 +119,7 @@ func (cn *conn) reply(id json.RawMessage, method string, result any, e *wire.Err
 		}
 		m.Requests.WithLabelValues(method, code).Inc()
 	}
+	return frame
 }
 
 func knownMethod(m string) bool {
@@ -139,8 +145,13 @@ func (cn *conn) connect(id json.RawMessage, req *wire.Request) (bool, int) {
 		cn.srv.reject("auth")
 		return cn.fail(id, req.Method, wire.CodeUnauthorized, wire.CloseUnauthorized, "invalid token")
 	}
+	if cn.revoked(ident) {
+		cn.srv.reject("auth")
+		return cn.fail(id, req.Method, wire.CodeUnauthorized, wire.CloseUnauthorized, "token revoked")
+	}
 	s := cn.sess
 	s.User, s.Tenant = ident.User, ident.Tenant
+	s.SetTokenID(ident.ID)
 	if err := cn.srv.cfg.Hub.Add(s); err != nil {
 		cn.srv.reject("tenant_limit")
 		return cn.fail(id, req.Method, wire.CodeRateLimited, wire.CloseRateLimited, "too many connections for this tenant")
@@ -153,6 +164,12 @@ func (cn *conn) connect(id json.RawMessage, req *wire.Request) (bool, int) {
 		PingIntervalMS: cn.srv.cfg.PingInterval.Milliseconds(), ExpiresAt: ident.Expires.UTC(),
 	}, nil)
 	return false, 0
+}
+
+// revoked reports whether the token was revoked by jti (cluster-wide).
+func (cn *conn) revoked(id *auth.Identity) bool {
+	c := cn.srv.cfg.Control
+	return c != nil && id.ID != "" && c.Revoked(revocationKey(id.Tenant, id.ID))
 }
 
 // armExpiry closes the session with 4010 when its token expires without a
@@ -204,41 +221,89 @@ func (cn *conn) subscribe(id json.RawMessage, raw json.RawMessage) *wire.Error {
 		return wire.NewError(wire.CodeInvalidParams, "invalid params: max_rate_hz needs mode latest and must be positive")
 	}
 	srv := cn.srv
-	m := srv.cfg.Metrics
-	// Holding the tenant lock from registration to the result means every
-	// live publication of the channel is queued after the result, and none
-	// falls between the recovered ones and the live ones.
-	srv.cfg.Store.Do(cn.id.Tenant, func(t *state.Tenant) {
-		sub := srv.cfg.Hub.Subscribe(cn.sess, ch.Name, hub.SubOptions{Mode: p.Mode, MaxRateHz: p.MaxRateHz})
-		pos := t.Position(ch)
-		res := wire.SubscribeResult{Channel: ch.Name, Epoch: pos.Epoch, Offset: pos.Offset}
-		if p.Since != nil {
-			if pubs, ok := t.Since(ch, *p.Since); ok {
-				for _, pub := range pubs {
-					cn.sess.SendRecovered(sub, pub)
-				}
-				res.Recovered = true
-			}
+	tenant := cn.id.Tenant
+	// Recovery without a global lock (hub doc.go): subscribe first, so
+	// that live publications are held from now on; then read the store;
+	// Recover merges both by offset.
+	sub, serr := srv.cfg.Hub.Subscribe(cn.ctx, cn.sess, ch.Name, hub.SubOptions{Mode: p.Mode, MaxRateHz: p.MaxRateHz})
+	if serr != nil {
+		srv.cfg.Logger.Warn("subscribe upstream failed", "tenant", tenant, "channel", ch.Name, "err", serr)
+		return wire.NewError(wire.CodeInternal, "subscribe failed: the node cannot reach its backplane; retry")
+	}
+	res, recovered, rerr := srv.recover(cn.ctx, tenant, ch, p.Since)
+	if rerr != nil {
+		srv.cfg.Hub.Unsubscribe(cn.sess, ch.Name)
+		srv.cfg.Logger.Warn("subscribe: store read failed", "tenant", tenant, "channel", ch.Name, "err", rerr)
+		return wire.NewError(wire.CodeInternal, "subscribe failed: the node cannot reach its store; retry")
+	}
+	if m := srv.cfg.Metrics; m != nil {
+		outcome := "snapshot"
+		if res.Recovered {
+			outcome = "recovered"
 		}
-		if !res.Recovered {
-			snap := t.Snapshot(ch, deviceID(ch))
-			res.Snapshot = make([]json.RawMessage, 0, len(snap))
-			for i := range snap {
-				if b, err := json.Marshal(&snap[i]); err == nil {
-					res.Snapshot = append(res.Snapshot, b)
-				}
-			}
+		m.Recoveries.WithLabelValues(outcome).Inc()
+	}
+	cn.sess.Recover(sub, recovered, wire.StreamPosition{Epoch: res.Epoch, Offset: res.Offset},
+		cn.response(id, wire.MethodSubscribe, res, nil))
+	if pr := srv.cfg.Presence; pr != nil {
+		if err := pr.Join(cn.ctx, tenant, ch.Name, wire.PresenceClient{User: cn.sess.User, Session: cn.sess.ID,
+			Node: cn.sess.Node, ConnectedAt: cn.sess.ConnectedAt}); err != nil {
+			srv.cfg.Logger.Warn("presence join failed", "tenant", tenant, "channel", ch.Name, "err", err)
 		}
-		if m != nil {
-			outcome := "snapshot"
-			if res.Recovered {
-				outcome = "recovered"
-			}
-			m.Recoveries.WithLabelValues(outcome).Inc()
-		}
-		cn.reply(id, wire.MethodSubscribe, res, nil)
-	})
+	}
 	return nil
+}
+
+// recover reads what a subscribe answers: the publications after since
+// when the store still holds all of them, else a snapshot; and the
+// channel's position at that read.
+func (s *Server) recover(ctx context.Context, tenant string, ch wire.Channel, since *wire.StreamPosition) (wire.SubscribeResult, []*state.Publication, error) {
+	res := wire.SubscribeResult{Channel: ch.Name}
+	if since != nil {
+		pubs, pos, ok, err := s.cfg.Store.Since(ctx, tenant, ch, *since)
+		if err != nil {
+			return res, nil, err
+		}
+		if ok {
+			res.Epoch, res.Offset, res.Recovered = pos.Epoch, pos.Offset, true
+			return res, pubs, nil
+		}
+	}
+	// Position first, then the snapshot: a publication between the two is
+	// in the snapshot and also delivered live after the result, which a
+	// merge by device time makes harmless; the reverse order could lose it.
+	pos, err := s.cfg.Store.Position(ctx, tenant, ch)
+	if err != nil {
+		return res, nil, err
+	}
+	snap, err := s.cfg.Store.Snapshot(ctx, tenant, ch)
+	if err != nil {
+		return res, nil, err
+	}
+	res.Epoch, res.Offset = pos.Epoch, pos.Offset
+	res.Snapshot = make([]json.RawMessage, 0, len(snap))
+	for i := range snap {
+		if b, err := json.Marshal(&snap[i]); err == nil {
+			res.Snapshot = append(res.Snapshot, b)
+		}
+	}
+	return res, nil, nil
+}
+
+// leavePresence removes a session from the presence of channels.
+func (s *Server) leavePresence(tenant, session string, chans []string) {
+	pr := s.cfg.Presence
+	if pr == nil || len(chans) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, ch := range chans {
+		if err := pr.Leave(ctx, tenant, ch, session); err != nil {
+			s.cfg.Logger.Warn("presence leave failed", "tenant", tenant, "channel", ch, "err", err)
+			return
+		}
+	}
 }
 
 func (cn *conn) unsubscribe(raw json.RawMessage) (any, *wire.Error) {
@@ -249,7 +314,9 @@ func (cn *conn) unsubscribe(raw json.RawMessage) (any, *wire.Error) {
 	if _, err := wire.ParseChannel(p.Channel); err != nil {
 		return nil, wire.NewError(wire.CodeInvalidParams, "invalid params: "+err.Error())
 	}
-	cn.srv.cfg.Hub.Unsubscribe(cn.sess, p.Channel)
+	if cn.srv.cfg.Hub.Unsubscribe(cn.sess, p.Channel) {
+		cn.srv.leavePresence(cn.id.Tenant, cn.sess.ID, []string{p.Channel})
+	}
 	return struct{}{}, nil
 }
 
@@ -268,7 +335,11 @@ func (cn *conn) refresh(raw json.RawMessage) (any, *wire.Error) {
 	if ident.User != cn.id.User || ident.Tenant != cn.id.Tenant {
 		return nil, wire.NewError(wire.CodeForbidden, "refresh token must have the same user and tenant")
 	}
+	if cn.revoked(ident) {
+		return nil, wire.NewError(wire.CodeUnauthorized, "token revoked")
+	}
 	cn.id = ident
+	cn.sess.SetTokenID(ident.ID)
 	cn.armExpiry(ident.Expires)
 	return wire.RefreshResult{ExpiresAt: ident.Expires.UTC()}, nil
 }
@@ -290,23 +361,25 @@ func (cn *conn) publish(raw json.RawMessage) (any, *wire.Error) {
 	if len(p.Data) == 0 {
 		return nil, wire.NewError(wire.CodeInvalidParams, "invalid params: data is required")
 	}
-	return wire.PublishResult{Offset: cn.srv.publish(cn.id.Tenant, ch, p.Data)}, nil
+	off, perr := cn.srv.publish(cn.ctx, cn.id.Tenant, ch, p.Data)
+	if perr != nil {
+		cn.srv.cfg.Logger.Warn("publish failed", "tenant", cn.id.Tenant, "channel", ch.Name, "err", perr)
+		return nil, wire.NewError(wire.CodeInternal, "publish failed: the node cannot reach its backplane; retry")
+	}
+	return wire.PublishResult{Offset: off}, nil
 }
 
-// publish appends client or back-end data to a channel and delivers it,
-// in one tenant critical section so offsets and delivery order agree.
-func (s *Server) publish(tenant string, ch wire.Channel, data json.RawMessage) uint64 {
-	compact := compactJSON(data)
-	var off uint64
-	s.cfg.Store.Do(tenant, func(t *state.Tenant) {
-		pub := t.Append(ch, compact, nil)
-		off = pub.Offset
-		s.cfg.Hub.Deliver(tenant, pub)
-	})
+// publish appends client or back-end data to a channel through the
+// fan-out, which delivers it to every node, this one included.
+func (s *Server) publish(ctx context.Context, tenant string, ch wire.Channel, data json.RawMessage) (uint64, error) {
+	pub, err := s.cfg.Fanout.Publish(ctx, tenant, ch, compactJSON(data), nil)
+	if err != nil {
+		return 0, err
+	}
 	if m := s.cfg.Metrics; m != nil {
 		m.Publications.WithLabelValues(string(ch.Kind)).Inc()
 	}
-	return off
+	return pub.Offset, nil
 }
 
 func compactJSON(raw json.RawMessage) []byte {
@@ -348,7 +421,12 @@ func (cn *conn) presence(raw json.RawMessage) (any, *wire.Error) {
 	if err != nil {
 		return nil, err
 	}
-	return wire.PresenceResult{Clients: cn.srv.cfg.Hub.Presence(cn.id.Tenant, ch.Name)}, nil
+	clients, perr := cn.srv.cfg.Presence.List(cn.ctx, cn.id.Tenant, ch.Name)
+	if perr != nil {
+		cn.srv.cfg.Logger.Warn("presence failed", "tenant", cn.id.Tenant, "channel", ch.Name, "err", perr)
+		return nil, wire.NewError(wire.CodeInternal, "presence unavailable; retry")
+	}
+	return wire.PresenceResult{Clients: clients}, nil
 }
 
 func (cn *conn) history(raw json.RawMessage) (any, *wire.Error) {
@@ -366,18 +444,23 @@ func (cn *conn) history(raw json.RawMessage) (any, *wire.Error) {
 	if p.Limit == 0 {
 		p.Limit = wire.MaxHistoryLimit
 	}
-	var until time.Time
+	q := state.HistoryQuery{Since: p.Since, Before: p.Before, Limit: p.Limit, Reverse: p.Reverse}
 	if p.Until != nil {
-		until = *p.Until
+		q.Until = *p.Until
 	}
-	res := wire.HistoryResult{Publications: []wire.Publication{}}
-	cn.srv.cfg.Store.Do(cn.id.Tenant, func(t *state.Tenant) {
-		pubs, epoch, complete := t.History(ch, p.Since, until, p.Limit)
-		res.Epoch, res.Complete = epoch, complete
-		for _, pub := range pubs {
-			res.Publications = append(res.Publications, pub.Publication)
-		}
-	})
+	if p.From != nil {
+		q.From = *p.From
+	}
+	page, herr := cn.srv.cfg.Store.History(cn.ctx, cn.id.Tenant, ch, q)
+	if herr != nil {
+		cn.srv.cfg.Logger.Warn("history failed", "tenant", cn.id.Tenant, "channel", ch.Name, "err", herr)
+		return nil, wire.NewError(wire.CodeInternal, "history unavailable; retry")
+	}
+	res := wire.HistoryResult{Publications: make([]wire.Publication, 0, len(page.Publications)),
+		Epoch: page.Epoch, Offset: page.Offset, Complete: page.Complete}
+	for _, pub := range page.Publications {
+		res.Publications = append(res.Publications, pub.Publication)
+	}
 	return res, nil
 }
 

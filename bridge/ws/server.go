@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
 	"github.com/mqlive/mqlive/bridge/auth"
+	"github.com/mqlive/mqlive/bridge/cluster"
+	"github.com/mqlive/mqlive/bridge/fanout"
 	"github.com/mqlive/mqlive/bridge/hub"
 	"github.com/mqlive/mqlive/bridge/metrics"
 	"github.com/mqlive/mqlive/bridge/state"
@@ -47,7 +50,11 @@ type Config struct {
 
 	Verifier *auth.Verifier
 	Hub      *hub.Hub
-	Store    *state.Memory
+	Store    state.Store
+	Fanout   fanout.Fanout
+	Presence cluster.Presence
+	Control  cluster.Control // forced sign-out and revocation; nil: this node only
+	Nodes    cluster.Nodes   // GET /api/v1/nodes; nil: none
 	Metrics  *metrics.Metrics
 	Command  Commander    // nil: commands are refused
 	Ready    func() error // nil: always ready
@@ -96,6 +103,10 @@ type Server struct {
 	ln       net.Listener
 	open     atomic.Int64 // WebSocket connections, before and after connect
 	draining atomic.Bool
+	// installed is set by Install once the backplane fields of cfg are
+	// in place; the WebSocket and admin routes refuse requests until then,
+	// and the atomic makes the fields visible to every later request.
+	installed atomic.Bool
 	// connMu orders conns.Add against conns.Wait: once drain has set
 	// stopped, no new connection is counted (sync.WaitGroup forbids an Add
 	// racing a Wait on a zero counter).
@@ -119,6 +130,9 @@ func New(addr string, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("http: listen %s: %w", addr, err)
 	}
 	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4)}
+	if cfg.Store != nil {
+		s.Install(singleNode(cfg))
+	}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		// A browser upgrade request with cookies fits in 4 KiB; Fiber keeps
@@ -140,6 +154,39 @@ func New(addr string, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// Backplane is what the server needs from the backplane.
+type Backplane struct {
+	Store    state.Store
+	Fanout   fanout.Fanout
+	Presence cluster.Presence
+	Control  cluster.Control
+	Nodes    cluster.Nodes
+}
+
+// Install sets the backplane and opens the WebSocket and admin routes. It
+// is called once, before or after Run starts (a cluster node serves
+// /readyz while it waits for Valkey).
+func (s *Server) Install(b Backplane) {
+	s.cfg.Store, s.cfg.Fanout, s.cfg.Presence, s.cfg.Control, s.cfg.Nodes = b.Store, b.Fanout, b.Presence, b.Control, b.Nodes
+	s.installed.Store(true)
+}
+
+// singleNode completes a Config that names only a memory store (tests and
+// embedders of one node) with a memory fan-out wired to the hub and a
+// memory presence.
+func singleNode(cfg Config) Backplane {
+	b := Backplane{Store: cfg.Store, Fanout: cfg.Fanout, Presence: cfg.Presence, Control: cfg.Control, Nodes: cfg.Nodes}
+	if mem, ok := cfg.Store.(*state.Memory); ok && b.Fanout == nil {
+		f := fanout.NewMemory(mem, cfg.Hub)
+		cfg.Hub.SetUpstream(f)
+		b.Fanout = f
+	}
+	if b.Presence == nil {
+		b.Presence = cluster.NewMemoryPresence()
+	}
+	return b
+}
+
 // Addr is the bound address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
@@ -152,6 +199,11 @@ func (s *Server) routes() {
 		if s.cfg.Ready != nil {
 			if err := s.cfg.Ready(); err != nil {
 				return c.Status(fiber.StatusServiceUnavailable).SendString("not ready: " + err.Error() + "\n")
+			}
+		}
+		if s.installed.Load() && s.cfg.Nodes != nil {
+			if nodes, err := s.cfg.Nodes.List(c.Context()); err == nil {
+				return c.SendString("ready\npeers: " + strconv.Itoa(len(nodes)) + "\n")
 			}
 		}
 		return c.SendString("ready\n")
@@ -199,6 +251,10 @@ func (s *Server) admit(c *fiber.Ctx) error {
 	if s.draining.Load() {
 		s.reject("draining")
 		return c.Status(fiber.StatusServiceUnavailable).SendString("node is draining; reconnect to another node\n")
+	}
+	if !s.installed.Load() {
+		s.reject("backplane")
+		return c.Status(fiber.StatusServiceUnavailable).SendString("node is starting: its backplane is not reachable yet; retry\n")
 	}
 	if s.open.Load() >= int64(s.cfg.MaxConnections) {
 		s.reject("limit")

@@ -1,0 +1,195 @@
+package bridge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/wire"
+	"github.com/mqlive/mqlive/devices"
+)
+
+// handleMessage is the ingest pipeline for one MQTT message: route it to
+// its source, claim it (cluster) or drop a QoS 1 redelivery, decode it,
+// merge and publish every Reading through the fan-out. It runs on the
+// ingest goroutine, one message at a time, and never blocks on a client;
+// it waits for the backplane (retrying) rather than drop a message.
+func (b *Bridge) handleMessage(m devices.Message) {
+	// Mounts were built in source order, so the index is the source.
+	idx, ok := b.router.LookupIndex(m.Topic)
+	if !ok {
+		b.metrics.IngestMessages.WithLabelValues("none", "none", "rejected").Inc()
+		b.metrics.IngestRejected.WithLabelValues("none", "none", devices.ReasonNoHandler).Inc()
+		return
+	}
+	src := &b.sources[idx]
+	family := src.handler.Family()
+	ctx := b.ingestCtx
+	if !b.claim(ctx, src, family, m) {
+		return
+	}
+	start := time.Now()
+	readings, err := safeDecode(src.handler, src.base, m)
+	b.metrics.IngestDecode.WithLabelValues(family).Observe(time.Since(start).Seconds())
+	if err == nil {
+		err = checkReadings(readings, family)
+	}
+	verdict, reason := devices.Verdict(err)
+	b.metrics.IngestMessages.WithLabelValues(family, src.tenant, verdict).Inc()
+	if reason != "" {
+		b.metrics.IngestRejected.WithLabelValues(family, src.tenant, reason).Inc()
+		b.log.Debug("message rejected", "topic", m.Topic, "family", family, "reason", reason, "err", err)
+	}
+	b.monitor(ctx, src.tenant, family, m, verdict, reason, err, len(readings))
+	if err != nil {
+		return
+	}
+	for i := range readings {
+		r := &readings[i]
+		if len(src.tags) > 0 {
+			if r.Tags == nil {
+				r.Tags = make(map[string]string, len(src.tags))
+			}
+			for k, v := range src.tags {
+				r.Tags[k] = v
+			}
+		}
+		r.Stale = false
+		meta := state.Meta{Source: idx, StaleAfter: src.staleAfter, Tags: src.tags, Topic: m.Topic}
+		err := b.retry(ctx, "apply", func(ctx context.Context) error { return b.bp.store.Apply(ctx, src.tenant, r, meta) })
+		if err != nil {
+			if ctx.Err() == nil {
+				b.metrics.IngestRejected.WithLabelValues(family, src.tenant, "device_limit").Inc()
+			}
+			continue
+		}
+		b.publishReading(ctx, src.tenant, r)
+	}
+}
+
+// claim decides whether this node processes m. On one node, and with
+// shared subscriptions, only a QoS 1 redelivery (DUP flag) of a message
+// taken within the window is dropped. In cluster ingest mode "lock" every
+// node receives every message and the first to claim its identity in
+// Valkey processes it.
+func (b *Bridge) claim(ctx context.Context, src *source, family string, m devices.Message) bool {
+	cl := b.cfg.Cluster
+	if cl.Backplane != BackplaneValkey {
+		if b.dedup.Duplicate(m.Topic, m.Payload, m.Duplicate, m.ReceivedAt) {
+			b.metrics.DedupSuppressed.WithLabelValues(family, src.tenant).Inc()
+			return false
+		}
+		return true
+	}
+	key := messageKey(src.tenant, m)
+	window := cl.IngestLockWindow
+	if cl.Ingest == IngestShared {
+		window = dedupWindow
+	}
+	var first bool
+	err := b.retry(ctx, "claim", func(ctx context.Context) (err error) {
+		first, err = b.bp.dedup.Claim(ctx, key, window)
+		return err
+	})
+	if err != nil {
+		return false // shutting down
+	}
+	switch {
+	case first:
+		return true
+	case cl.Ingest == IngestShared && m.Duplicate:
+		b.metrics.DedupSuppressed.WithLabelValues(family, src.tenant).Inc()
+		return false
+	case cl.Ingest == IngestShared:
+		return true // the same payload again, not a redelivery
+	default:
+		b.metrics.IngestClaimedElsewhere.WithLabelValues(family, src.tenant).Inc()
+		return false
+	}
+}
+
+// messageKey is a message's identity across nodes: its tenant, topic and
+// payload (MQTT packet ids are per connection, so they cannot be it).
+func messageKey(tenant string, m devices.Message) string {
+	h := sha256.New()
+	h.Write([]byte(tenant))
+	h.Write([]byte{0})
+	h.Write([]byte(m.Topic))
+	h.Write([]byte{0})
+	h.Write(m.Payload)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// safeDecode turns a decoder panic into a rejection: bad input must never
+// crash a node (ARCHITECTURE.md "Reliability rules").
+func safeDecode(h devices.Handler, base string, m devices.Message) (rs []devices.Reading, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rs, err = nil, devices.Reject(devices.ReasonInvalidPayload, "decoder panic: %v", p)
+		}
+	}()
+	return h.Decode(base, m)
+}
+
+// checkReadings enforces what every Reading must satisfy before it can be
+// published, whatever the decoder: an id within bounds, the right family,
+// finite numbers.
+func checkReadings(rs []devices.Reading, family string) error {
+	for i := range rs {
+		r := &rs[i]
+		if r.Device == "" || len(r.Device) > maxDeviceID || !utf8.ValidString(r.Device) {
+			return devices.Reject(devices.ReasonInvalidTopic, "device id is empty, longer than %d bytes or not UTF-8", maxDeviceID)
+		}
+		r.Family = family
+		for k, v := range r.Metrics {
+			switch x := v.(type) {
+			case float64:
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					return devices.Reject(devices.ReasonInvalidNumber, "metric %s is not finite", k)
+				}
+			case bool:
+			default:
+				return devices.Reject(devices.ReasonInvalidPayload, "metric %s is %T, not a number or bool", k, v)
+			}
+		}
+	}
+	return nil
+}
+
+// readingChannels are the channels a Reading is published to: devices,
+// its device channel and one per tag.
+func readingChannels(r *devices.Reading) []wire.Channel {
+	chans := make([]wire.Channel, 0, 2+len(r.Tags))
+	chans = append(chans, wire.Channel{Name: "devices", Kind: wire.KindDevices},
+		wire.Channel{Name: wire.DeviceChannel(r.Device), Kind: wire.KindDevice, Arg: wire.EscapeID(r.Device)})
+	for k, v := range r.Tags {
+		chans = append(chans, wire.Channel{Name: wire.TagChannel(k, v), Kind: wire.KindTag, TagKey: wire.EscapeID(k), TagValue: wire.EscapeID(v)})
+	}
+	return chans
+}
+
+// publishReading publishes a Reading to every channel that covers its
+// device, through the fan-out: every node, this one included, delivers it
+// from its fan-out subscription.
+func (b *Bridge) publishReading(ctx context.Context, tenant string, r *devices.Reading) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		b.log.Error("marshal reading", "device", r.Device, "err", err)
+		return
+	}
+	for _, ch := range readingChannels(r) {
+		err := b.retry(ctx, "publish", func(ctx context.Context) error {
+			_, err := b.bp.fanout.Publish(ctx, tenant, ch, data, r)
+			return err
+		})
+		if err == nil {
+			b.metrics.Publications.WithLabelValues(string(ch.Kind)).Inc()
+		}
+	}
+}
