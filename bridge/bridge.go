@@ -481,4 +481,3 @@ func (b *Bridge) updateMQTTMetrics() {
 	b.lastStats = st
 	b.statsMu.Unlock()
 }
-
