@@ -3,11 +3,13 @@ package bridge_test
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mqlive/mqlive/bridge"
 	"github.com/mqlive/mqlive/bridge/bridgetest"
 	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/devices"
@@ -126,4 +128,40 @@ func TestHistory(t *testing.T) {
 	require.Equal(t, uint64(2), h.Publications[0].Offset)
 	_, rerr := c.Call("history", wire.HistoryParams{Channel: "devices", Limit: 5000})
 	require.Equal(t, wire.CodeInvalidParams, rerr.Code)
+}
+
+// TestFleetSurvivesRestart: a node with state.path shows its whole fleet
+// right after a restart, before any device reports again, and its embedded
+// broker (mqtt.data_dir) keeps retained messages.
+func TestFleetSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	b := bridgetest.Start(t, func(c *bridge.Config) {
+		c.State.Path = filepath.Join(dir, "state.json")
+		c.MQTT.DataDir = filepath.Join(dir, "broker")
+	})
+	tok := b.Token(t, "alice", "default")
+	c := bridgetest.Dial(t, b.WSURL)
+	c.Connect(tok)
+	c.MustCall("subscribe", wire.SubscribeParams{Channel: "devices"}, nil)
+	b.Publish(t, "zigbee2mqtt/th-1", []byte(`{"temperature":20.5,"humidity":40}`))
+	b.Publish(t, "zigbee2mqtt/th-2", []byte(`{"temperature":18}`))
+	nextReading(t, c, "devices")
+	nextReading(t, c, "devices")
+	b.Restart(t)
+
+	c2 := bridgetest.Dial(t, b.WSURL)
+	c2.Connect(tok)
+	var res wire.SubscribeResult
+	c2.MustCall("subscribe", wire.SubscribeParams{Channel: "devices"}, &res)
+	require.False(t, res.Recovered)
+	require.Len(t, res.Snapshot, 2, "the fleet is back before any device reports")
+	var th1 devices.Reading
+	for _, raw := range res.Snapshot {
+		var r devices.Reading
+		require.NoError(t, json.Unmarshal(raw, &r))
+		if r.Device == "th-1" {
+			th1 = r
+		}
+	}
+	require.Equal(t, map[string]any{"temperature": 20.5, "humidity": 40.0}, th1.Metrics)
 }
