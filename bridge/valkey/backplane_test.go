@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	vk "github.com/valkey-io/valkey-go"
 	"github.com/stretchr/testify/require"
+	vk "github.com/valkey-io/valkey-go"
 
 	"github.com/mqlive/mqlive/bridge/bridgetest"
 	"github.com/mqlive/mqlive/bridge/valkey"

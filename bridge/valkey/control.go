@@ -198,9 +198,10 @@ func (c *Control) merge(m map[string]string) {
 }
 
 // Run subscribes to the control channel and hands messages to the handler
-// until ctx ends; it then returns nil. When the subscription drops
-// (connection lost, server restarted, slot moved) it subscribes again
-// with backoff and reloads the revocations. Call it once.
+// until ctx ends; it then returns nil after its goroutines have stopped.
+// When the subscription drops (connection lost, server restarted, slot
+// moved) it subscribes again with backoff and reloads the revocations;
+// Ready is false meanwhile. Call it once.
 func (c *Control) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("valkey control: Run called twice")
@@ -216,7 +217,16 @@ func (c *Control) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); c.reloader(ctx) }()
 
 	topic := c.k.controlTopic()
-	hookCtx := valkey.WithOnSubscriptionHook(ctx, c.onSubscription)
+	// valkey-go's Receive reconnects and subscribes again by itself after
+	// a connection loss; the hooks see each confirmation (reload the
+	// revocations) and each loss (not ready until then).
+	hookCtx := valkey.WithOnReceiveReturnHook(valkey.WithOnSubscriptionHook(ctx, c.onSubscription),
+		func(err error, _ valkey.CommandClient) error {
+			if c.setSubscribed(false) && ctx.Err() == nil {
+				c.log.Warn("valkey control subscription lost; resubscribing", "topic", topic, "error", err)
+			}
+			return err
+		})
 	const minBackoff, maxBackoff = 100 * time.Millisecond, 3 * time.Second
 	backoff := minBackoff
 	for {
@@ -231,7 +241,7 @@ func (c *Control) Run(ctx context.Context) error {
 			backoff = minBackoff
 		}
 		wait := rand.N(backoff) + time.Millisecond
-		c.log.Warn("valkey control subscription lost; resubscribing", "topic", topic,
+		c.log.Warn("valkey control subscription ended; subscribing again", "topic", topic,
 			"retry_in", wait.Round(time.Millisecond), "error", err)
 		select {
 		case <-ctx.Done():
@@ -327,14 +337,18 @@ func (c *Control) reloader(ctx context.Context) {
 	}
 }
 
-func (c *Control) setSubscribed(on bool) {
+// setSubscribed records that the subscription started (again) or ended,
+// and reports whether that changed anything. Either way the revocations
+// must be loaded again before the control is ready.
+func (c *Control) setSubscribed(on bool) bool {
 	c.smu.Lock()
 	defer c.smu.Unlock()
-	if c.subscribed == on && !on {
-		return
+	if !on && !c.subscribed {
+		return false
 	}
 	c.gen++
 	c.subscribed, c.ready = on, false
+	return true
 }
 
 func (c *Control) generation() uint64 {
