@@ -1,0 +1,572 @@
+package valkey
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valkey-io/valkey-go"
+
+	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/wire"
+	"github.com/mqlive/mqlive/devices"
+)
+
+// StoreOptions sizes the Valkey store. Every node of a cluster must use the
+// same values.
+type StoreOptions struct {
+	// HistorySize is the number of publications kept per channel; default
+	// 1000.
+	HistorySize int
+	// DeviceHistorySize bounds each device:<id> channel; default
+	// min(100, HistorySize).
+	DeviceHistorySize int
+	// HistoryTTL: older publications are not recoverable, and a channel's
+	// stream expires this long after its last publication; default 10m.
+	HistoryTTL time.Duration
+	// MetaTTL is how long a channel's epoch and offset outlive its last
+	// publication; default 7 days. Once they expire the next publication
+	// starts a new epoch, so clients that resume get a snapshot.
+	MetaTTL time.Duration
+	// MaxDevices per tenant; default 100000.
+	MaxDevices int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+func (o *StoreOptions) defaults() {
+	if o.HistorySize <= 0 {
+		o.HistorySize = 1000
+	}
+	if o.DeviceHistorySize <= 0 {
+		o.DeviceHistorySize = min(100, o.HistorySize)
+	}
+	if o.HistoryTTL <= 0 {
+		o.HistoryTTL = 10 * time.Minute
+	}
+	if o.MetaTTL <= 0 {
+		o.MetaTTL = 7 * 24 * time.Hour
+	}
+	if o.MaxDevices <= 0 {
+		o.MaxDevices = 100000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Store is the state.Store a cluster shares: channel histories in streams
+// with their epoch and offset in a hash, and device state in hashes (see
+// the package documentation for the key layout). It is safe for concurrent
+// use and keeps nothing in memory; every node sees the same state.
+type Store struct {
+	c   valkey.Client
+	k   storeKeys
+	opt StoreOptions
+}
+
+var _ state.Store = (*Store)(nil)
+
+// NewStore returns a store on client c under the key prefix ("" means
+// "mqlive:"). It does no I/O.
+func NewStore(c valkey.Client, prefix string, opt StoreOptions) *Store {
+	opt.defaults()
+	return &Store{c: c, k: newStoreKeys(prefix), opt: opt}
+}
+
+// snapshotBatch is how many device hashes one pipeline reads.
+const snapshotBatch = 500
+
+// sweepBatch is how many devices one sweep script marks.
+const sweepBatch = 1000
+
+// newEpoch returns a random epoch id, 12 hex digits like the memory store.
+func newEpoch() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Store) historySize(ch wire.Channel) int {
+	if ch.Kind == wire.KindDevice {
+		return s.opt.DeviceHistorySize
+	}
+	return s.opt.HistorySize
+}
+
+// readingKind reports whether a channel's data is a devices.Reading.
+func readingKind(k wire.Kind) bool {
+	return k == wire.KindDevices || k == wire.KindDevice || k == wire.KindTag
+}
+
+func msString(d time.Duration) string { return strconv.FormatInt(max(d.Milliseconds(), 1), 10) }
+
+// Append implements state.Store: one EVALSHA that assigns the offset,
+// appends to the stream and publishes on the channel's topic. r is kept
+// on the returned publication as is.
+func (s *Store) Append(ctx context.Context, tenant string, ch wire.Channel, data []byte, r *devices.Reading) (*state.Publication, error) {
+	ms := s.opt.Now().UnixMilli()
+	res := storeAppendScript.Exec(ctx, s.c,
+		[]string{s.k.meta(tenant, ch.Name), s.k.stream(tenant, ch.Name)},
+		[]string{s.k.topic(tenant, ch.Name), newEpoch(), strconv.FormatInt(ms, 10), valkey.BinaryString(data),
+			strconv.Itoa(s.historySize(ch)), msString(s.opt.HistoryTTL), msString(s.opt.MetaTTL)})
+	arr, err := res.ToArray()
+	if err == nil && len(arr) != 2 {
+		err = fmt.Errorf("unexpected reply of %d elements", len(arr))
+	}
+	var (
+		epoch string
+		off   int64
+	)
+	if err == nil {
+		epoch, err = arr[0].ToString()
+	}
+	if err == nil {
+		off, err = arr[1].AsInt64()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("valkey: append %s: %w", ch.Name, err)
+	}
+	return state.NewPublication(ch.Name, epoch, uint64(off), data, r, time.UnixMilli(ms)), nil
+}
+
+// Position implements state.Store. A channel without meta (never published
+// to, or expired) has the empty epoch and offset 0; reading it creates
+// nothing.
+func (s *Store) Position(ctx context.Context, tenant string, ch wire.Channel) (wire.StreamPosition, error) {
+	vs, err := s.c.Do(ctx, s.c.B().Hmget().Key(s.k.meta(tenant, ch.Name)).Field("epoch", "offset").Build()).ToArray()
+	if err == nil && len(vs) != 2 {
+		err = fmt.Errorf("unexpected reply of %d elements", len(vs))
+	}
+	if err != nil {
+		return wire.StreamPosition{}, fmt.Errorf("valkey: position %s: %w", ch.Name, err)
+	}
+	var pos wire.StreamPosition
+	if !vs[0].IsNil() {
+		pos.Epoch, _ = vs[0].ToString()
+		off, _ := vs[1].AsInt64()
+		pos.Offset = uint64(max(off, 0))
+	}
+	return pos, nil
+}
+
+// Since implements state.Store in one atomic script: the position and the
+// publications after pos, or ok=false when the epoch differs, the stream no
+// longer holds pos.Offset+1, or one of them is older than HistoryTTL.
+func (s *Store) Since(ctx context.Context, tenant string, ch wire.Channel, pos wire.StreamPosition) ([]*state.Publication, wire.StreamPosition, bool, error) {
+	now := s.opt.Now()
+	res := storeSinceScript.Exec(ctx, s.c,
+		[]string{s.k.meta(tenant, ch.Name), s.k.stream(tenant, ch.Name)},
+		[]string{pos.Epoch, strconv.FormatUint(pos.Offset, 10), strconv.FormatInt(now.UnixMilli(), 10), msString(s.opt.HistoryTTL)})
+	cur, ok, pubs, err := parseEntries(res, ch)
+	if err != nil {
+		return nil, wire.StreamPosition{}, false, fmt.Errorf("valkey: since %s: %w", ch.Name, err)
+	}
+	if !ok {
+		pubs = nil
+	}
+	return pubs, cur, ok, nil
+}
+
+// History implements state.Store with the semantics of the memory store's
+// query: offset and time bounds, a limit, forward or reverse pages, and
+// completeness.
+func (s *Store) History(ctx context.Context, tenant string, ch wire.Channel, q state.HistoryQuery) (state.HistoryPage, error) {
+	if q.Limit <= 0 || q.Limit > wire.MaxHistoryLimit {
+		q.Limit = wire.MaxHistoryLimit
+	}
+	hasSince, sinceEpoch, sinceOff := "0", "", "0"
+	if q.Since != nil {
+		hasSince, sinceEpoch, sinceOff = "1", q.Since.Epoch, strconv.FormatUint(q.Since.Offset, 10)
+	}
+	from, until := "", ""
+	if !q.From.IsZero() {
+		// Entries at or after From: the first whole ms not before it.
+		ms := q.From.UnixMilli()
+		if time.UnixMilli(ms).Before(q.From) {
+			ms++
+		}
+		from = strconv.FormatInt(ms, 10)
+	}
+	if !q.Until.IsZero() {
+		// Entries at or before Until: the last whole ms not after it.
+		ms := q.Until.UnixMilli()
+		if time.UnixMilli(ms).After(q.Until) {
+			ms--
+		}
+		until = strconv.FormatInt(ms, 10)
+	}
+	reverse := "0"
+	if q.Reverse {
+		reverse = "1"
+	}
+	res := storeHistoryScript.Exec(ctx, s.c,
+		[]string{s.k.meta(tenant, ch.Name), s.k.stream(tenant, ch.Name)},
+		[]string{hasSince, sinceEpoch, sinceOff, strconv.FormatUint(q.Before, 10), from, until, strconv.Itoa(q.Limit), reverse,
+			strconv.FormatInt(s.opt.Now().UnixMilli(), 10), msString(s.opt.HistoryTTL)})
+	pos, complete, pubs, err := parseEntries(res, ch)
+	if err != nil {
+		return state.HistoryPage{}, fmt.Errorf("valkey: history %s: %w", ch.Name, err)
+	}
+	return state.HistoryPage{Publications: pubs, Epoch: pos.Epoch, Offset: pos.Offset, Complete: complete}, nil
+}
+
+// parseEntries reads a {epoch, offset, flag, id, t, d, ...} script reply.
+func parseEntries(res valkey.ValkeyResult, ch wire.Channel) (wire.StreamPosition, bool, []*state.Publication, error) {
+	var pos wire.StreamPosition
+	arr, err := res.ToArray()
+	if err != nil {
+		return pos, false, nil, err
+	}
+	if len(arr) < 3 || (len(arr)-3)%3 != 0 {
+		return pos, false, nil, fmt.Errorf("unexpected reply of %d elements", len(arr))
+	}
+	if pos.Epoch, err = arr[0].ToString(); err != nil {
+		return pos, false, nil, err
+	}
+	off, err := arr[1].AsInt64()
+	if err != nil {
+		return pos, false, nil, err
+	}
+	pos.Offset = uint64(max(off, 0))
+	flag, err := arr[2].AsInt64()
+	if err != nil {
+		return pos, false, nil, err
+	}
+	var pubs []*state.Publication
+	if n := (len(arr) - 3) / 3; n > 0 {
+		pubs = make([]*state.Publication, 0, n)
+	}
+	for i := 3; i < len(arr); i += 3 {
+		id, err := arr[i].ToString()
+		if err != nil {
+			return pos, false, nil, err
+		}
+		offset, err := strconv.ParseUint(strings.TrimSuffix(id, "-1"), 10, 64)
+		if err != nil {
+			return pos, false, nil, fmt.Errorf("stream id %q: %w", id, err)
+		}
+		ms, err := arr[i+1].AsInt64()
+		if err != nil {
+			return pos, false, nil, err
+		}
+		data, err := arr[i+2].AsBytes()
+		if err != nil {
+			return pos, false, nil, err
+		}
+		pubs = append(pubs, state.NewPublication(ch.Name, pos.Epoch, offset, data, decodeReading(ch.Kind, data), time.UnixMilli(ms)))
+	}
+	return pos, flag == 1, pubs, nil
+}
+
+// decodeReading returns the Reading data encodes for the channel kinds
+// whose data is one (hub conflation merges them), else nil.
+func decodeReading(k wire.Kind, data []byte) *devices.Reading {
+	if !readingKind(k) {
+		return nil
+	}
+	r := new(devices.Reading)
+	if json.Unmarshal(data, r) != nil {
+		return nil
+	}
+	return r
+}
+
+// micros splits t into unix µs and the nanoseconds below, the pair the
+// apply script compares.
+func micros(t time.Time) (string, string) {
+	return strconv.FormatInt(t.UnixMicro(), 10), strconv.Itoa(t.Nanosecond() % 1000)
+}
+
+// Apply implements state.Store with the merge rules of
+// state.(*Tenant).Apply, in one script on the device's hash.
+func (s *Store) Apply(ctx context.Context, tenant string, r *devices.Reading, meta state.Meta) error {
+	now := s.opt.Now()
+	ts, tsn := micros(r.TS)
+	rcv, err := r.ReceivedAt.MarshalText()
+	if err != nil {
+		return fmt.Errorf("valkey: apply %s: received_at: %w", r.Device, err)
+	}
+	seen := now.UnixMicro()
+	staleAfter := meta.StaleAfter.Microseconds()
+	score := "+inf"
+	if meta.StaleAfter > 0 {
+		score = strconv.FormatInt(seen+staleAfter, 10)
+	}
+	online := ""
+	if r.Online != nil {
+		online = "0"
+		if *r.Online {
+			online = "1"
+		}
+	}
+	// Tags from the Reading, then from configuration, which wins.
+	tags := make(map[string]string, len(r.Tags)+len(meta.Tags))
+	for _, m := range [2]map[string]string{r.Tags, meta.Tags} {
+		for k, v := range m {
+			tags[k] = v
+		}
+	}
+	args := make([]string, 0, 14+2*(len(tags)+len(r.Metrics)+len(r.Attrs)))
+	args = append(args, r.Device, r.Family, ts, tsn, string(rcv), strconv.FormatInt(seen, 10),
+		strconv.FormatInt(staleAfter, 10), strconv.Itoa(meta.Source), meta.Topic, online,
+		strconv.Itoa(s.opt.MaxDevices), score, strconv.Itoa(2*len(tags)), strconv.Itoa(2*(len(r.Metrics)+len(r.Attrs))))
+	for k, v := range tags {
+		args = append(args, "t:"+k, v)
+	}
+	for k, v := range r.Metrics {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("valkey: apply %s: metric %s: %w", r.Device, k, err)
+		}
+		args = append(args, "m:"+k, string(b))
+	}
+	for k, v := range r.Attrs {
+		args = append(args, "a:"+k, v)
+	}
+	created, err := storeApplyScript.Exec(ctx, s.c, []string{s.k.device(tenant, r.Device), s.k.devices(tenant)}, args).AsInt64()
+	if err != nil {
+		return fmt.Errorf("valkey: apply %s: %w", r.Device, err)
+	}
+	switch created {
+	case -1:
+		return state.ErrTooManyDevices
+	case 1:
+		// The tenant set has no hash tag, so it cannot be in the script;
+		// adding on every creation keeps it right after a flush.
+		if err := s.c.Do(ctx, s.c.B().Sadd().Key(s.k.tenants()).Member(tenant).Build()).Error(); err != nil {
+			return fmt.Errorf("valkey: apply %s: tenants: %w", r.Device, err)
+		}
+	}
+	return nil
+}
+
+// deviceState is a device hash decoded.
+type deviceState struct {
+	reading    devices.Reading
+	lastSeen   time.Time
+	staleAfter time.Duration
+	source     int
+	topics     []string
+}
+
+// parseDevice decodes a device hash; ok is false for an empty one.
+func parseDevice(h map[string]string) (deviceState, bool, error) {
+	var d deviceState
+	id, ok := h["id"]
+	if !ok {
+		return d, false, nil
+	}
+	r := &d.reading
+	r.Device, r.Family = id, h["fam"]
+	us, err := strconv.ParseInt(h["ts"], 10, 64)
+	if err != nil {
+		return d, false, fmt.Errorf("device %s: ts: %w", id, err)
+	}
+	ns, _ := strconv.Atoi(h["tsn"])
+	r.TS = time.UnixMicro(us).Add(time.Duration(ns)).UTC()
+	if v := h["rcv"]; v != "" {
+		if err := r.ReceivedAt.UnmarshalText([]byte(v)); err != nil {
+			return d, false, fmt.Errorf("device %s: received_at: %w", id, err)
+		}
+	}
+	if v, ok := h["on"]; ok {
+		on := v == "1"
+		r.Online = &on
+	}
+	r.Stale = h["stale"] == "1"
+	seen, _ := strconv.ParseInt(h["seen"], 10, 64)
+	d.lastSeen = time.UnixMicro(seen)
+	sa, _ := strconv.ParseInt(h["sa"], 10, 64)
+	d.staleAfter = time.Duration(sa) * time.Microsecond
+	d.source, _ = strconv.Atoi(h["src"])
+	if v := h["topics"]; v != "" {
+		d.topics = strings.Split(v, "\x00")
+	}
+	for k, v := range h {
+		switch {
+		case strings.HasPrefix(k, "m:"):
+			var x any
+			if err := json.Unmarshal([]byte(v), &x); err != nil {
+				return d, false, fmt.Errorf("device %s: metric %s: %w", id, k[2:], err)
+			}
+			if r.Metrics == nil {
+				r.Metrics = make(map[string]any)
+			}
+			r.Metrics[k[2:]] = x
+		case strings.HasPrefix(k, "a:"):
+			if r.Attrs == nil {
+				r.Attrs = make(map[string]string)
+			}
+			r.Attrs[k[2:]] = v
+		case strings.HasPrefix(k, "t:"):
+			if r.Tags == nil {
+				r.Tags = make(map[string]string)
+			}
+			r.Tags[k[2:]] = v
+		}
+	}
+	return d, true, nil
+}
+
+// snapshot is the Reading with Stale evaluated at now, as the memory
+// store's Device.Snapshot.
+func (d *deviceState) snapshot(now time.Time) devices.Reading {
+	r := d.reading
+	r.Stale = d.staleAfter > 0 && now.Sub(d.lastSeen) > d.staleAfter
+	return r
+}
+
+// Device implements state.Store.
+func (s *Store) Device(ctx context.Context, tenant, id string) (state.DeviceInfo, bool, error) {
+	h, err := s.c.Do(ctx, s.c.B().Hgetall().Key(s.k.device(tenant, id)).Build()).AsStrMap()
+	if err != nil {
+		return state.DeviceInfo{}, false, fmt.Errorf("valkey: device %s: %w", id, err)
+	}
+	d, ok, err := parseDevice(h)
+	if err != nil || !ok {
+		return state.DeviceInfo{}, false, err
+	}
+	return state.DeviceInfo{Reading: d.snapshot(s.opt.Now()), Source: d.source, Topics: d.topics}, true, nil
+}
+
+// Snapshot implements state.Store: the devices a channel covers, read with
+// pipelined HGETALLs, with Stale evaluated now.
+func (s *Store) Snapshot(ctx context.Context, tenant string, ch wire.Channel) ([]devices.Reading, error) {
+	var (
+		ids    []string
+		filter func(*devices.Reading) bool
+	)
+	switch ch.Kind {
+	case wire.KindDevice:
+		ids = []string{wire.UnescapeID(ch.Arg)}
+	case wire.KindDevices, wire.KindTag:
+		if ch.Kind == wire.KindTag {
+			// Only the canonical escape of a key names a tag channel.
+			key := wire.UnescapeID(ch.TagKey)
+			if wire.EscapeID(key) != ch.TagKey {
+				return nil, nil
+			}
+			filter = func(r *devices.Reading) bool {
+				v, ok := r.Tags[key]
+				return ok && wire.EscapeID(v) == ch.TagValue
+			}
+		}
+		var err error
+		ids, err = s.c.Do(ctx, s.c.B().Zrange().Key(s.k.devices(tenant)).Min("0").Max("-1").Build()).AsStrSlice()
+		if err != nil {
+			return nil, fmt.Errorf("valkey: snapshot %s: %w", ch.Name, err)
+		}
+	default:
+		return nil, nil
+	}
+	now := s.opt.Now()
+	var out []devices.Reading
+	if ch.Kind == wire.KindDevices {
+		out = make([]devices.Reading, 0, len(ids))
+	}
+	for chunk := range slices.Chunk(ids, snapshotBatch) {
+		cmds := make(valkey.Commands, 0, len(chunk))
+		for _, id := range chunk {
+			cmds = append(cmds, s.c.B().Hgetall().Key(s.k.device(tenant, id)).Build())
+		}
+		for _, res := range s.c.DoMulti(ctx, cmds...) {
+			h, err := res.AsStrMap()
+			if err != nil {
+				return nil, fmt.Errorf("valkey: snapshot %s: %w", ch.Name, err)
+			}
+			d, ok, err := parseDevice(h)
+			if err != nil {
+				return nil, fmt.Errorf("valkey: snapshot %s: %w", ch.Name, err)
+			}
+			if ok && (filter == nil || filter(&d.reading)) {
+				out = append(out, d.snapshot(now))
+			}
+		}
+	}
+	return out, nil
+}
+
+// tenants lists the tenants that have devices.
+func (s *Store) tenants(ctx context.Context) ([]string, error) {
+	return s.c.Do(ctx, s.c.B().Smembers().Key(s.k.tenants()).Build()).AsStrSlice()
+}
+
+// SweepStale implements state.Store: per tenant, a script takes the
+// devices whose stale time has passed from the index, marks them stale and
+// parks them at +inf until they speak again. Each is returned once, as the
+// memory store does.
+func (s *Store) SweepStale(ctx context.Context) ([]state.TenantReading, error) {
+	tenants, err := s.tenants(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("valkey: sweep: %w", err)
+	}
+	now := s.opt.Now()
+	var out []state.TenantReading
+	for _, tenant := range tenants {
+		prefix := s.k.device(tenant, "")
+		for {
+			arr, err := storeSweepScript.Exec(ctx, s.c, []string{s.k.devices(tenant)},
+				[]string{strconv.FormatInt(now.UnixMicro(), 10), prefix, strconv.Itoa(sweepBatch)}).ToArray()
+			if err != nil {
+				return out, fmt.Errorf("valkey: sweep %s: %w", tenant, err)
+			}
+			if len(arr) == 0 {
+				return out, fmt.Errorf("valkey: sweep %s: empty reply", tenant)
+			}
+			taken, _ := arr[0].AsInt64()
+			for i := 1; i+1 < len(arr); i += 2 {
+				h, err := arr[i+1].AsStrMap()
+				if err != nil {
+					return out, fmt.Errorf("valkey: sweep %s: %w", tenant, err)
+				}
+				d, ok, err := parseDevice(h)
+				if err != nil {
+					return out, fmt.Errorf("valkey: sweep %s: %w", tenant, err)
+				}
+				if !ok {
+					continue
+				}
+				out = append(out, state.TenantReading{Tenant: tenant, Reading: devices.Reading{
+					Device: d.reading.Device, Family: d.reading.Family, TS: d.reading.TS,
+					ReceivedAt: now, Tags: d.reading.Tags, Stale: true,
+				}})
+			}
+			// The script parks what it took, so a short batch means done.
+			if taken < sweepBatch {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// DeviceCounts implements state.Store.
+func (s *Store) DeviceCounts(ctx context.Context) (map[string]int, error) {
+	tenants, err := s.tenants(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("valkey: device counts: %w", err)
+	}
+	out := make(map[string]int, len(tenants))
+	if len(tenants) == 0 {
+		return out, nil
+	}
+	cmds := make(valkey.Commands, 0, len(tenants))
+	for _, t := range tenants {
+		cmds = append(cmds, s.c.B().Zcard().Key(s.k.devices(t)).Build())
+	}
+	for i, res := range s.c.DoMulti(ctx, cmds...) {
+		n, err := res.AsInt64()
+		if err != nil {
+			return nil, fmt.Errorf("valkey: device counts %s: %w", tenants[i], err)
+		}
+		out[tenants[i]] = int(n)
+	}
+	return out, nil
+}

@@ -1,0 +1,226 @@
+package valkey
+
+import "github.com/valkey-io/valkey-go"
+
+// The store's Lua scripts. Each touches the keys of one hash tag only (one
+// channel, or one tenant's devices), so it runs on one shard of a Cluster.
+// Numbers that must stay exact (device times in µs, offsets) are passed as
+// decimal strings and stored as given; Lua only compares them (a double is
+// exact up to 2^53, which µs since 1970 stay far below).
+
+// storeAppendScript appends one publication: it creates the channel's
+// epoch when the meta hash is missing (expired, evicted, flushed), assigns
+// the next offset, appends to the stream with the explicit id
+// "<offset>-1", trims the stream to the channel's size, refreshes both
+// TTLs and publishes the frame on the channel's sharded topic. One round
+// trip, atomic: every node sees the same order and offsets.
+//
+// KEYS: meta, stream. ARGV: topic, fresh epoch, time (unix ms), data,
+// max length, history TTL (ms), meta TTL (ms). Returns {epoch, offset}.
+var storeAppendScript = valkey.NewLuaScript(`
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', '0')
+end
+local off = redis.call('HINCRBY', KEYS[1], 'offset', 1)
+local soff = string.format('%d', off)
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], soff .. '-1', 't', ARGV[3], 'd', ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('SPUBLISH', ARGV[1], '1 ' .. epoch .. ' ' .. soff .. ' ' .. ARGV[3] .. '\n' .. ARGV[4])
+return {epoch, off}
+`)
+
+// storeSinceScript reads a channel's position and every publication after
+// a position in one atomic step. It creates nothing.
+//
+// KEYS: meta, stream. ARGV: epoch, offset, now (unix ms), history TTL (ms).
+// Returns {epoch, offset, ok, id1, t1, d1, id2, ...}; epoch is "" when the
+// channel has no meta.
+var storeSinceScript = valkey.NewLuaScriptReadOnly(`
+local m = redis.call('HMGET', KEYS[1], 'epoch', 'offset')
+local epoch = m[1] or ''
+local off = tonumber(m[2]) or 0
+local since = tonumber(ARGV[2])
+if ARGV[1] ~= epoch or since > off then return {epoch, off, 0} end
+if since == off then return {epoch, off, 1} end
+local es = redis.call('XRANGE', KEYS[2], string.format('%d-0', since + 1), '+')
+if #es ~= off - since then return {epoch, off, 0} end
+local oldest = tonumber(ARGV[3]) - tonumber(ARGV[4])
+local out = {epoch, off, 1}
+for _, e in ipairs(es) do
+  local f = e[2]
+  if tonumber(f[2]) < oldest then return {epoch, off, 0} end
+  out[#out + 1] = e[1]
+  out[#out + 1] = f[2]
+  out[#out + 1] = f[4]
+end
+return out
+`)
+
+// storeHistoryScript answers a state.HistoryQuery with the semantics of the
+// memory store (state/history.go query): offset bounds, time bounds, a
+// limit, forward or reverse, and whether the page is complete.
+//
+// KEYS: meta, stream. ARGV: has since ("1"/"0"), since epoch, since offset,
+// before (0: none), from (unix ms, "" none; entries at or after), until
+// (unix ms, "" none; entries at or before), limit, reverse ("1"/"0"), now
+// (unix ms), history TTL (ms). Returns {epoch, offset, complete, id1, t1,
+// d1, ...}.
+var storeHistoryScript = valkey.NewLuaScriptReadOnly(`
+local m = redis.call('HMGET', KEYS[1], 'epoch', 'offset')
+local epoch = m[1] or ''
+local off = tonumber(m[2]) or 0
+local complete = 1
+local after = 0
+if ARGV[1] == '1' then
+  if ARGV[2] ~= epoch then complete = 0 else after = tonumber(ARGV[3]) end
+end
+local before = tonumber(ARGV[4])
+local from = tonumber(ARGV[5])
+local till = tonumber(ARGV[6])
+local limit = tonumber(ARGV[7])
+local reverse = ARGV[8] == '1'
+local oldest_ok = tonumber(ARGV[9]) - tonumber(ARGV[10])
+if not from then
+  local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+  local oldest = off + 1
+  if #first > 0 then oldest = tonumber(string.match(first[1][1], '^(%d+)')) end
+  if oldest > after + 1 and (before == 0 or before > after + 1) then complete = 0 end
+end
+local out = {epoch, off, complete}
+local lo = string.format('%d-0', after + 1)
+local hi = '+'
+if before > 0 then hi = string.format('%d-1', before - 1) end
+local batch = limit + 1
+local n = 0
+local stop = false
+while not stop do
+  local es
+  if reverse then
+    es = redis.call('XREVRANGE', KEYS[2], hi, lo, 'COUNT', batch)
+  else
+    es = redis.call('XRANGE', KEYS[2], lo, hi, 'COUNT', batch)
+  end
+  for _, e in ipairs(es) do
+    local t = tonumber(e[2][2])
+    if (not from or t >= from) and (not till or t <= till) then
+      if t < oldest_ok then
+        complete = 0
+      elseif n == limit then
+        complete = 0
+        stop = true
+        break
+      else
+        n = n + 1
+        out[#out + 1] = e[1]
+        out[#out + 1] = e[2][2]
+        out[#out + 1] = e[2][4]
+      end
+    end
+  end
+  if #es < batch then break end
+  if reverse then hi = '(' .. es[#es][1] else lo = '(' .. es[#es][1] end
+end
+out[3] = complete
+return out
+`)
+
+// storeApplyScript merges a Reading into its device's hash with the rules
+// of state.(*Tenant).Apply: a new device past the tenant's limit is
+// refused; source, stale interval, last seen, family, received_at and tags
+// always update; online only when not older (in device time) than the last
+// availability change; metrics, attrs and ts only when the Reading is not
+// older than the merged state. Device times are unix µs plus the
+// nanoseconds below (0-999), compared as a pair.
+//
+// KEYS: device hash, device index. ARGV: id, family, ts µs, ts ns, received
+// (RFC 3339), last seen µs, stale after µs, source, topic, online ("",
+// "0", "1"), max devices, index score, number of tag fields, number of
+// metric and attr fields, then the fields and values ("t:k", v, ...;
+// "m:k"/"a:k", v, ...). Returns 1 when the device was created, 0 when it
+// existed, -1 past the limit.
+var storeApplyScript = valkey.NewLuaScript(`
+local key, idx, id = KEYS[1], KEYS[2], ARGV[1]
+local created = 0
+if redis.call('EXISTS', key) == 0 then
+  if not redis.call('ZSCORE', idx, id) and redis.call('ZCARD', idx) >= tonumber(ARGV[11]) then
+    return -1
+  end
+  redis.call('HSET', key, 'id', id, 'ts', ARGV[3], 'tsn', ARGV[4])
+  created = 1
+end
+local function hset(from, to)
+  local args = {}
+  for i = from, to do
+    args[#args + 1] = ARGV[i]
+    if #args == 256 then
+      redis.call('HSET', key, unpack(args))
+      args = {}
+    end
+  end
+  if #args > 0 then redis.call('HSET', key, unpack(args)) end
+end
+local function older(a, an, b, bn)
+  return a < b or (a == b and an < bn)
+end
+redis.call('HSET', key, 'fam', ARGV[2], 'rcv', ARGV[5], 'seen', ARGV[6], 'sa', ARGV[7], 'src', ARGV[8], 'stale', '0')
+local ntag, nrest = tonumber(ARGV[13]), tonumber(ARGV[14])
+local first = 15
+hset(first, first + ntag - 1)
+local topic = ARGV[9]
+if topic ~= '' then
+  local cur = redis.call('HGET', key, 'topics')
+  local list = {topic}
+  if cur and cur ~= '' then
+    local i = 1
+    while #list < 8 do
+      local j = string.find(cur, '\0', i, true)
+      local t
+      if j then t = string.sub(cur, i, j - 1) else t = string.sub(cur, i) end
+      if t ~= topic then list[#list + 1] = t end
+      if not j then break end
+      i = j + 1
+    end
+  end
+  redis.call('HSET', key, 'topics', table.concat(list, '\0'))
+end
+local ts, tsn = tonumber(ARGV[3]), tonumber(ARGV[4])
+if ARGV[10] ~= '' then
+  local o = redis.call('HMGET', key, 'ots', 'otsn')
+  if not o[1] or not older(ts, tsn, tonumber(o[1]), tonumber(o[2])) then
+    redis.call('HSET', key, 'on', ARGV[10], 'ots', ARGV[3], 'otsn', ARGV[4])
+  end
+end
+local cur = redis.call('HMGET', key, 'ts', 'tsn')
+if not older(ts, tsn, tonumber(cur[1]), tonumber(cur[2])) then
+  redis.call('HSET', key, 'ts', ARGV[3], 'tsn', ARGV[4])
+  hset(first + ntag, first + ntag + nrest - 1)
+end
+redis.call('ZADD', idx, ARGV[12], id)
+return created
+`)
+
+// storeSweepScript marks up to a limit of a tenant's devices stale whose
+// stale time has passed and parks them at +inf in the index until they
+// speak again (Apply sets their score anew).
+//
+// KEYS: device index. ARGV: now (unix µs), device key prefix, limit.
+// Returns {taken, id1, {hash fields...}, id2, ...}: how many it took from
+// the index, then the devices that just became stale.
+var storeSweepScript = valkey.NewLuaScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {#ids}
+for _, id in ipairs(ids) do
+  local key = ARGV[2] .. id
+  redis.call('ZADD', KEYS[1], '+inf', id)
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'stale', '1')
+    out[#out + 1] = id
+    out[#out + 1] = redis.call('HGETALL', key)
+  end
+end
+return out
+`)
