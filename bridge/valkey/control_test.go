@@ -75,6 +75,7 @@ func bpWaitReady(t *testing.T, ns ...*bpNode) {
 }
 
 func TestControl(t *testing.T) {
+	bpNoLeaks(t)
 	r := bridgetest.StartRedis(t)
 	bpTestControl(t, []string{r.Addr})
 }
@@ -140,6 +141,7 @@ func bpTestControl(t *testing.T, addrs []string) {
 // port (losing its data), delivery resumes and revocations survive: the
 // nodes write back what they know.
 func TestControlRestart(t *testing.T) {
+	bpNoLeaks(t)
 	r := bridgetest.StartRedis(t)
 	ctx, prefix := bpCtx(t), bpPrefix(t)
 	a, b := bpStartControl(t, prefix, r.Addr), bpStartControl(t, prefix, r.Addr)

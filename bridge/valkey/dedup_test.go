@@ -11,6 +11,7 @@ import (
 )
 
 func TestDedup(t *testing.T) {
+	bpNoLeaks(t)
 	const window = 300 * time.Millisecond
 	r := bridgetest.StartRedis(t)
 	ctx, prefix := bpCtx(t), bpPrefix(t)

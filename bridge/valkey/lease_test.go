@@ -11,6 +11,7 @@ import (
 )
 
 func TestLeases(t *testing.T) {
+	bpNoLeaks(t)
 	r := bridgetest.StartRedis(t)
 	ctx, prefix := bpCtx(t), bpPrefix(t)
 	ca := bpDial(t, r.Addr)

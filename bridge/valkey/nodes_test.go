@@ -12,6 +12,7 @@ import (
 )
 
 func TestNodes(t *testing.T) {
+	bpNoLeaks(t)
 	const hb = 200 * time.Millisecond
 	r := bridgetest.StartRedis(t)
 	ctx, prefix := bpCtx(t), bpPrefix(t)

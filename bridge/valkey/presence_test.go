@@ -13,11 +13,13 @@ import (
 )
 
 func TestPresence(t *testing.T) {
+	bpNoLeaks(t)
 	r := bridgetest.StartRedis(t)
 	bpTestPresence(t, []string{r.Addr})
 }
 
 func TestPresenceDeadNode(t *testing.T) {
+	bpNoLeaks(t)
 	r := bridgetest.StartRedis(t)
 	bpTestPresenceDeadNode(t, []string{r.Addr})
 }
