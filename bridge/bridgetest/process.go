@@ -21,6 +21,8 @@ type Process struct {
 	Args []string
 	// Addr is the loopback address the process listens on.
 	Addr string
+	// Env is added to the test's own environment; later entries win.
+	Env []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -80,6 +82,9 @@ func (p *Process) Start(t testing.TB) {
 	p.mu.Lock()
 	cmd := exec.Command(p.Path, p.Args...)
 	cmd.Stdout, cmd.Stderr = &p.out, &p.out
+	if len(p.Env) > 0 {
+		cmd.Env = append(os.Environ(), p.Env...)
+	}
 	// Its own process group, so a Ctrl-C of the test run does not reach it
 	// before the cleanup does.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
