@@ -1,0 +1,51 @@
+// Command mqlive-token prints a dashboard token signed with the HS256
+// secret in MQLIVE_JWT_SECRET, the same secret every node of a cluster
+// verifies with. By default it is the dev-mode token: an admin of the
+// tenant that may subscribe to the default channels and monitor, publish
+// to app:* and command any device.
+//
+//	MQLIVE_JWT_SECRET=… mqlive-token --user dev --tenant default --ttl 24h
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/mqlive/mqlive/bridge/auth"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv("MQLIVE_JWT_SECRET"), os.Stdout, os.Stderr))
+}
+
+func run(args []string, secret string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mqlive-token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	user := fs.String("user", "dev", "the token's sub")
+	tenant := fs.String("tenant", "default", "the token's tenant")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token stays valid")
+	admin := fs.Bool("admin", true, "admin claim (monitor channel, admin API)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if len(secret) < 32 {
+		fmt.Fprintln(stderr, "mqlive-token: set MQLIVE_JWT_SECRET to the nodes' secret (at least 32 bytes)")
+		return 2
+	}
+	c := auth.DevClaims(*user, *tenant, *ttl)
+	c.Admin = *admin
+	if err := c.Validate(); err != nil {
+		fmt.Fprintf(stderr, "mqlive-token: %v\n", err)
+		return 2
+	}
+	tok, err := auth.NewHMACSigner([]byte(secret)).Sign(c)
+	if err != nil {
+		fmt.Fprintf(stderr, "mqlive-token: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, tok)
+	return 0
+}
