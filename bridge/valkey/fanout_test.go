@@ -1,4 +1,4 @@
-package valkey
+package valkey_test
 
 import (
 	"bufio"
@@ -16,11 +16,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/valkey-io/valkey-go"
+	vk "github.com/valkey-io/valkey-go"
 	"go.uber.org/goleak"
 
 	"github.com/mqlive/mqlive/bridge/bridgetest"
 	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/valkey"
 	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/devices"
 )
@@ -88,16 +89,16 @@ func foPoll(t testing.TB, timeout time.Duration, what string, cond func() bool) 
 
 // foNode is one bridge node: a client, a store and a fan-out.
 type foNode struct {
-	c   valkey.Client
-	s   *Store
-	f   *Fanout
+	c   vk.Client
+	s   *valkey.Store
+	f   *valkey.Fanout
 	rec *foRecorder
 }
 
-func newFoNode(t testing.TB, c valkey.Client, prefix string) *foNode {
+func newFoNode(t testing.TB, c vk.Client, prefix string) *foNode {
 	rec := newFoRecorder()
-	s := NewStore(c, prefix, StoreOptions{})
-	f := NewFanout(s, rec, nil)
+	s := valkey.NewStore(c, prefix, valkey.StoreOptions{})
+	f := valkey.NewFanout(s, rec, nil)
 	t.Cleanup(f.Close)
 	return &foNode{c: c, s: s, f: f, rec: rec}
 }
@@ -213,9 +214,9 @@ func TestFanoutSubscribeUnsubscribe(t *testing.T) {
 	// b arrived, a would have.
 	foPoll(t, 5*time.Second, "b delivered", func() bool { return len(sub.rec.got("t/user:b")) == 1 })
 	require.Empty(t, sub.rec.got("t/app:a"))
-	n, err := sub.c.Do(ctx, sub.c.B().PubsubShardnumsub().Channel(sub.s.k.topic("t", "app:a")).Build()).AsIntMap()
+	n, err := sub.c.Do(ctx, sub.c.B().PubsubShardnumsub().Channel(valkey.StoreTopic(sub.s, "t", "app:a")).Build()).AsIntMap()
 	require.NoError(t, err)
-	require.Zero(t, n[sub.s.k.topic("t", "app:a")], "the server dropped the subscription")
+	require.Zero(t, n[valkey.StoreTopic(sub.s, "t", "app:a")], "the server dropped the subscription")
 
 	require.Error(t, sub.f.Subscribe(ctx, "t", "bogus:x"))
 }
@@ -231,9 +232,7 @@ func TestFanoutSubscribeRollsBack(t *testing.T) {
 	defer cancel()
 	require.ErrorIs(t, n.f.Subscribe(ctx, "t", "app:x"), context.DeadlineExceeded)
 	require.False(t, n.f.Subscribed("t", "app:x"))
-	n.f.mu.Lock()
-	require.Empty(t, n.f.subs)
-	n.f.mu.Unlock()
+	require.Zero(t, valkey.FanoutSubscriptions(n.f))
 }
 
 // TestFanoutLostAfterRestart: when the server restarts, every subscribed
@@ -289,7 +288,7 @@ func TestFanoutCluster(t *testing.T) {
 	ctx := storeTestCtx(t)
 	pub := newFoNode(t, storeTestClient(t, addrs...), "")
 	sub := newFoNode(t, storeTestClient(t, addrs...), "")
-	require.Equal(t, valkey.ClientModeCluster, pub.c.Mode())
+	require.Equal(t, vk.ClientModeCluster, pub.c.Mode())
 
 	var chans []string
 	for i := 0; i < 12; i++ {
@@ -377,7 +376,7 @@ func (c *foCountConn) Write(p []byte) (int, error) {
 }
 
 // foCommandStats reads INFO commandstats: command → calls.
-func foCommandStats(t testing.TB, ctx context.Context, c valkey.Client) map[string]int64 {
+func foCommandStats(t testing.TB, ctx context.Context, c vk.Client) map[string]int64 {
 	info, err := c.Do(ctx, c.B().Info().Section("commandstats").Build()).ToString()
 	require.NoError(t, err)
 	out := map[string]int64{}
@@ -400,7 +399,7 @@ func TestFanoutPublishOneRoundTrip(t *testing.T) {
 	p := bridgetest.StartRedis(t)
 	ctx := storeTestCtx(t)
 	var writes, pings atomic.Int64
-	opt := Config{Addrs: []string{p.Addr}}.clientOption()
+	opt := valkey.ClientOption(valkey.Config{Addrs: []string{p.Addr}})
 	opt.DialCtxFn = func(ctx context.Context, addr string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
@@ -408,7 +407,7 @@ func TestFanoutPublishOneRoundTrip(t *testing.T) {
 		}
 		return &foCountConn{Conn: conn, writes: &writes, pings: &pings}, nil
 	}
-	c, err := valkey.NewClient(opt)
+	c, err := vk.NewClient(opt)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	pub := newFoNode(t, c, "")
@@ -442,15 +441,15 @@ func foEncode(epoch string, off uint64, ms int64, data []byte) string {
 
 func TestDecodePayload(t *testing.T) {
 	ch := mustChannel(t, "device:x")
-	p, err := decodePayload(ch, foEncode("abc", 7, 1700000000123, []byte("{\"device\":\"x\",\n\"family\":\"f\"}")))
+	p, err := valkey.DecodePayload(ch, foEncode("abc", 7, 1700000000123, []byte("{\"device\":\"x\",\n\"family\":\"f\"}")))
 	require.NoError(t, err)
 	require.Equal(t, "abc", p.Epoch)
 	require.Equal(t, uint64(7), p.Offset)
 	require.Equal(t, int64(1700000000123), p.Time.UnixMilli())
 	require.Equal(t, "x", p.Reading.Device)
 	for _, bad := range []string{"", "1 abc 7 1", "2 abc 7 1\n{}", "1 abc x 1\n{}", "1 abc 7\n{}", "1 abc 7 y\n{}"} {
-		_, err := decodePayload(ch, bad)
-		require.ErrorIs(t, err, errBadPayload, "%q", bad)
+		_, err := valkey.DecodePayload(ch, bad)
+		require.ErrorIs(t, err, valkey.ErrBadPayload, "%q", bad)
 	}
 }
 
@@ -459,11 +458,11 @@ func FuzzDecodePayload(f *testing.F) {
 	f.Add("", uint64(0), int64(-5), []byte("\n\n"), "1  1 2\n")
 	ch := wire.Channel{Name: "devices", Kind: wire.KindDevices}
 	f.Fuzz(func(t *testing.T, epoch string, off uint64, ms int64, data []byte, raw string) {
-		_, _ = decodePayload(ch, raw) // never panics
+		_, _ = valkey.DecodePayload(ch, raw) // never panics
 		if strings.ContainsAny(epoch, " \n") {
 			return
 		}
-		p, err := decodePayload(ch, foEncode(epoch, off, ms, data))
+		p, err := valkey.DecodePayload(ch, foEncode(epoch, off, ms, data))
 		if err != nil {
 			t.Fatalf("round trip: %v", err)
 		}

@@ -1,4 +1,4 @@
-package valkey
+package valkey_test
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/valkey-io/valkey-go"
+	vk "github.com/valkey-io/valkey-go"
 
 	"github.com/mqlive/mqlive/bridge/bridgetest"
 	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/valkey"
 	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/devices"
 )
@@ -41,18 +42,18 @@ func (c *storeTestClock) Add(d time.Duration) {
 }
 
 // storeTestClient dials addrs (one standalone server or cluster seeds).
-func storeTestClient(t testing.TB, addrs ...string) valkey.Client {
+func storeTestClient(t testing.TB, addrs ...string) vk.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, Config{Addrs: addrs})
+	c, err := valkey.Dial(ctx, valkey.Config{Addrs: addrs})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c
 }
 
 // storeTestRedis starts a redis-server and returns it with a client.
-func storeTestRedis(t testing.TB) (*bridgetest.Process, valkey.Client) {
+func storeTestRedis(t testing.TB) (*bridgetest.Process, vk.Client) {
 	t.Helper()
 	p := bridgetest.StartRedis(t)
 	return p, storeTestClient(t, p.Addr)
@@ -83,7 +84,7 @@ func offsets(pubs []*state.Publication) []uint64 {
 func TestStoreAppendPosition(t *testing.T) {
 	_, c := storeTestRedis(t)
 	ctx := storeTestCtx(t)
-	s := NewStore(c, "", StoreOptions{})
+	s := valkey.NewStore(c, "", valkey.StoreOptions{})
 	ch := mustChannel(t, "app:chat")
 
 	pos, err := s.Position(ctx, "t1", ch)
@@ -130,7 +131,7 @@ func TestStoreSince(t *testing.T) {
 	_, c := storeTestRedis(t)
 	ctx := storeTestCtx(t)
 	clock := newStoreTestClock()
-	s := NewStore(c, "x:", StoreOptions{HistorySize: 4, HistoryTTL: time.Minute, Now: clock.Now})
+	s := valkey.NewStore(c, "x:", valkey.StoreOptions{HistorySize: 4, HistoryTTL: time.Minute, Now: clock.Now})
 	ch := mustChannel(t, "devices")
 
 	var made []*state.Publication
@@ -226,7 +227,7 @@ func TestStoreSince(t *testing.T) {
 func TestStoreDeviceHistorySize(t *testing.T) {
 	_, c := storeTestRedis(t)
 	ctx := storeTestCtx(t)
-	s := NewStore(c, "", StoreOptions{HistorySize: 10, DeviceHistorySize: 2})
+	s := valkey.NewStore(c, "", valkey.StoreOptions{HistorySize: 10, DeviceHistorySize: 2})
 	dev, app := mustChannel(t, wire.DeviceChannel("a b")), mustChannel(t, "app:x")
 	for i := 0; i < 5; i++ {
 		_, err := s.Append(ctx, "t", dev, []byte(`{}`), nil)
@@ -250,7 +251,7 @@ func TestStoreHistoryMatchesMemory(t *testing.T) {
 	clock := newStoreTestClock()
 	start := clock.Now()
 	mem := state.NewMemory(state.Config{HistorySize: 20, HistoryTTL: time.Minute, Now: clock.Now})
-	vk := NewStore(c, "", StoreOptions{HistorySize: 20, HistoryTTL: time.Minute, Now: clock.Now})
+	vk := valkey.NewStore(c, "", valkey.StoreOptions{HistorySize: 20, HistoryTTL: time.Minute, Now: clock.Now})
 	ch := mustChannel(t, "app:h")
 	empty := mustChannel(t, "app:empty")
 	for i := 1; i <= 30; i++ {
@@ -342,7 +343,7 @@ func TestStoreApplyMatchesMemory(t *testing.T) {
 	ctx := storeTestCtx(t)
 	clock := newStoreTestClock()
 	mem := state.NewMemory(state.Config{MaxDevices: 3, Now: clock.Now})
-	vk := NewStore(c, "", StoreOptions{MaxDevices: 3, Now: clock.Now})
+	vk := valkey.NewStore(c, "", valkey.StoreOptions{MaxDevices: 3, Now: clock.Now})
 	t0 := time.Date(2025, 6, 1, 11, 0, 0, 0, time.UTC)
 	on, off := true, false
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
@@ -414,7 +415,7 @@ func TestStoreSnapshot(t *testing.T) {
 	_, c := storeTestRedis(t)
 	ctx := storeTestCtx(t)
 	clock := newStoreTestClock()
-	vk := NewStore(c, "", StoreOptions{Now: clock.Now})
+	vk := valkey.NewStore(c, "", valkey.StoreOptions{Now: clock.Now})
 	mem := state.NewMemory(state.Config{Now: clock.Now})
 	ts := time.Date(2025, 6, 1, 11, 0, 0, 0, time.UTC)
 	apply := func(id string, tags map[string]string, staleAfter time.Duration) {
@@ -465,7 +466,7 @@ func TestStoreSweepStale(t *testing.T) {
 	_, c := storeTestRedis(t)
 	ctx := storeTestCtx(t)
 	clock := newStoreTestClock()
-	vk := NewStore(c, "", StoreOptions{Now: clock.Now})
+	vk := valkey.NewStore(c, "", valkey.StoreOptions{Now: clock.Now})
 	mem := state.NewMemory(state.Config{Now: clock.Now})
 	ts := time.Date(2025, 6, 1, 11, 0, 0, 0, time.UTC)
 	apply := func(tenant, id string, staleAfter time.Duration) {
