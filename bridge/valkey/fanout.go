@@ -65,6 +65,9 @@ type subscription struct {
 // ErrFanoutClosed is returned by Subscribe after Close.
 var ErrFanoutClosed = errors.New("valkey: fan-out closed")
 
+// errStopped: the subscription was stopped before it was confirmed.
+var errStopped = errors.New("unsubscribed before confirmed")
+
 // errBadPayload is a pub/sub message that is not a publication frame.
 var errBadPayload = errors.New("malformed publication payload")
 
@@ -111,6 +114,9 @@ func (f *Fanout) Subscribe(ctx context.Context, tenant, channel string) error {
 	select {
 	case <-sub.ready:
 		return nil
+	case <-sub.done:
+		// Stopped (Unsubscribe or Close) before the server confirmed.
+		return fmt.Errorf("valkey: subscribe %s: %w", channel, errStopped)
 	case <-ctx.Done():
 		// Roll back only what this call started.
 		if created {
@@ -221,11 +227,13 @@ func (f *Fanout) receive(sub *subscription) {
 		if sub.ctx.Err() != nil {
 			return
 		}
-		if time.Since(start) > 10*time.Second {
-			backoff = 50 * time.Millisecond
+		// Warn once per outage, not at every attempt of every channel.
+		level := slog.LevelDebug
+		if time.Since(start) > 10*time.Second || backoff == 50*time.Millisecond {
+			backoff, level = 50*time.Millisecond, slog.LevelWarn
 		}
 		wait := rand.N(backoff) + time.Millisecond
-		f.log.Warn("valkey fan-out: subscription lost; subscribing again", "tenant", sub.tenant,
+		f.log.Log(context.Background(), level, "valkey fan-out: subscription lost; subscribing again", "tenant", sub.tenant,
 			"channel", sub.channel.Name, "retry_in", wait.Round(time.Millisecond), "err", err)
 		select {
 		case <-sub.ctx.Done():
