@@ -3,12 +3,14 @@ package bridge
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/mqlive/mqlive/bridge/cluster"
 	"github.com/mqlive/mqlive/bridge/fanout"
 	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/valkey"
 )
 
 // backplane is where a node keeps what it shares with its peers: the
@@ -96,7 +98,42 @@ func (b *Bridge) retry(ctx context.Context, name string, op func(ctx context.Con
 }
 
 // connectValkey connects to Valkey with backoff (the node reports
-// not-ready meanwhile) and builds the cluster backplane.
+// not-ready meanwhile, with the reason) and builds the cluster backplane.
 func (b *Bridge) connectValkey(ctx context.Context) (*backplane, error) {
-	return nil, errors.New("valkey backplane: not built in this version")
+	cl := b.cfg.Cluster
+	b.bpHealth.set(errors.New("connecting to " + strings.Join(cl.Valkey.Addrs, ",")))
+	log := b.log.With("component", "valkey")
+	c, err := valkey.Dial(ctx, valkey.Config{
+		Addrs: cl.Valkey.Addrs, Username: cl.Valkey.Username, Password: cl.Valkey.Password,
+		SentinelMaster: cl.Valkey.SentinelMaster, TLS: cl.Valkey.TLS, KeyPrefix: cl.KeyPrefix, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("valkey connected", "addrs", cl.Valkey.Addrs)
+	store := valkey.NewStore(c, cl.KeyPrefix, valkey.StoreOptions{
+		HistorySize: b.cfg.State.HistorySize, HistoryTTL: b.cfg.State.HistoryTTL, MaxDevices: b.cfg.State.MaxDevices,
+	})
+	fan := valkey.NewFanout(store, b.hub, log)
+	parts := valkey.NewBackplane(c, valkey.BackplaneConfig{KeyPrefix: cl.KeyPrefix, Heartbeat: cl.Heartbeat, Logger: log}, b.handleControl)
+	// Refuse revoked tokens from the first connect on.
+	if err := parts.Control.Load(ctx); err != nil {
+		log.Warn("loading revoked tokens failed; retrying in the background", "err", err)
+	}
+	return &backplane{
+		store: store, fanout: fan, presence: parts.Presence, dedup: parts.Dedup,
+		nodes: parts.Nodes, control: parts.Control, leases: parts.Leases,
+		run: parts.Control.Run,
+		ping: func(ctx context.Context) error {
+			return c.Do(ctx, c.B().Ping().Build()).Error()
+		},
+		sweepPresence: func(ctx context.Context) error {
+			_, err := parts.Presence.SweepPresence(ctx)
+			return err
+		},
+		close: func() {
+			fan.Close()
+			c.Close()
+		},
+	}, nil
 }

@@ -68,8 +68,14 @@ type Bridge struct {
 	mqttURL  string
 	dedup    *dedup.Window
 	started  time.Time
-	// ingestCtx ends when ingest stops; the pipeline's retries watch it.
-	ingestCtx context.Context
+	// pipeCtx ends after ingest has stopped and its queued messages are
+	// processed; the pipeline's retries watch it. Set in New, so that no
+	// goroutine reads it before it is written.
+	pipeCtx  context.Context
+	stopPipe context.CancelFunc
+	// lanes run the pipeline on several workers (cluster.ingest_workers >
+	// 1); nil: on the MQTT client's goroutine. Set before ingest starts.
+	lanes *lanes
 	// monitorWanted holds, per tenant, whether any node has a monitor
 	// subscriber (a cluster refreshes it each second from presence).
 	monitorWanted sync.Map // tenant → bool
@@ -93,6 +99,7 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		return nil, err
 	}
 	b := &Bridge{cfg: cfg, log: slog.Default(), registry: prometheus.NewRegistry()}
+	b.pipeCtx, b.stopPipe = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(b)
 	}
@@ -127,7 +134,7 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 	if cfg.Cluster.Backplane == BackplaneValkey && cfg.Cluster.Ingest == IngestShared {
 		ingestCfg.SharedGroup = cfg.MQTT.SharedGroup
 	}
-	b.ingest, err = ingest.New(ingestCfg, b.handleMessage)
+	b.ingest, err = ingest.New(ingestCfg, b.ingestMessage)
 	if err != nil {
 		b.closeBroker()
 		return nil, err
@@ -282,7 +289,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	defer stopBroker()
 	ingestCtx, stopIngest := context.WithCancel(context.Background())
 	defer stopIngest()
-	b.ingestCtx = ingestCtx
+	defer b.stopPipe()
 	bpCtx, stopBackplane := context.WithCancel(context.Background())
 	defer stopBackplane()
 	brokerDone := make(chan error, 1)
@@ -312,6 +319,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		} else {
 			bpDone <- nil
 		}
+		if n := b.cfg.Cluster.IngestWorkers; n > 1 {
+			b.lanes = b.startLanes(n)
+		}
 		go func() { ingestDone <- b.ingest.Run(ingestCtx) }()
 		var jobs errgroup.Group
 		jobs.Go(func() error { b.housekeeping(gctx); return nil })
@@ -334,6 +344,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 	if ierr := <-ingestDone; ierr != nil && err == nil && !errors.Is(ierr, context.Canceled) {
 		err = ierr
 	}
+	if b.lanes != nil {
+		b.lanes.stop(5 * time.Second)
+	}
+	b.stopPipe()
 	if b.bp != nil && b.bpReady.Load() {
 		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = b.bp.nodes.Leave(lctx, b.cfg.Node)

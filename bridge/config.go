@@ -75,6 +75,13 @@ type ClusterConfig struct {
 	// mode; an identical message (same topic and payload) within it is
 	// processed once. Default 5s.
 	IngestLockWindow time.Duration `yaml:"ingest_lock_window"`
+	// IngestWorkers is how many messages a node processes at once, each
+	// waiting on its own Valkey round trips; messages of one topic stay in
+	// order (they share a worker). Default 8 with backplane valkey and
+	// ingest "lock", else 1. With "shared" more than 1 acknowledges a QoS 1
+	// message to the broker before it is processed, so a node that dies
+	// loses what its workers held.
+	IngestWorkers int `yaml:"ingest_workers"`
 	// Heartbeat is how often a node reports itself alive; it counts as
 	// gone, with its presence entries, after two missed heartbeats.
 	// Default 4s.
@@ -251,6 +258,7 @@ const (
 	DefaultSharedGroup         = "mqlive"
 	DefaultIngestLockWindow    = 5 * time.Second
 	DefaultHeartbeat           = 4 * time.Second
+	DefaultIngestWorkers       = 8
 	DefaultLogLevel            = "info"
 	DefaultLogFormat           = "text"
 )
@@ -305,10 +313,14 @@ func (c *Config) ApplyDefaults() {
 			cl.Valkey.Addrs = []string{DefaultValkeyAddr}
 		}
 		setDefault(&cl.Ingest, IngestLock)
+		if cl.Ingest == IngestLock {
+			setDefault(&cl.IngestWorkers, DefaultIngestWorkers)
+		}
 		if cl.Ingest == IngestShared {
 			setDefault(&c.MQTT.SharedGroup, DefaultSharedGroup)
 		}
 	}
+	setDefault(&cl.IngestWorkers, 1)
 	if c.Dev {
 		setDefault(&s.Path, ".mqlive/state.json")
 		if c.MQTT.URL == "" {

@@ -306,7 +306,7 @@ cluster:
 	c, err := Load([]string{"--config", path}, nil)
 	require.NoError(t, err)
 	require.Equal(t, ClusterConfig{Backplane: "valkey", KeyPrefix: "acme:", Ingest: "shared",
-		IngestLockWindow: 5 * time.Second, Heartbeat: 4 * time.Second,
+		IngestLockWindow: 5 * time.Second, Heartbeat: 4 * time.Second, IngestWorkers: 1,
 		Valkey: ValkeyConfig{Addrs: []string{"10.0.0.1:6379", "10.0.0.2:6379"}, Username: "u", Password: "p", SentinelMaster: "mymaster", TLS: true}}, c.Cluster)
 	require.Equal(t, "g1", c.MQTT.SharedGroup)
 
@@ -318,6 +318,7 @@ cluster:
 	require.Equal(t, []string{"127.0.0.1:7000", "127.0.0.1:7001"}, c.Cluster.Valkey.Addrs)
 	require.Equal(t, "secret", c.Cluster.Valkey.Password)
 	require.Equal(t, "lock", c.Cluster.Ingest, "lock is the cluster default: it survives a node's death")
+	require.Equal(t, 8, c.Cluster.IngestWorkers)
 	require.Equal(t, "grp", c.MQTT.SharedGroup)
 
 	// Shared ingest gets the default group.

@@ -157,6 +157,10 @@ func (c *Config) validateCluster(v *validator) {
 	}
 	v.nonNegativeDuration("cluster.ingest_lock_window", cl.IngestLockWindow)
 	v.nonNegativeDuration("cluster.heartbeat", cl.Heartbeat)
+	v.nonNegative("cluster.ingest_workers", cl.IngestWorkers)
+	if cl.IngestWorkers > 256 {
+		v.addf("cluster.ingest_workers", "%d is more than 256", cl.IngestWorkers)
+	}
 }
 
 func (c *Config) validateAuth(v *validator) {

@@ -6,3 +6,7 @@ import "github.com/mqlive/mqlive/devices"
 // broker had delivered it, so benchmarks can drive delivery without an
 // MQTT round trip per message.
 func HandleMessage(b *Bridge, m devices.Message) { b.handleMessage(m) }
+
+// IngestMessage hands a message to the ingest pipeline as the MQTT client
+// does: on a cluster node with ingest workers it is queued to its lane.
+func IngestMessage(b *Bridge, m devices.Message) { b.ingestMessage(m) }

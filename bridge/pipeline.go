@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -29,7 +30,7 @@ func (b *Bridge) handleMessage(m devices.Message) {
 	}
 	src := &b.sources[idx]
 	family := src.handler.Family()
-	ctx := b.ingestCtx
+	ctx := b.pipeCtx
 	if !b.claim(ctx, src, family, m) {
 		return
 	}
@@ -183,7 +184,8 @@ func (b *Bridge) publishReading(ctx context.Context, tenant string, r *devices.R
 		b.log.Error("marshal reading", "device", r.Device, "err", err)
 		return
 	}
-	for _, ch := range readingChannels(r) {
+	chans := readingChannels(r)
+	publish := func(ch wire.Channel) {
 		err := b.retry(ctx, "publish", func(ctx context.Context) error {
 			_, err := b.bp.fanout.Publish(ctx, tenant, ch, data, r)
 			return err
@@ -192,4 +194,21 @@ func (b *Bridge) publishReading(ctx context.Context, tenant string, r *devices.R
 			b.metrics.Publications.WithLabelValues(string(ch.Kind)).Inc()
 		}
 	}
+	if b.mem != nil || len(chans) == 1 {
+		for _, ch := range chans {
+			publish(ch)
+		}
+		return
+	}
+	// Channels are independent: in a cluster their appends go to Valkey at
+	// once (valkey-go pipelines them), one round trip for all instead of
+	// one after the other. Each channel's own order is kept: a lane
+	// publishes one Reading after the other.
+	var wg sync.WaitGroup
+	for _, ch := range chans[1:] {
+		wg.Add(1)
+		go func() { defer wg.Done(); publish(ch) }()
+	}
+	publish(chans[0])
+	wg.Wait()
 }
