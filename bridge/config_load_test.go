@@ -306,7 +306,7 @@ cluster:
 	c, err := Load([]string{"--config", path}, nil)
 	require.NoError(t, err)
 	require.Equal(t, ClusterConfig{Backplane: "valkey", KeyPrefix: "acme:", Ingest: "shared",
-		IngestLockWindow: 5 * time.Second, Heartbeat: 4 * time.Second, IngestWorkers: 1,
+		IngestLockWindow: 5 * time.Second, Heartbeat: 4 * time.Second,
 		Valkey: ValkeyConfig{Addrs: []string{"10.0.0.1:6379", "10.0.0.2:6379"}, Username: "u", Password: "p", SentinelMaster: "mymaster", TLS: true}}, c.Cluster)
 	require.Equal(t, "g1", c.MQTT.SharedGroup)
 

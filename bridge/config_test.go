@@ -31,7 +31,7 @@ func TestDefaultConfig(t *testing.T) {
 	require.Equal(t, MQTTConfig{Listen: ":1883"}, c.MQTT)
 	require.Equal(t, AuthConfig{}, c.Auth)
 	require.Equal(t, StateConfig{HistorySize: 1000, HistoryTTL: 10 * time.Minute, MaxDevices: 100000, SaveInterval: 30 * time.Second}, c.State)
-	require.Equal(t, ClusterConfig{Backplane: "memory", KeyPrefix: "mqlive:", IngestLockWindow: 5 * time.Second, Heartbeat: 4 * time.Second, IngestWorkers: 1}, c.Cluster)
+	require.Equal(t, ClusterConfig{Backplane: "memory", KeyPrefix: "mqlive:", IngestLockWindow: 5 * time.Second, Heartbeat: 4 * time.Second}, c.Cluster)
 	require.Empty(t, c.Sources)
 
 	// No secret and no dev mode: the default alone must not start.
