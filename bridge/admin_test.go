@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -80,4 +81,63 @@ func scrape(t *testing.T, url string) string {
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(body)
+}
+
+func TestAdminRevokeToken(t *testing.T) {
+	b := bridgetest.Start(t, twoTenants)
+	admin := b.Token(t, "backend", "acme", func(c *auth.Claims) { c.Admin = true })
+	withID := func(id string) func(*auth.Claims) { return func(c *auth.Claims) { c.ID = id } }
+	stolen := b.Token(t, "alice", "acme", withID("t-1"))
+	fresh := b.Token(t, "alice", "acme", withID("t-2"))
+
+	c := bridgetest.Dial(t, b.WSURL)
+	c.Connect(stolen)
+	other := bridgetest.Dial(t, b.WSURL)
+	other.Connect(fresh)
+
+	// Another tenant's admin cannot revoke acme's token by its id.
+	globex := b.Token(t, "backend", "globex", func(c *auth.Claims) { c.Admin = true })
+	require.Equal(t, http.StatusOK, adminPost(t, b.HTTPURL+"/api/v1/revoke", globex, `{"jti":"t-1"}`).StatusCode)
+	c.MustCall("ping", nil, nil)
+
+	require.Equal(t, http.StatusBadRequest, adminPost(t, b.HTTPURL+"/api/v1/revoke", admin, `{}`).StatusCode)
+	require.Equal(t, http.StatusOK, adminPost(t, b.HTTPURL+"/api/v1/revoke", admin, `{"jti":"t-1","reason":"stolen"}`).StatusCode)
+	code, ok := c.WaitClosed(5 * time.Second)
+	require.True(t, ok)
+	require.Equal(t, wire.CloseSignedOut, code, "the revoked token's session is closed 4003")
+	other.MustCall("ping", nil, nil) // a different token of the same user is untouched
+
+	again := bridgetest.Dial(t, b.WSURL)
+	_, rerr := again.Call("connect", wire.ConnectParams{Token: stolen})
+	require.NotNil(t, rerr)
+	require.Equal(t, wire.CodeUnauthorized, rerr.Code, "a revoked token is refused at connect")
+	_, rerr = other.Call("refresh", wire.RefreshParams{Token: stolen})
+	require.NotNil(t, rerr)
+	require.Equal(t, wire.CodeUnauthorized, rerr.Code, "and at refresh")
+}
+
+func TestAdminNodes(t *testing.T) {
+	b := bridgetest.Start(t)
+	admin := b.Token(t, "backend", "default", func(c *auth.Claims) { c.Admin = true })
+	c := bridgetest.Dial(t, b.WSURL)
+	c.Connect(b.Token(t, "alice", "default"))
+	bridgetest.Eventually(t, 10*time.Second, func() error {
+		req, _ := http.NewRequest(http.MethodGet, b.HTTPURL+"/api/v1/nodes", nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(body), `"node":"test-node"`) || !strings.Contains(string(body), `"connections":1`) {
+			return fmt.Errorf("%d %s", resp.StatusCode, body)
+		}
+		return nil
+	})
+	resp, err := http.Get(b.HTTPURL + "/readyz")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, "ready\npeers: 1\n", string(body))
 }
