@@ -16,16 +16,17 @@ NO_INSTALL  ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MQTT_PORT = $(lastword $(subst :, ,$(MQTT_LISTEN)))
 
-.PHONY: help build wasm run test test-go test-js lint bench fuzz grafana deps deps-test clean
+.PHONY: help build wasm run cluster test test-go test-js lint bench fuzz grafana deps deps-test clean
 
 ## help: list the targets
 help:
 	@grep -hE '^## [a-z-]+:' $(MAKEFILE_LIST) | sed -e 's/^## //' | awk -F': ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-## build: build the bridge (mqlive) and the simulator (mqlive-sim) into .build/, with the browser SDK embedded
+## build: build the bridge (mqlive), the simulator (mqlive-sim) and mqlive-token into .build/, with the browser SDK embedded
 build: wasm
 	@mkdir -p $(BUILD)
 	$(GO) build -trimpath -o $(BUILD)/mqlive ./bridge/cmd/mqlive
+	$(GO) build -trimpath -o $(BUILD)/mqlive-token ./bridge/cmd/mqlive-token
 	$(GO) build -trimpath -o $(BUILD)/mqlive-sim ./simulator/cmd/mqlive-sim
 
 ## wasm: build the WASM SDK into sdk-js/dist/ and dashboard/static/sdk/
@@ -40,6 +41,10 @@ run: build
 	  (exec 3<>/dev/tcp/127.0.0.1/$(MQTT_PORT)) 2>/dev/null && break; sleep 0.1; done; \
 	$(BUILD)/mqlive-sim --url tcp://127.0.0.1:$(MQTT_PORT) --devices $(DEVICES) --interval $(INTERVAL) --seed $(SEED) & sim=$$!; \
 	wait $$bridge
+
+## cluster: run a local cluster (redis-server, mosquitto, 3 bridges on :8081-8083, nginx on :8080, simulator); prints the dashboard URL
+cluster: build
+	@BUILD='$(BUILD)' NO_INSTALL='$(NO_INSTALL)' DEVICES='$(DEVICES)' INTERVAL='$(INTERVAL)' SEED='$(SEED)' bash bridge/cmd/cluster.sh
 
 ## test: run every test (Go with -race, fuzz seeds, WASM vet, Node and headless-Chromium SDK/dashboard tests)
 test: deps-test test-go test-js
@@ -75,11 +80,13 @@ fuzz:
 grafana:
 	$(GO) run ./grafana/cmd/gen
 
-## deps: install what `make test` needs (mosquitto, chromium, prometheus, protoc, node modules)
+## deps: install what `make test` needs (mosquitto, redis-server, nginx, chromium, prometheus, protoc, node modules)
 deps: deps-test
 
 deps-test:
 	@missing=(); command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto); \
+	[ -x /usr/bin/redis-server ] || missing+=(redis-server); \
+	[ -x /usr/sbin/nginx ] || missing+=(nginx); \
 	[ -x /usr/bin/chromium ] || missing+=(chromium); \
 	[ -x /usr/bin/prometheus ] || missing+=(prometheus); \
 	[ -x /usr/bin/protoc ] || missing+=(protobuf-compiler); \
