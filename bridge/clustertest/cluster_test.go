@@ -82,6 +82,13 @@ func TestNodeCrash(t *testing.T) {
 		return nil
 	})
 
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, s := range streams {
+				t.Logf("%s on %s: epoch %s, last offset %d, %d distinct seqs", s.name, s.node, s.epoch, s.last, len(s.seqs))
+			}
+		}
+	})
 	// 100 messages a second for 4 seconds.
 	pub := newPublisher(t, c.broker, "pub-b")
 	const rate, total = 100, 400
