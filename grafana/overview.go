@@ -70,6 +70,11 @@ func Overview() (dashboard.Dashboard, error) {
 			query(`up`+job, "up {{instance}}"),
 			query(`mqlive_mqtt_connected`+job, "mqtt {{instance}}"),
 			query(`increase(mqlive_mqtt_reconnects_total`+job+`[$__rate_interval])`, "mqtt reconnects {{instance}}"))).
+		WithPanel(graph("Backplane", "Per bridge: 1 while it reaches its backplane (Valkey in a cluster), the live nodes its registry lists, and failed backplane operations per second (ingest retries them).", unitCount, thirdSize,
+			query(`mqlive_backplane_up`+job, "reachable {{instance}}"),
+			query(`mqlive_cluster_nodes`+job, "nodes seen by {{instance}}"),
+			query(`sum(rate(mqlive_backplane_errors_total`+job+`[$__rate_interval])) or vector(0)`, "errors/s"),
+			query(`sum(rate(mqlive_ingest_claimed_elsewhere_total`+job+`[$__rate_interval])) or vector(0)`, "messages claimed by another node/s"))).
 		WithPanel(graph("CPU", "CPU seconds per second used by each bridge process.", unitCount, thirdSize,
 			query(`rate(process_cpu_seconds_total`+job+`[$__rate_interval])`, "{{instance}}"))).
 		WithPanel(graph("Memory and goroutines", "Resident memory of each bridge; goroutines grow with connections (two per session).", unitBytes, thirdSize,
