@@ -21,6 +21,7 @@ type backplane struct {
 	fanout   fanout.Fanout
 	presence cluster.Presence
 	dedup    cluster.Dedup
+	claims   cluster.Claims // ingest mode lock; nil on one node
 	nodes    cluster.Nodes
 	control  cluster.Control
 	leases   cluster.Leases
@@ -121,7 +122,7 @@ func (b *Bridge) connectValkey(ctx context.Context) (*backplane, error) {
 		log.Warn("loading revoked tokens failed; retrying in the background", "err", err)
 	}
 	return &backplane{
-		store: store, fanout: fan, presence: parts.Presence, dedup: parts.Dedup,
+		store: store, fanout: fan, presence: parts.Presence, dedup: parts.Dedup, claims: valkey.NewClaims(c, cl.KeyPrefix),
 		nodes: parts.Nodes, control: parts.Control, leases: parts.Leases,
 		run: parts.Control.Run,
 		ping: func(ctx context.Context) error {

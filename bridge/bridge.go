@@ -76,6 +76,8 @@ type Bridge struct {
 	// lanes run the pipeline on several workers (cluster.ingest_workers >
 	// 1); nil: on the MQTT client's goroutine. Set before ingest starts.
 	lanes *lanes
+	// watch keeps messages other nodes claimed (ingest mode lock).
+	watch claimWatch
 	// monitorWanted holds, per tenant, whether any node has a monitor
 	// subscriber (a cluster refreshes it each second from presence).
 	monitorWanted sync.Map // tenant → bool
@@ -326,6 +328,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		var jobs errgroup.Group
 		jobs.Go(func() error { b.housekeeping(gctx); return nil })
 		jobs.Go(func() error { b.heartbeat(gctx); return nil })
+		if b.bp.claims != nil && b.cfg.Cluster.Ingest == IngestLock {
+			jobs.Go(func() error { b.watchClaims(gctx); return nil })
+		}
 		if b.mem != nil && b.cfg.State.Path != "" {
 			jobs.Go(func() error { return b.mem.Persist(gctx, b.cfg.State.Path, b.cfg.State.SaveInterval, b.log) })
 		}

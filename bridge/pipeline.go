@@ -31,9 +31,19 @@ func (b *Bridge) handleMessage(m devices.Message) {
 	src := &b.sources[idx]
 	family := src.handler.Family()
 	ctx := b.pipeCtx
-	if !b.claim(ctx, src, family, m) {
+	key, mine := b.claim(ctx, idx, src, family, m)
+	if !mine {
 		return
 	}
+	b.process(ctx, idx, src, m)
+	if key != "" {
+		b.claimDone(ctx, key)
+	}
+}
+
+// process decodes m and merges and publishes its Readings.
+func (b *Bridge) process(ctx context.Context, idx int, src *source, m devices.Message) {
+	family := src.handler.Family()
 	start := time.Now()
 	readings, err := safeDecode(src.handler, src.base, m)
 	b.metrics.IngestDecode.WithLabelValues(family).Observe(time.Since(start).Seconds())
@@ -73,45 +83,51 @@ func (b *Bridge) handleMessage(m devices.Message) {
 	}
 }
 
-// claim decides whether this node processes m. On one node, and with
+// claim decides whether this node processes m, and returns the message's
+// claim key when it must be marked done afterwards. On one node, and with
 // shared subscriptions, only a QoS 1 redelivery (DUP flag) of a message
 // taken within the window is dropped. In cluster ingest mode "lock" every
-// node receives every message and the first to claim its identity in
-// Valkey processes it.
-func (b *Bridge) claim(ctx context.Context, src *source, family string, m devices.Message) bool {
+// node receives every message and the first to claim it processes it; the
+// others keep their copy until it is done (claims.go).
+func (b *Bridge) claim(ctx context.Context, idx int, src *source, family string, m devices.Message) (string, bool) {
 	cl := b.cfg.Cluster
 	if cl.Backplane != BackplaneValkey {
 		if b.dedup.Duplicate(m.Topic, m.Payload, m.Duplicate, m.ReceivedAt) {
 			b.metrics.DedupSuppressed.WithLabelValues(family, src.tenant).Inc()
-			return false
+			return "", false
 		}
-		return true
+		return "", true
 	}
 	key := messageKey(src.tenant, m)
-	window := cl.IngestLockWindow
 	if cl.Ingest == IngestShared {
-		window = dedupWindow
+		var first bool
+		err := b.retry(ctx, "claim", func(ctx context.Context) (err error) {
+			first, err = b.bp.dedup.Claim(ctx, key, dedupWindow)
+			return err
+		})
+		if err != nil {
+			return "", false // shutting down
+		}
+		if !first && m.Duplicate {
+			b.metrics.DedupSuppressed.WithLabelValues(family, src.tenant).Inc()
+			return "", false
+		}
+		return "", true // new, or the same payload again (not a redelivery)
 	}
-	var first bool
+	var mine bool
 	err := b.retry(ctx, "claim", func(ctx context.Context) (err error) {
-		first, err = b.bp.dedup.Claim(ctx, key, window)
+		mine, err = b.bp.claims.Claim(ctx, key, b.cfg.Node, claimLease)
 		return err
 	})
 	if err != nil {
-		return false // shutting down
+		return "", false // shutting down
 	}
-	switch {
-	case first:
-		return true
-	case cl.Ingest == IngestShared && m.Duplicate:
-		b.metrics.DedupSuppressed.WithLabelValues(family, src.tenant).Inc()
-		return false
-	case cl.Ingest == IngestShared:
-		return true // the same payload again, not a redelivery
-	default:
+	if !mine {
 		b.metrics.IngestClaimedElsewhere.WithLabelValues(family, src.tenant).Inc()
-		return false
+		b.watch.add(key, idx, m)
+		return "", false
 	}
+	return key, true
 }
 
 // messageKey is a message's identity across nodes: its tenant, topic and

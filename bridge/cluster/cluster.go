@@ -87,3 +87,34 @@ type Leases interface {
 	// whether node holds it.
 	Acquire(ctx context.Context, name, node string, ttl time.Duration) (bool, error)
 }
+
+// ClaimState is what Recheck found for a message another node claimed.
+type ClaimState int
+
+// Claim states.
+const (
+	// ClaimDone: the owner processed the message; drop it.
+	ClaimDone ClaimState = iota
+	// ClaimTaken: the owner's lease ran out before it finished (it died):
+	// the caller holds the claim now and must process the message.
+	ClaimTaken
+	// ClaimBusy: the owner still holds its lease; look again later.
+	ClaimBusy
+)
+
+// Claims is the two-phase message claim of cluster ingest mode "lock",
+// where every node receives every message: a node claims a message for a
+// short lease, processes it, then marks it done for the dedup window. The
+// nodes that lost the claim keep their copy until it is done, and take
+// over when the owner's lease runs out, so a node that dies between claim
+// and publication loses nothing.
+type Claims interface {
+	// Claim takes the message for node for lease and reports whether node
+	// got it (false: another node holds or finished it).
+	Claim(ctx context.Context, key, node string, lease time.Duration) (bool, error)
+	// Done marks the message processed for window.
+	Done(ctx context.Context, key string, window time.Duration) error
+	// Recheck looks at messages another node claimed, one state per key;
+	// a key found free is claimed for node for lease (ClaimTaken).
+	Recheck(ctx context.Context, keys []string, node string, lease time.Duration) ([]ClaimState, error)
+}

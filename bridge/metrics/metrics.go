@@ -42,6 +42,9 @@ type Metrics struct {
 	// IngestClaimedElsewhere counts messages another node claimed first
 	// (cluster.ingest "lock"), by family and tenant.
 	IngestClaimedElsewhere *prometheus.CounterVec
+	// IngestTakenOver counts messages processed by a node that had lost
+	// their claim to a node that did not finish them.
+	IngestTakenOver *prometheus.CounterVec
 	// BackplaneErrors counts failed backplane operations by operation.
 	BackplaneErrors *prometheus.CounterVec
 	// BackplaneUp is 1 while the node reaches its backplane.
@@ -167,6 +170,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "mqlive_ingest_claimed_elsewhere_total",
 			Help: "MQTT messages skipped because another node claimed them first (cluster ingest mode lock), by family and tenant.",
 		}, []string{"family", "tenant"}),
+		IngestTakenOver: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mqlive_ingest_taken_over_total",
+			Help: "MQTT messages this node processed after the node that claimed them did not finish within its lease (it died), by family and tenant.",
+		}, []string{"family", "tenant"}),
 		BackplaneErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mqlive_backplane_errors_total",
 			Help: "Failed backplane (Valkey) operations, by operation.",
@@ -196,7 +203,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.Conflated, m.Lagged, m.SlowConsumers, m.Recoveries,
 		m.FramesIn, m.FramesOut, m.BytesIn, m.BytesOut, m.RateLimited, m.Requests, m.QueueDepth,
 		m.ClientLatency, m.ClientReports, m.Commands, m.DedupSuppressed,
-		m.IngestClaimedElsewhere, m.BackplaneErrors, m.BackplaneUp, m.ClusterNodes,
+		m.IngestClaimedElsewhere, m.IngestTakenOver, m.BackplaneErrors, m.BackplaneUp, m.ClusterNodes,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
