@@ -57,7 +57,7 @@ func BenchmarkClusterDelivery(b *testing.B) {
 							after := commandStats(b, redis.Addr)
 							var total int64
 							for cmd, calls := range after {
-								if cmd == "info" || cmd == "ping" {
+								if cmd == "info" || cmd == "ping" || cmd == "usec" {
 									continue
 								}
 								total += calls - before[cmd]
@@ -65,6 +65,8 @@ func BenchmarkClusterDelivery(b *testing.B) {
 							// A message publishes to devices and device:<id>.
 							b.ReportMetric(float64(total)/float64(b.N), "valkey-cmds/msg")
 							b.ReportMetric(float64(after["evalsha"]-before["evalsha"])/float64(b.N), "evalsha/msg")
+							b.ReportMetric(float64(after["set"]-before["set"])/float64(b.N), "set/msg")
+							b.ReportMetric(float64(after["usec"]-before["usec"])/float64(b.N), "valkey-µs/msg")
 							if testing.Verbose() {
 								for cmd, calls := range after {
 									if d := calls - before[cmd]; d > 0 {
@@ -115,10 +117,18 @@ func commandStats(tb testing.TB, addr string) map[string]int64 {
 		if !ok {
 			continue
 		}
-		calls, _, _ := strings.Cut(rest, ",")
+		calls, rest, _ := strings.Cut(rest, ",")
 		v, err := strconv.ParseInt(calls, 10, 64)
 		if err == nil {
 			stats[name] = v
+		}
+		// usec=…: server time in the command; EVALSHA's includes the
+		// commands its script runs, so count top-level commands only.
+		if us, ok := strings.CutPrefix(rest, "usec="); ok && (name == "evalsha" || name == "set" || name == "evalsha_ro") {
+			us, _, _ = strings.Cut(us, ",")
+			if n, err := strconv.ParseInt(us, 10, 64); err == nil {
+				stats["usec"] += n
+			}
 		}
 	}
 	return stats
