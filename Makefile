@@ -46,7 +46,7 @@ run: build
 cluster: build
 	@BUILD='$(BUILD)' NO_INSTALL='$(NO_INSTALL)' DEVICES='$(DEVICES)' INTERVAL='$(INTERVAL)' SEED='$(SEED)' bash bridge/cmd/cluster.sh
 
-## test: run every test (Go with -race, fuzz seeds, WASM vet, Node and headless-Chromium SDK/dashboard tests)
+## test: run every test (Go with -race, fuzz seeds, WASM vet, Node and headless-Chromium SDK/dashboard tests); under CI=true a missing system binary fails instead of skipping
 test: deps-test test-go test-js
 
 ## test-go: Go tests only (race detector on)
@@ -92,6 +92,7 @@ deps-test:
 	[ -x /usr/bin/protoc ] || missing+=(protobuf-compiler); \
 	if [ $${#missing[@]} -gt 0 ]; then \
 	  if [ -n "$(NO_INSTALL)" ]; then echo "missing: $${missing[*]} (NO_INSTALL set)"; \
+	    if [ "$$CI" = true ]; then echo "CI=true: the tests that need them would fail"; exit 1; fi; \
 	  else echo "installing $${missing[*]}"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq "$${missing[@]}" >/dev/null; fi; fi
 	@cd sdk-js && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; }
 

@@ -60,11 +60,22 @@ func FreePort(t testing.TB) int {
 }
 
 // NeedBinary skips the test when path is missing, saying how to install it.
+// Under CI=true (set by .ci/run) a missing binary fails the test instead:
+// CI installs every package, so a skip there would hide a test that never ran.
 func NeedBinary(t testing.TB, path, pkg string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s not found; install it (apt-get install -y %s) to run this test", path, pkg)
+		Missing(t, "%s not found; install it (apt-get install -y %s) to run this test", path, pkg)
 	}
+}
+
+// Missing skips the test with the message, or fails it under CI=true.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true: "+format, args...)
+	}
+	t.Skipf(format, args...)
 }
 
 // StartProcess starts a process, waits until Addr accepts connections and
