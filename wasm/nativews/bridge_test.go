@@ -215,26 +215,51 @@ func TestBridgeBadTokenStops(t *testing.T) {
 
 func TestBridgeTokenRefresh(t *testing.T) {
 	b := bridgetest.Start(t)
+	const ttl = 3 * time.Second
 	var calls atomic.Int32
 	getToken := func() (string, error) {
 		calls.Add(1)
 		return bridgetest.Token(t, "dave", "default", func(c *auth.Claims) {
-			c.ExpiresAt = jwtTime(time.Now().Add(3 * time.Second))
+			c.ExpiresAt = jwtTime(time.Now().Add(ttl))
 		}), nil
 	}
 	c, rec := newClient(t, client.Config{URL: b.WSURL, GetToken: getToken})
 	connectSync(t, c)
-	// The client refreshes before expiry (at least once a second for such a
-	// short token), so the session outlives its first token.
+	connected := time.Now()
+	first, idx := rec.waitEvent(t, 0, func(e client.Event) bool { return e.Kind == client.EvConnected })
+	session := first.Data.Get("session").Str()
+	require.NotEmpty(t, session)
+	// The client refreshes before expiry (once a second for such a short
+	// token). Wait until the first token is well past its expiry and has
+	// been refreshed several times: a bridge that ignored refresh would have
+	// closed the socket with 4010 at the first expiry, and the client would
+	// have reconnected with a new session.
 	bridgetest.Eventually(t, waitFor, func() error {
-		if calls.Load() < 4 {
+		if calls.Load() < 4 || time.Since(connected) < ttl+2*time.Second {
 			return errNotYet
 		}
 		return nil
 	})
+	rec.mu.Lock()
+	after := append([]client.Event(nil), rec.evs[idx+1:]...)
+	rec.mu.Unlock()
+	for _, e := range after {
+		switch e.Kind {
+		case client.EvState, client.EvConnected, client.EvDisconnected:
+			t.Fatalf("the session did not outlive its first token: event %d (state %v, code %d %q) after connect", e.Kind, e.State, e.Code, e.Reason)
+		case client.EvError:
+			t.Fatalf("error after connect: %v", e.Err)
+		}
+	}
 	_, err := call(t, func(d client.Done) { c.Ping(d) })
 	require.NoError(t, err)
-	_ = rec
+	rec.mu.Lock()
+	for _, e := range rec.evs {
+		if e.Kind == client.EvConnected {
+			require.Equal(t, session, e.Data.Get("session").Str(), "a new session replaced the first")
+		}
+	}
+	rec.mu.Unlock()
 }
 
 func TestDialRefusedRetries(t *testing.T) {
