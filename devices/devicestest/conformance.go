@@ -338,9 +338,17 @@ var commandNames = []string{"on", "off", "toggle", "set", "get", "Power", "Power
 // refused.
 func checkCommander(t *testing.T, h devices.Handler, c devices.Commander, base, device string) {
 	filters := h.Filters(base)
+	// Commands go to a device that has been heard: decode its birth first,
+	// as a stateful family (Sparkplug) accepts only what the birth declared.
+	if s, ok := h.(devices.Sampler); ok {
+		if m, ok := s.Availability(base, device, true); ok {
+			m.ReceivedAt = now
+			_, _, _ = decode(h, base, m)
+		}
+	}
 	encoded := 0
 	for _, name := range commandNames {
-		for _, args := range []string{"", `{"state":"ON"}`, `"ON"`} {
+		for _, args := range []string{"", `{"state":"ON"}`, `"ON"`, `1`} {
 			m, err := c.Command(base, device, name, []byte(args))
 			if err != nil {
 				if !errors.Is(err, devices.ErrInvalidCommand) {

@@ -29,17 +29,34 @@ func invalidCommand(format string, args ...any) error {
 // ("group/edge") gets an NCMD, a device id ("group/edge/device") a DCMD,
 // both with one metric and a payload timestamp and no seq
 // (tck-id-payloads-ncmd-timestamp, tck-id-payloads-ncmd-seq, and the same
-// for DCMD). The metric's datatype is the one its birth declared, else
-// inferred from the value (true/false → Boolean, an integer → Int64,
-// another number → Double, a string → String). When the birth gave the
-// metric an alias the command carries the alias only
-// (tck-id-payloads-alias-data-cmd-requirement), else the name.
+// for DCMD). A command goes to exactly the id it names, so the bridge's
+// check of the token's cmd claim against that id is the check of the
+// message's real target.
 //
-// "Node Control/…" and "Device Control/…" metrics without args write true,
-// and "rebirth" is short for "Node Control/Rebirth" = true sent to the edge
-// node (of the device), the request that makes an edge node publish its
-// births again (tck-id-operational-behavior-data-commands-rebirth-name; it never
-// has an alias: -rebirth-name-aliases).
+// Only a metric the current birth of that node (NBIRTH) or device (DBIRTH)
+// declared may be written, as this SparkplugB decoded it: a birth declares
+// every metric the node or device has (tck-id-topics-nbirth-metric-reqs,
+// tck-id-topics-dbirth-metric-reqs), so a command naming anything else
+// is refused rather than guessed into a new metric. Without a
+// known birth (this bridge never saw it, or forgot the node) only
+// rebirth is accepted, which makes the node publish its births again.
+// bdSeq is the session number, never written.
+//
+// The metric's datatype is the one its birth declared; a birth that
+// declared Unknown (0) gets one inferred from the value (true/false →
+// Boolean, an integer → Int64, another number → Double, a string →
+// String). When the birth gave the metric an alias the command carries
+// the alias only (tck-id-payloads-alias-data-cmd-requirement), else the
+// name.
+//
+// "Node Control/…" and "Device Control/…" metrics without args write true.
+// "rebirth" is short for "Node Control/Rebirth" = true, the request that
+// makes an edge node publish its births again
+// (tck-id-operational-behavior-data-commands-rebirth-name; always by name,
+// never by alias: -rebirth-name-aliases). Node Control metrics, rebirth
+// included, act on the whole edge node and its devices: they are accepted
+// on the edge node id only, never on a device id, so a token whose cmd
+// claim allows one device cannot make its edge node rebirth or reboot.
 // The family-neutral "on", "off" and "toggle" are refused: Sparkplug has no
 // standard switch metric, so the dashboard must name the metric.
 func (h *SparkplugB) Command(base, device, name string, args []byte) (devices.Message, error) {
@@ -54,7 +71,13 @@ func (h *SparkplugB) Command(base, device, name string, args []byte) (devices.Me
 	case "on", "off", "toggle":
 		return devices.Message{}, invalidCommand("%q: Sparkplug has no standard switch metric; name the metric to write", name)
 	case "rebirth":
-		name, dev = "Node Control/Rebirth", ""
+		name = rebirthMetric
+	}
+	if dev != "" && strings.HasPrefix(name, "Node Control/") {
+		return devices.Message{}, invalidCommand("%.60q acts on the whole edge node: send it to the edge node id %q, not to a device", name, group+"/"+edge)
+	}
+	if name == "bdSeq" {
+		return devices.Message{}, invalidCommand("bdSeq is the session number; it is never written")
 	}
 	if name == "" || len(name) > devices.MaxNameLen || !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0 {
 		return devices.Message{}, invalidCommand("metric name %.40q is empty, too long or not UTF-8 text", name)
@@ -70,7 +93,16 @@ func (h *SparkplugB) Command(base, device, name string, args []byte) (devices.Me
 		}
 		v = true
 	}
-	def, alias, hasAlias := h.definition(nodeKey{base: base, group: group, edge: edge}, dev, name)
+	def, alias, hasAlias, declared := h.definition(nodeKey{base: base, group: group, edge: edge}, dev, name)
+	rebirth := name == rebirthMetric
+	switch {
+	case rebirth:
+		// By name, as a Boolean, whatever the birth said
+		// (tck-id-operational-behavior-data-commands-rebirth-name-aliases).
+		def, hasAlias = metricDef{datatype: uint32(DataType_Boolean)}, false
+	case !declared:
+		return devices.Message{}, invalidCommand("%.60q is not a metric the current birth of %q declared (send rebirth to its edge node if the birth is missing)", name, device)
+	}
 	dt := DataType(def.datatype)
 	if dt == DataType_Unknown {
 		dt = inferCommandType(v)
@@ -93,24 +125,29 @@ func (h *SparkplugB) Command(base, device, name string, args []byte) (devices.Me
 	return devices.Message{Topic: sampleTopic(base, kind, group, edge, dev), Payload: mustMarshal(p)}, nil
 }
 
-// definition looks name up in the current birth of the node or device.
-func (h *SparkplugB) definition(k nodeKey, dev, name string) (def metricDef, alias uint64, hasAlias bool) {
+// rebirthMetric is the NCMD metric that asks an edge node for its births
+// (tck-id-operational-behavior-data-commands-rebirth-name).
+const rebirthMetric = "Node Control/Rebirth"
+
+// definition looks name up in the current birth of the node or device;
+// declared is false when there is no such birth or it has no such metric.
+func (h *SparkplugB) definition(k nodeKey, dev, name string) (def metricDef, alias uint64, hasAlias, declared bool) {
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
 	n := h.s.nodes[k]
 	if n == nil {
-		return def, 0, false
+		return def, 0, false, false
 	}
 	set := n.metrics
 	if dev != "" {
 		set = n.devices[dev]
 	}
 	if set == nil {
-		return def, 0, false
+		return def, 0, false, false
 	}
-	def = set.byName[name]
+	def, declared = set.byName[name]
 	alias, hasAlias = set.alias[name]
-	return def, alias, hasAlias
+	return def, alias, hasAlias, declared
 }
 
 // commandArg parses args as one JSON scalar: nil for none.
