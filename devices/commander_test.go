@@ -22,6 +22,15 @@ func TestZigbee2MQTTCommand(t *testing.T) {
 	m, err = z.Command("zigbee2mqtt", "lamp", "get", []byte(`{"state":""}`))
 	require.NoError(t, err)
 	require.Equal(t, "zigbee2mqtt/lamp/get", m.Topic)
+	for _, args := range []string{
+		`{"state":"ON","brightness":254,"color_temp":370,"transition":1}`,
+		`{"color":{"x":0.3,"y":0.3}}`, `{"color":{"hex":"#ff0000"}}`,
+		`{"state_l2":"OFF","brightness_left":10}`, `{"position":50,"tilt":10}`,
+		`{"occupied_heating_setpoint":21.5,"system_mode":"heat"}`, `{"brightness_step":-20}`,
+	} {
+		_, err = z.Command("zigbee2mqtt", "lamp", "set", []byte(args))
+		require.NoError(t, err, args)
+	}
 
 	for _, c := range []struct{ device, name, args string }{
 		{"bridge", "set", `{"a":1}`},
@@ -34,6 +43,16 @@ func TestZigbee2MQTTCommand(t *testing.T) {
 		{"lamp", "on", `{"state":"OFF"}`},
 		{"lamp", "reboot", ""},
 		{"la+mp", "on", ""},
+		// Only allowlisted attributes: not the raw ZCL converters, not
+		// configuration, not device-specific options.
+		{"lamp", "set", `{"write":{"cluster":"genBasic","payload":{"deviceEnabled":0}}}`},
+		{"lamp", "get", `{"read":{"cluster":"genBasic","attributes":["modelId"]}}`},
+		{"lamp", "set", `{"state":"ON","calibration":5}`},
+		{"lamp", "set", `{"interlock":true}`},
+		{"lamp", "set", `{"state_":"ON"}`},
+		{"lamp", "set", `{"state_foo":"ON"}`},
+		{"lamp", "set", `{"_l1":"ON"}`},
+		{"lamp", "get", `{"power_on_behavior":""}`},
 	} {
 		_, err := z.Command("zigbee2mqtt", c.device, c.name, []byte(c.args))
 		require.True(t, errors.Is(err, devices.ErrInvalidCommand), "%+v: %v", c, err)

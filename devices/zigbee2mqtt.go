@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -333,7 +334,12 @@ var _ Commander = Zigbee2MQTT{}
 //	set               <base>/<device>/set  args (a JSON object, e.g. {"brightness":128})
 //	get               <base>/<device>/get  args (a JSON object, e.g. {"state":""})
 //
-// The device may not address the bridge API or another topic suffix.
+// The device may not address the bridge API or another topic suffix, and
+// the attributes of set and get come from Z2MCommandKeys: a device's
+// /set also takes converter keys that write any Zigbee attribute
+// ("write", "read"), change its configuration ("calibration",
+// "interlock", …) or trigger maintenance, none of which a dashboard user
+// should reach.
 func (z Zigbee2MQTT) Command(base, device, name string, args []byte) (Message, error) {
 	family := z.Family()
 	if err := commandDevice(family, device); err != nil {
@@ -361,7 +367,83 @@ func (z Zigbee2MQTT) Command(base, device, name string, args []byte) (Message, e
 		if !ok || len(obj) == 0 {
 			return Message{}, invalidCommand(family, "%s needs a non-empty JSON object of attributes", name)
 		}
+		for k := range obj {
+			if !z2mCommandKey(k) {
+				return Message{}, invalidCommand(family, "%s: attribute %.40q is not one a dashboard may %s (allowed: %s, each also with an endpoint suffix such as _l1)",
+					name, k, name, strings.Join(Z2MCommandKeys(), ", "))
+			}
+		}
 		return Message{Topic: JoinBase(base, device+"/"+name), Payload: compactJSON(obj)}, nil
 	}
 	return Message{}, invalidCommand(family, "unknown command %q (want on, off, toggle, set, get)", name)
+}
+
+// z2mCommandKeys are the attributes a dashboard may set or get: the
+// settable properties of Zigbee2MQTT's generic exposes (light, switch,
+// cover, lock, climate, fan;
+// https://www.zigbee2mqtt.io/guide/usage/exposes.html, access bit SET or
+// GET) and the light options of its MQTT API
+// (https://www.zigbee2mqtt.io/guide/usage/mqtt_topics_and_messages.html:
+// transition, brightness_move/_step, color_temp_move/_step). Device
+// specific keys, Zigbee2MQTT's raw "read"/"write" converters and
+// configuration options are not in it.
+var z2mCommandKeys = map[string]bool{
+	// light and switch
+	"state": true, "brightness": true, "color_temp": true, "color": true,
+	"hue": true, "saturation": true, "transition": true, "effect": true,
+	"brightness_move": true, "brightness_step": true,
+	"color_temp_move": true, "color_temp_step": true,
+	"hue_move": true, "hue_step": true, "saturation_move": true, "saturation_step": true,
+	// cover
+	"position": true, "tilt": true,
+	// climate
+	"occupied_heating_setpoint": true, "occupied_cooling_setpoint": true,
+	"unoccupied_heating_setpoint": true, "unoccupied_cooling_setpoint": true,
+	"current_heating_setpoint": true, "system_mode": true, "preset": true,
+	// fan
+	"fan_mode": true, "fan_state": true,
+}
+
+// Z2MCommandKeys returns the attributes Zigbee2MQTT set and get accept,
+// sorted.
+func Z2MCommandKeys() []string {
+	keys := make([]string, 0, len(z2mCommandKeys))
+	for k := range z2mCommandKeys {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// z2mCommandKey reports whether k is in z2mCommandKeys, alone or with an
+// endpoint suffix ("state_l2", "brightness_left": Zigbee2MQTT names a
+// multi-endpoint device's properties <property>_<endpoint>).
+func z2mCommandKey(k string) bool {
+	if z2mCommandKeys[k] {
+		return true
+	}
+	i := strings.LastIndexByte(k, '_')
+	if i <= 0 || !z2mCommandKeys[k[:i]] {
+		return false
+	}
+	return z2mEndpoint(k[i+1:])
+}
+
+// z2mEndpoint reports whether s is an endpoint name: l1…l99, a number, or
+// one of the names Zigbee2MQTT's multi-gang devices use.
+func z2mEndpoint(s string) bool {
+	switch s {
+	case "left", "right", "center", "top", "bottom", "middle":
+		return true
+	}
+	s = strings.TrimPrefix(s, "l")
+	if s == "" || len(s) > 2 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
