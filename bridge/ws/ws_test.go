@@ -2,9 +2,12 @@ package ws_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +36,13 @@ func TestMain(m *testing.M) {
 // start runs a bare ws.Server (no MQTT) on loopback with cfg's timings.
 func start(t *testing.T, cfg ws.Config) string {
 	t.Helper()
+	url, _ := startWithMetrics(t, cfg)
+	return url
+}
+
+// startWithMetrics is start, also returning the server's metrics.
+func startWithMetrics(t *testing.T, cfg ws.Config) (string, *metrics.Metrics) {
+	t.Helper()
 	v, err := auth.NewHMAC([]byte(bridgetest.Secret))
 	require.NoError(t, err)
 	m := metrics.New(prometheus.NewRegistry())
@@ -46,7 +56,51 @@ func start(t *testing.T, cfg ws.Config) string {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
-	return "ws://" + srv.Addr() + "/ws"
+	return "ws://" + srv.Addr() + "/ws", m
+}
+
+// rawConn is a WebSocket that sends nothing but connect: it counts the
+// server's pings, answers them with pongs only when answer is set, and
+// never sends a JSON frame after connect.
+type rawConn struct {
+	conn   *websocket.Conn
+	pings  atomic.Int32
+	ended  chan struct{}
+	err    error // why reading ended; read after ended is closed
+	closed time.Time
+}
+
+func dialRaw(t *testing.T, url string, answer bool) (*rawConn, time.Time) {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{wire.Subprotocol}}
+	conn, _, err := d.Dial(url, http.Header{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	r := &rawConn{conn: conn, ended: make(chan struct{})}
+	conn.SetPingHandler(func(data string) error {
+		r.pings.Add(1)
+		if !answer {
+			return nil
+		}
+		// What the library's default handler does: a pong echoing the data.
+		return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	tok := bridgetest.Token(t, "alice", "acme")
+	sent := time.Now()
+	require.NoError(t, conn.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "connect", "params": map[string]string{"token": tok}}))
+	_, msg, err := conn.ReadMessage()
+	require.NoError(t, err)
+	require.Contains(t, string(msg), `"session"`, "connect failed: %s", msg)
+	go func() {
+		defer close(r.ended)
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				r.err, r.closed = err, time.Now()
+				return
+			}
+		}
+	}()
+	return r, sent
 }
 
 func TestConnectTimeoutCloses4001(t *testing.T) {
@@ -58,37 +112,56 @@ func TestConnectTimeoutCloses4001(t *testing.T) {
 }
 
 func TestSilentClientIsClosedAfterTwoPingIntervals(t *testing.T) {
-	url := start(t, ws.Config{PingInterval: 200 * time.Millisecond})
-	d := websocket.Dialer{Subprotocols: []string{wire.Subprotocol}}
-	conn, _, err := d.Dial(url, http.Header{})
-	require.NoError(t, err)
-	defer conn.Close()
-	pings := 0
-	conn.SetPingHandler(func(string) error { pings++; return nil }) // never answer
-	tok := bridgetest.Token(t, "alice", "acme")
-	require.NoError(t, conn.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "connect", "params": map[string]string{"token": tok}}))
-	start := time.Now()
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		if _, _, err := conn.ReadMessage(); err != nil {
-			break
-		}
+	const interval = 200 * time.Millisecond
+	url, m := startWithMetrics(t, ws.Config{PingInterval: interval})
+	c, connected := dialRaw(t, url, false) // never answers pings
+	select {
+	case <-c.ended:
+	case <-time.After(10 * interval):
+		t.Fatalf("a client that does not answer pings is still open after %v", 10*interval)
 	}
-	require.GreaterOrEqual(t, pings, 1, "the server pings")
-	require.Less(t, time.Since(start), 3*time.Second, "a client that does not answer pings is closed")
+	// The server's read deadline is two intervals after the connect frame
+	// it read, which was after we sent it.
+	lived := c.closed.Sub(connected)
+	require.GreaterOrEqual(t, lived, 2*interval, "closed before two ping intervals of silence")
+	require.GreaterOrEqual(t, c.pings.Load(), int32(1), "the server pings before giving up")
+	// The server ended the connection, not our side: a close frame or EOF.
+	var ne net.Error
+	require.False(t, errors.As(c.err, &ne) && ne.Timeout(), "read ended by our own deadline: %v", c.err)
+	// It counts the disconnect as a ping timeout: closed abnormally (1006,
+	// RFC 6455 §7.1.5), and no other code.
+	bridgetest.Eventually(t, 5*time.Second, func() error {
+		if got := testutil.ToFloat64(m.Disconnects.WithLabelValues("1006")); got != 1 {
+			return fmt.Errorf("disconnects{code=1006} = %v, want 1", got)
+		}
+		return nil
+	})
+	require.Equal(t, 1, testutil.CollectAndCount(m.Disconnects), "one disconnect code recorded")
 }
 
 func TestAnsweringClientStaysConnected(t *testing.T) {
-	url := start(t, ws.Config{PingInterval: 100 * time.Millisecond})
-	c := bridgetest.Dial(t, url) // the library answers pings
-	c.Connect(bridgetest.Token(t, "alice", "acme"))
-	deadline := time.Now().Add(700 * time.Millisecond)
-	for time.Now().Before(deadline) {
-		c.MustCall("ping", nil, nil)
-		time.Sleep(50 * time.Millisecond)
+	const interval = 100 * time.Millisecond
+	url := start(t, ws.Config{PingInterval: interval})
+	// Only pongs: after connect the client sends no JSON frame, which would
+	// also extend the server's read deadline.
+	c, _ := dialRaw(t, url, true)
+	// Eight pings answered span four times the two-interval timeout.
+	bridgetest.Eventually(t, 10*time.Second, func() error {
+		select {
+		case <-c.ended:
+			return nil // reported below
+		default:
+		}
+		if n := c.pings.Load(); n < 8 {
+			return fmt.Errorf("%d pings so far", n)
+		}
+		return nil
+	})
+	select {
+	case <-c.ended:
+		t.Fatalf("a client answering pings was closed after %d pings: %v", c.pings.Load(), c.err)
+	default:
 	}
-	_, closed := c.WaitClosed(10 * time.Millisecond)
-	require.False(t, closed)
 }
 
 func TestConnectionLimit(t *testing.T) {
