@@ -9,7 +9,11 @@
 // session that stays behind longer than its slow-consumer timeout is closed
 // with 4009. Latest-mode subscriptions keep one pending slot per device and
 // merge Readings into it (latest wins per metric) while the writer is busy,
-// so they are never disconnected for being slow.
+// so they are never disconnected for being slow. Responses, notices and
+// recovered publications (Send, Recover) are bounded in bytes instead
+// (Config.MaxQueuedReplyBytes): a session that lets more wait is closed
+// with 4009 and its queue freed, so a client that requests large
+// snapshots and never reads cannot grow the node.
 //
 // One delivery path: the hub is the fan-out's Handler (Deliver and Lost).
 // It subscribes a channel upstream (Config.Upstream, the fan-out) when the

@@ -29,6 +29,14 @@ type Config struct {
 	// holds while it recovers from the store; past it the subscription
 	// gets a lagged notice after its result. Default 4 × QueueSize.
 	MaxRecoveryBuffer int
+	// MaxQueuedReplyBytes bounds the bytes of responses, notices and
+	// recovered publications waiting for a session's writer (publications
+	// are bounded by QueueSize instead). Past it the session is closed
+	// with 4009 and what it had queued is freed. One reply larger than
+	// the bound on its own is still queued when nothing else waits, so a
+	// tenant whose devices snapshot outgrows it can still subscribe.
+	// Default DefaultMaxQueuedReplyBytes.
+	MaxQueuedReplyBytes int
 	// Upstream is told when this node's first session subscribes a
 	// channel and after its last one leaves (the fan-out); nil: none.
 	Upstream Upstream
@@ -40,6 +48,15 @@ type Upstream interface {
 	Subscribe(ctx context.Context, tenant, channel string) error
 	Unsubscribe(ctx context.Context, tenant, channel string) error
 }
+
+// DefaultMaxQueuedReplyBytes is 4 MiB. A client that reads keeps the
+// figure near zero (the writer takes the whole queue at each wake), so the
+// bound only has to cover what one burst of requests legitimately waits
+// for: 4 MiB is about 16 devices snapshots of a 1,000-device tenant
+// (~250 B a Reading) or 4 full history pages of 1 KiB publications. A
+// stalled session then holds at most this plus its writer's batch, where
+// issue 11 saw one client grow a node by 700 MiB in 30 s.
+const DefaultMaxQueuedReplyBytes = 4 << 20
 
 type chanKey struct{ tenant, channel string }
 
@@ -70,6 +87,9 @@ func New(cfg Config) *Hub {
 	}
 	if cfg.MaxRecoveryBuffer <= 0 {
 		cfg.MaxRecoveryBuffer = 4 * cfg.QueueSize
+	}
+	if cfg.MaxQueuedReplyBytes <= 0 {
+		cfg.MaxQueuedReplyBytes = DefaultMaxQueuedReplyBytes
 	}
 	return &Hub{
 		seed:     maphash.MakeSeed(),

@@ -58,7 +58,10 @@ type Sub struct {
 func (s *Sub) Channel() string { return s.channel }
 
 type item struct {
-	frame  []byte
+	frame []byte
+	// reply: the frame counts in Session.replyBytes (responses, notices
+	// and recovered publications, which QueueSize does not bound).
+	reply  bool
 	sub    *Sub // set for publications; nil for responses and notices
 	offset uint64
 	forced bool // recovered publications do not count against the bound
@@ -92,13 +95,16 @@ type Session struct {
 	cfg  *Config
 	wake chan struct{}
 
-	mu       sync.Mutex
-	queue    []item
-	npub     int
-	pend     map[pendKey]*pending
-	order    []pendKey
-	subs     map[string]*Sub
-	lagSince time.Time
+	mu    sync.Mutex
+	queue []item
+	npub  int
+	// replyBytes is the size of the queued items marked reply, bounded by
+	// Config.MaxQueuedReplyBytes.
+	replyBytes int
+	pend       map[pendKey]*pending
+	order      []pendKey
+	subs       map[string]*Sub
+	lagSince   time.Time
 	// overflowed: a stream queue overflowed since the writer last took
 	// the queue. A drain with no overflow since the previous one means the
 	// writer caught up, which ends a slow-consumer episode.
@@ -201,13 +207,8 @@ func (s *Session) dropLocked(sub *Sub) {
 	sub.lagQueued = false
 	kept := s.queue[:0]
 	for _, it := range s.queue {
-		if it.lagOf == sub {
-			continue
-		}
-		if it.sub == sub {
-			if !it.forced {
-				s.npub--
-			}
+		if it.lagOf == sub || it.sub == sub {
+			s.unqueueLocked(it)
 			continue
 		}
 		kept = append(kept, it)
@@ -227,15 +228,58 @@ func (s *Session) dropLocked(sub *Sub) {
 	}
 }
 
-// Send queues a response or notification frame. Responses are not bounded
-// by the queue size: requests are rate limited instead.
+// unqueueLocked accounts for an item taken out of the queue other than by
+// the writer.
+func (s *Session) unqueueLocked(it item) {
+	if it.reply {
+		s.replyBytes -= len(it.frame)
+	}
+	if it.sub != nil && !it.forced {
+		s.npub--
+	}
+}
+
+// Send queues a response or notification frame. Requests are rate limited,
+// and the bytes waiting are bounded by Config.MaxQueuedReplyBytes: past
+// it the session is closed with 4009 (see admitReplyLocked).
 func (s *Session) Send(frame []byte) {
 	s.mu.Lock()
-	if !s.closing {
-		s.queue = append(s.queue, item{frame: frame})
+	if !s.closing && s.admitReplyLocked(len(frame)) {
+		s.queue = append(s.queue, item{frame: frame, reply: true})
+		s.replyBytes += len(frame)
 	}
 	s.mu.Unlock()
 	s.signal()
+}
+
+// admitReplyLocked reports whether n more reply bytes fit; when they do
+// not, it closes the session with 4009 (PROTOCOL.md: "a client that stays
+// too slow is closed with 4009") and frees everything queued, replies
+// included: a client that does not read them would only keep the node's
+// memory. A single reply larger than the bound is admitted when no other
+// reply waits, so that a big tenant's snapshot is not refused outright;
+// the session then holds at most the bound plus that one reply.
+func (s *Session) admitReplyLocked(n int) bool {
+	if s.replyBytes == 0 || s.replyBytes+n <= s.cfg.MaxQueuedReplyBytes {
+		return true
+	}
+	if m := s.cfg.Metrics; m != nil {
+		m.SlowConsumers.Inc()
+	}
+	clear(s.queue)
+	s.queue = s.queue[:0]
+	s.replyBytes = 0
+	s.closeLocked(wire.CloseTooSlow, "client too slow: replies not read", true)
+	return false
+}
+
+// QueuedReplyBytes is the size of the responses, notices and recovered
+// publications waiting for the writer (bounded by
+// Config.MaxQueuedReplyBytes, plus one oversized reply).
+func (s *Session) QueuedReplyBytes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.replyBytes
 }
 
 // deliver queues a live publication for sub.
@@ -293,11 +337,21 @@ func (s *Session) Recover(sub *Sub, recovered []*state.Publication, pos wire.Str
 		s.mu.Unlock()
 		return
 	}
+	n := len(result)
 	for _, p := range recovered {
-		s.queue = append(s.queue, item{frame: p.Frame, sub: sub, offset: p.Offset, forced: true})
+		n += len(p.Frame)
+	}
+	if !s.admitReplyLocked(n) {
+		s.mu.Unlock()
+		s.signal()
+		return
+	}
+	s.replyBytes += n
+	for _, p := range recovered {
+		s.queue = append(s.queue, item{frame: p.Frame, sub: sub, offset: p.Offset, forced: true, reply: true})
 	}
 	if result != nil {
-		s.queue = append(s.queue, item{frame: result})
+		s.queue = append(s.queue, item{frame: result, reply: true})
 	}
 	// An empty epoch (a position the caller does not know) lets the first
 	// live publication set the baseline.
@@ -340,7 +394,8 @@ func (s *Session) lagLocked(sub *Sub, offset uint64) {
 	}
 	frame, _ := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: wire.MethodLagged,
 		Params: wire.LaggedParams{Channel: sub.channel, Offset: offset}})
-	s.queue = append(s.queue, item{frame: frame, lagOf: sub})
+	s.queue = append(s.queue, item{frame: frame, lagOf: sub, reply: true})
+	s.replyBytes += len(frame)
 	sub.lagQueued = true
 	if m := s.cfg.Metrics; m != nil {
 		m.Lagged.Inc()
@@ -379,7 +434,7 @@ func (s *Session) overflowLocked(sub *Sub, p *state.Publication) {
 	kept := s.queue[:0]
 	for _, it := range s.queue {
 		if it.sub == sub && !it.forced {
-			s.npub--
+			s.unqueueLocked(it)
 			gap = min(gap, it.offset)
 			continue
 		}
@@ -401,7 +456,8 @@ func (s *Session) overflowLocked(sub *Sub, p *state.Publication) {
 		}
 		frame, _ := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: wire.MethodLagged,
 			Params: wire.LaggedParams{Channel: sub.channel, Offset: last}})
-		s.queue = append(s.queue, item{frame: frame, lagOf: sub})
+		s.queue = append(s.queue, item{frame: frame, lagOf: sub, reply: true})
+		s.replyBytes += len(frame)
 		sub.lagQueued = true
 		if m != nil {
 			m.Lagged.Inc()
@@ -441,6 +497,8 @@ func (s *Session) closeLocked(code int, reason string, notify bool) {
 	for _, it := range s.queue {
 		if it.sub == nil {
 			kept = append(kept, it)
+		} else {
+			s.unqueueLocked(it)
 		}
 	}
 	clear(s.queue[len(kept):])
@@ -523,6 +581,7 @@ func (s *Session) NextBefore(ctx context.Context, dst []Frame, deadline time.Tim
 		clear(s.queue)
 		s.queue = s.queue[:0]
 		s.npub = 0
+		s.replyBytes = 0
 		wait := s.drainPendingLocked(&dst)
 		if !s.overflowed {
 			// Caught up: nothing overflowed since the writer last took
