@@ -38,20 +38,20 @@ func TestHistoryRingWrapsAround(t *testing.T) {
 	t0 := time.Now()
 	h := newHistory("e", 4)
 	fill(h, 3, t0)
-	require.Len(t, h.ring, 3)
-	require.Equal(t, []uint64{1, 2, 3}, offsets(h.ring))
+	require.Equal(t, 3, h.n())
+	require.Equal(t, []uint64{1, 2, 3}, offsets(h.pubs[h.head:]))
 	fill(h, 7, t0) // 4..10
-	require.Len(t, h.ring, 4, "the ring never grows past its size")
+	require.Equal(t, 4, h.n(), "the ring never grows past its size")
 	require.Equal(t, uint64(10), h.offset)
 	var got []uint64
-	for i := 0; i < len(h.ring); i++ {
+	for i := 0; i < h.n(); i++ {
 		got = append(got, h.at(i).Offset)
 	}
 	require.Equal(t, []uint64{7, 8, 9, 10}, got)
 	// Exactly one full turn more keeps the order.
 	fill(h, 4, t0)
 	got = got[:0]
-	for i := 0; i < len(h.ring); i++ {
+	for i := 0; i < h.n(); i++ {
 		got = append(got, h.at(i).Offset)
 	}
 	require.Equal(t, []uint64{11, 12, 13, 14}, got)

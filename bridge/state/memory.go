@@ -1,6 +1,7 @@
 package state
 
 import (
+	"container/list"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,10 +11,6 @@ import (
 	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/devices"
 )
-
-// ErrTooManyDevices is returned by Apply when a tenant already has
-// Config.MaxDevices devices and a message names a new one.
-var ErrTooManyDevices = errors.New("state: tenant device limit reached")
 
 // Config sizes the in-memory state.
 type Config struct {
@@ -27,9 +24,51 @@ type Config struct {
 	HistoryTTL time.Duration
 	// MaxDevices per tenant; default 100000.
 	MaxDevices int
+	// MaxChannels is the number of channel histories a tenant keeps;
+	// default 200000 (a device channel per device, and room for the rest).
+	// A new channel past it evicts the tenant's least recently published
+	// channel.
+	MaxChannels int
+	// MaxChannelBytes bounds the data bytes of one channel's history (the
+	// newest publication is always kept); default 1 MiB.
+	MaxChannelBytes int64
+	// MaxTenantBytes bounds the data bytes of all of a tenant's histories;
+	// past it the least recently published channels are evicted. Default
+	// 256 MiB. (The store also keeps each publication's frame, about as
+	// large as its data.)
+	MaxTenantBytes int64
+	// MaxDeviceFields bounds the metrics plus attrs of one device; a
+	// Reading's new fields past it are refused (ErrFieldLimit). Default 256.
+	MaxDeviceFields int
+	// MaxTagChannels bounds the distinct tag key=value pairs of a tenant's
+	// devices, each a tag channel: a new pair from a decoded Reading past
+	// it is refused (ErrTagLimit). Tags from the configuration count but
+	// are never refused. Default 1000.
+	MaxTagChannels int
+	// IdentityTTL is how long a device id stays owned by its source after
+	// the device was last heard: within it a Reading for the id from
+	// another source is refused (ErrIdentityConflict); after it the other
+	// source takes the id over with a fresh state. Default 24h.
+	IdentityTTL time.Duration
+	// OnEvict, when set, is called for every channel history evicted, with
+	// the reason: "expired" (its newest publication is older than
+	// HistoryTTL), "channel_limit" or "tenant_bytes". It runs with the
+	// tenant locked and must not block.
+	OnEvict func(tenant, reason string)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
+
+// Defaults of the limits, shared with package valkey and the bridge
+// configuration.
+const (
+	DefaultMaxChannels     = 200000
+	DefaultMaxChannelBytes = 1 << 20
+	DefaultMaxTenantBytes  = 256 << 20
+	DefaultMaxDeviceFields = 256
+	DefaultMaxTagChannels  = 1000
+	DefaultIdentityTTL     = 24 * time.Hour
+)
 
 func (c *Config) defaults() {
 	if c.HistorySize <= 0 {
@@ -43,6 +82,24 @@ func (c *Config) defaults() {
 	}
 	if c.MaxDevices <= 0 {
 		c.MaxDevices = 100000
+	}
+	if c.MaxChannels <= 0 {
+		c.MaxChannels = DefaultMaxChannels
+	}
+	if c.MaxChannelBytes <= 0 {
+		c.MaxChannelBytes = DefaultMaxChannelBytes
+	}
+	if c.MaxTenantBytes <= 0 {
+		c.MaxTenantBytes = DefaultMaxTenantBytes
+	}
+	if c.MaxDeviceFields <= 0 {
+		c.MaxDeviceFields = DefaultMaxDeviceFields
+	}
+	if c.MaxTagChannels <= 0 {
+		c.MaxTagChannels = DefaultMaxTagChannels
+	}
+	if c.IdentityTTL <= 0 {
+		c.IdentityTTL = DefaultIdentityTTL
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -66,15 +123,32 @@ func NewMemory(cfg Config) *Memory {
 	return &Memory{cfg: cfg, tenants: make(map[string]*Tenant)}
 }
 
-// Do runs fn with the tenant locked. fn must not block and must not call Do.
+// Do runs fn with the tenant locked, creating the tenant if needed. fn
+// must not block and must not call Do.
 func (m *Memory) Do(tenant string, fn func(t *Tenant)) {
 	m.mu.Lock()
 	t := m.tenants[tenant]
 	if t == nil {
-		t = &Tenant{cfg: &m.cfg, name: tenant, devices: make(map[string]*Device), channels: make(map[string]*history)}
+		t = &Tenant{cfg: &m.cfg, name: tenant, devices: make(map[string]*Device),
+			channels: make(map[string]*history), tags: make(map[string]int)}
 		m.tenants[tenant] = t
 	}
 	m.mu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fn(t)
+}
+
+// read runs fn with the tenant locked, or with nil when the tenant has no
+// state: no read path creates state.
+func (m *Memory) read(tenant string, fn func(t *Tenant)) {
+	m.mu.Lock()
+	t := m.tenants[tenant]
+	m.mu.Unlock()
+	if t == nil {
+		fn(nil)
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fn(t)
@@ -99,6 +173,10 @@ type Device struct {
 	// Source identifies the configured source the device came through, so
 	// that commands can be routed back to it.
 	Source int
+	// SourceKey is the stable key (SourceKey) of the source that owns the
+	// device id; "" for a device restored from a file that predates it,
+	// which the next source to speak adopts.
+	SourceKey string
 	// LastSeen is when the bridge last received a message of the device.
 	LastSeen time.Time
 	// tsOnline is the device time of the last availability change, so an
@@ -146,6 +224,13 @@ type Tenant struct {
 	mu       sync.Mutex
 	devices  map[string]*Device
 	channels map[string]*history
+	// lru orders channels by last publication, least recent at the back.
+	lru list.List
+	// bytes is the data bytes of every channel history.
+	bytes int64
+	// tags counts the devices holding each tag pair (tagPair), i.e. the
+	// tag channels Readings can be published to.
+	tags map[string]int
 }
 
 // Name is the tenant id.
@@ -154,8 +239,11 @@ func (t *Tenant) Name() string { return t.name }
 // Meta says where a Reading came from.
 type Meta struct {
 	// Topic is the MQTT topic of the message the Reading was decoded from.
-	Topic      string
-	Source     int
+	Topic  string
+	Source int
+	// SourceKey is the stable key of the source (SourceKey(family, base)):
+	// within a tenant a device id belongs to the source that created it.
+	SourceKey  string
 	StaleAfter time.Duration
 	Tags       map[string]string
 }
@@ -163,17 +251,42 @@ type Meta struct {
 // Apply merges r into its device's latest state and returns the device.
 // Per READINGS.md a Reading never moves a device back in device time: a
 // Reading older than the merged state leaves metrics and attrs alone.
+//
+// Limits: a new device past MaxDevices (ErrTooManyDevices) and a device id
+// owned by another source (ErrIdentityConflict) refuse the Reading. New
+// metrics or attrs past MaxDeviceFields (ErrFieldLimit) and new tag pairs
+// past MaxTagChannels (ErrTagLimit) are refused alone: Apply removes them
+// from r, merges the rest and returns the device with the error (both
+// joined when both apply), so that what is published matches the state.
 func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
+	now := t.cfg.Now()
 	d := t.devices[r.Device]
+	if d != nil && d.SourceKey != meta.SourceKey && d.SourceKey != "" {
+		if now.Sub(d.LastSeen) <= t.cfg.IdentityTTL {
+			return nil, ErrIdentityConflict
+		}
+		// The owner has been silent past IdentityTTL (moved, or its
+		// source removed): the new source starts the id afresh.
+		t.forget(d)
+		d = nil
+	}
 	if d == nil {
-		if len(t.devices) >= t.cfg.MaxDevices {
+		if _, known := t.devices[r.Device]; !known && len(t.devices) >= t.cfg.MaxDevices {
 			return nil, ErrTooManyDevices
 		}
 		d = &Device{Reading: devices.Reading{Device: r.Device, Family: r.Family, TS: r.TS}}
 		t.devices[r.Device] = d
 	}
-	d.Source, d.StaleAfter = meta.Source, meta.StaleAfter
-	d.LastSeen = t.cfg.Now()
+	var errs []error
+	if t.capTags(d, r, meta.Tags) {
+		errs = append(errs, ErrTagLimit)
+	}
+	if capFields(d, r, t.cfg.MaxDeviceFields) {
+		errs = append(errs, ErrFieldLimit)
+	}
+	err := errors.Join(errs...)
+	d.Source, d.SourceKey, d.StaleAfter = meta.Source, meta.SourceKey, meta.StaleAfter
+	d.LastSeen = now
 	d.heardOn(meta.Topic)
 	m := &d.Reading
 	m.Family = r.Family
@@ -190,6 +303,12 @@ func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 			m.Tags = make(map[string]string, len(tags))
 		}
 		for k, v := range tags {
+			if old, ok := m.Tags[k]; !ok || old != v {
+				if ok {
+					t.untag(k, old)
+				}
+				t.tags[tagPair(k, v)]++
+			}
 			m.Tags[k] = v
 		}
 	}
@@ -199,7 +318,7 @@ func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 		d.tsOnline = r.TS
 	}
 	if r.TS.Before(m.TS) {
-		return d, nil
+		return d, err
 	}
 	m.TS = r.TS
 	if len(r.Metrics) > 0 {
@@ -218,7 +337,77 @@ func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 			m.Attrs[k] = v
 		}
 	}
-	return d, nil
+	return d, err
+}
+
+// tagPair names a tag key and value in Tenant.tags.
+func tagPair(k, v string) string { return k + "\x00" + v }
+
+func (t *Tenant) untag(k, v string) {
+	p := tagPair(k, v)
+	if t.tags[p]--; t.tags[p] <= 0 {
+		delete(t.tags, p)
+	}
+}
+
+// forget drops a device's state and its tag counts; the id stays in
+// t.devices until the caller replaces it.
+func (t *Tenant) forget(d *Device) {
+	for k, v := range d.Reading.Tags {
+		t.untag(k, v)
+	}
+}
+
+// capTags removes from r the tags that would add a tag pair past
+// MaxTagChannels and reports whether it removed any. Tags the
+// configuration sets (conf) are never refused: they are bounded by the
+// configuration itself.
+func (t *Tenant) capTags(d *Device, r *devices.Reading, conf map[string]string) bool {
+	refused := false
+	for k, v := range r.Tags {
+		if cv, ok := conf[k]; ok && cv == v {
+			continue
+		}
+		if cur, ok := d.Reading.Tags[k]; ok && (cur == v || t.tags[tagPair(k, cur)] == 1) {
+			continue // unchanged, or replacing a pair only this device held
+		}
+		if t.tags[tagPair(k, v)] > 0 || len(t.tags) < t.cfg.MaxTagChannels {
+			continue
+		}
+		delete(r.Tags, k)
+		refused = true
+	}
+	return refused
+}
+
+// capFields removes from r the metrics and attrs that d does not have yet
+// past max fields, and reports whether it removed any.
+func capFields(d *Device, r *devices.Reading, max int) bool {
+	n := len(d.Reading.Metrics) + len(d.Reading.Attrs)
+	refused := false
+	for k := range r.Metrics {
+		if _, ok := d.Reading.Metrics[k]; ok {
+			continue
+		}
+		if n >= max {
+			delete(r.Metrics, k)
+			refused = true
+			continue
+		}
+		n++
+	}
+	for k := range r.Attrs {
+		if _, ok := d.Reading.Attrs[k]; ok {
+			continue
+		}
+		if n >= max {
+			delete(r.Attrs, k)
+			refused = true
+			continue
+		}
+		n++
+	}
+	return refused
 }
 
 // Device returns a device's merged state.
@@ -230,38 +419,112 @@ func (t *Tenant) Device(id string) (*Device, bool) {
 // Len is the number of devices.
 func (t *Tenant) Len() int { return len(t.devices) }
 
-func (t *Tenant) channel(ch wire.Channel) *history {
+// lookup returns ch's history, or emptyHistory when the channel does not
+// exist. A channel whose newest publication is past HistoryTTL is evicted
+// here: it no longer exists, and a later publication starts a new epoch.
+// lookup never creates a channel.
+func (t *Tenant) lookup(ch wire.Channel) *history {
 	h := t.channels[ch.Name]
 	if h == nil {
+		return emptyHistory
+	}
+	if expired(h.last, t.cfg.HistoryTTL, t.cfg.Now()) {
+		t.evict(h, "expired")
+		return emptyHistory
+	}
+	return h
+}
+
+// evict drops a channel's history.
+func (t *Tenant) evict(h *history, reason string) {
+	delete(t.channels, h.name)
+	t.lru.Remove(h.lru)
+	t.bytes -= h.bytes
+	if t.cfg.OnEvict != nil {
+		t.cfg.OnEvict(t.name, reason)
+	}
+}
+
+// EvictExpired evicts every channel whose newest publication is older than
+// HistoryTTL and returns how many it evicted. The least recently published
+// channels are at the back of the recency list, so it stops at the first
+// live one.
+func (t *Tenant) EvictExpired() int {
+	now := t.cfg.Now()
+	n := 0
+	for e := t.lru.Back(); e != nil; e = t.lru.Back() {
+		h := e.Value.(*history)
+		if !expired(h.last, t.cfg.HistoryTTL, now) {
+			break
+		}
+		t.evict(h, "expired")
+		n++
+	}
+	return n
+}
+
+// Channels is the number of channel histories the tenant keeps.
+func (t *Tenant) Channels() int { return len(t.channels) }
+
+// HistoryBytes is the data bytes of the tenant's channel histories.
+func (t *Tenant) HistoryBytes() int64 { return t.bytes }
+
+// Append adds a publication to a channel's history, assigning the next
+// offset, and returns it; the channel is created (with a new epoch) if it
+// does not exist. data must be valid JSON; r is the Reading it encodes, or
+// nil. Append keeps the tenant within its limits: it frees expired
+// publications and channels, and evicts the least recently published
+// channels past MaxChannels or MaxTenantBytes.
+func (t *Tenant) Append(ch wire.Channel, data []byte, r *devices.Reading) *Publication {
+	now := t.cfg.Now()
+	t.EvictExpired()
+	h := t.channels[ch.Name]
+	if h == nil {
+		for len(t.channels) >= t.cfg.MaxChannels {
+			t.evict(t.lru.Back().Value.(*history), "channel_limit")
+		}
 		size := t.cfg.HistorySize
 		if ch.Kind == wire.KindDevice {
 			size = t.cfg.DeviceHistorySize
 		}
 		h = newHistory(newEpoch(), size)
+		h.name, h.maxBytes = ch.Name, t.cfg.MaxChannelBytes
+		h.lru = t.lru.PushFront(h)
 		t.channels[ch.Name] = h
+	} else {
+		t.lru.MoveToFront(h.lru)
 	}
-	return h
-}
-
-// Append adds a publication to a channel's history, assigning the next
-// offset, and returns it. data must be valid JSON; r is the Reading it
-// encodes, or nil.
-func (t *Tenant) Append(ch wire.Channel, data []byte, r *devices.Reading) *Publication {
-	h := t.channel(ch)
-	p := NewPublication(ch.Name, h.epoch, h.offset+1, data, r, t.cfg.Now())
+	p := NewPublication(ch.Name, h.epoch, h.offset+1, data, r, now)
+	before := h.bytes
 	h.append(p)
+	h.dropExpired(t.cfg.HistoryTTL, now)
+	t.bytes += h.bytes - before
+	for t.bytes > t.cfg.MaxTenantBytes {
+		if back := t.lru.Back().Value.(*history); back != h {
+			t.evict(back, "tenant_bytes")
+			continue
+		}
+		// Only this channel is left: keep its newest publication.
+		if h.n() <= 1 {
+			break
+		}
+		before := h.bytes
+		h.drop()
+		t.bytes += h.bytes - before
+	}
 	return p
 }
 
-// Position is the channel's current epoch and offset.
+// Position is the channel's current epoch and offset: "" and 0 for a
+// channel that does not exist (never published to, or evicted).
 func (t *Tenant) Position(ch wire.Channel) wire.StreamPosition {
-	h := t.channel(ch)
+	h := t.lookup(ch)
 	return wire.StreamPosition{Epoch: h.epoch, Offset: h.offset}
 }
 
 // Since returns the publications after pos and whether they are complete.
 func (t *Tenant) Since(ch wire.Channel, pos wire.StreamPosition) ([]*Publication, bool) {
-	return t.channel(ch).since(pos, t.cfg.HistoryTTL, t.cfg.Now())
+	return t.lookup(ch).since(pos, t.cfg.HistoryTTL, t.cfg.Now())
 }
 
 // History answers a forward history request (see Query).

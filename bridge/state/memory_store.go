@@ -21,7 +21,11 @@ func (m *Memory) Append(_ context.Context, tenant string, ch wire.Channel, data 
 // Position implements Store.
 func (m *Memory) Position(_ context.Context, tenant string, ch wire.Channel) (wire.StreamPosition, error) {
 	var pos wire.StreamPosition
-	m.Do(tenant, func(t *Tenant) { pos = t.Position(ch) })
+	m.read(tenant, func(t *Tenant) {
+		if t != nil {
+			pos = t.Position(ch)
+		}
+	})
 	return pos, nil
 }
 
@@ -32,7 +36,11 @@ func (m *Memory) Since(_ context.Context, tenant string, ch wire.Channel, since 
 		pos  wire.StreamPosition
 		ok   bool
 	)
-	m.Do(tenant, func(t *Tenant) {
+	m.read(tenant, func(t *Tenant) {
+		if t == nil {
+			pubs, ok = emptyHistory.since(since, 0, time.Time{})
+			return
+		}
 		pos = t.Position(ch)
 		pubs, ok = t.Since(ch, since)
 	})
@@ -42,7 +50,7 @@ func (m *Memory) Since(_ context.Context, tenant string, ch wire.Channel, since 
 // History implements Store.
 func (m *Memory) History(_ context.Context, tenant string, ch wire.Channel, q HistoryQuery) (HistoryPage, error) {
 	var page HistoryPage
-	m.Do(tenant, func(t *Tenant) { page = t.Query(ch, q) })
+	m.read(tenant, func(t *Tenant) { page = t.Query(ch, q) })
 	return page, nil
 }
 
@@ -59,13 +67,16 @@ func (m *Memory) Device(_ context.Context, tenant, id string) (DeviceInfo, bool,
 		info DeviceInfo
 		ok   bool
 	)
-	m.Do(tenant, func(t *Tenant) {
+	m.read(tenant, func(t *Tenant) {
+		if t == nil {
+			return
+		}
 		d, found := t.Device(id)
 		if !found {
 			return
 		}
 		ok = true
-		info = DeviceInfo{Reading: d.Snapshot(m.cfg.Now()), Source: d.Source, Topics: d.Topics()}
+		info = DeviceInfo{Reading: d.Snapshot(m.cfg.Now()), Source: d.Source, SourceKey: d.SourceKey, Topics: d.Topics()}
 	})
 	return info, ok, nil
 }
@@ -77,15 +88,23 @@ func (m *Memory) Snapshot(_ context.Context, tenant string, ch wire.Channel) ([]
 	if ch.Kind == wire.KindDevice {
 		id = wire.UnescapeID(ch.Arg)
 	}
-	m.Do(tenant, func(t *Tenant) { out = t.Snapshot(ch, id) })
+	m.read(tenant, func(t *Tenant) {
+		if t != nil {
+			out = t.Snapshot(ch, id)
+		}
+	})
 	return out, nil
 }
 
-// SweepStale implements Store.
+// SweepStale implements Store. It also evicts every tenant's expired
+// channels.
 func (m *Memory) SweepStale(context.Context) ([]TenantReading, error) {
 	var out []TenantReading
 	for _, tenant := range m.Tenants() {
 		m.Do(tenant, func(t *Tenant) {
+			// Channels idle past the history TTL are freed here too, so a
+			// tenant that stopped publishing does not keep its history.
+			t.EvictExpired()
 			for _, r := range t.SweepStale() {
 				out = append(out, TenantReading{Tenant: tenant, Reading: r})
 			}
@@ -103,13 +122,17 @@ func (m *Memory) DeviceCounts(context.Context) (map[string]int, error) {
 	return out, nil
 }
 
-// Query answers a history query on ch.
+// Query answers a history query on ch; t may be nil (a tenant without
+// state). It creates nothing.
 func (t *Tenant) Query(ch wire.Channel, q HistoryQuery) HistoryPage {
-	h := t.channel(ch)
+	h, ttl, now := emptyHistory, time.Duration(0), time.Time{}
+	if t != nil {
+		h, ttl, now = t.lookup(ch), t.cfg.HistoryTTL, t.cfg.Now()
+	}
 	if q.Limit <= 0 || q.Limit > wire.MaxHistoryLimit {
 		q.Limit = wire.MaxHistoryLimit
 	}
-	pubs, complete := h.query(q, t.cfg.HistoryTTL, t.cfg.Now())
+	pubs, complete := h.query(q, ttl, now)
 	return HistoryPage{Publications: pubs, Epoch: h.epoch, Offset: h.offset, Complete: complete}
 }
 

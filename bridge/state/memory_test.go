@@ -169,7 +169,7 @@ func TestAppendOffsetsAndEpochs(t *testing.T) {
 	devs := wire.Channel{Name: "devices", Kind: wire.KindDevices}
 	app := wire.Channel{Name: "app:x", Kind: wire.KindApp}
 	m.Do("acme", func(tn *Tenant) {
-		require.Equal(t, uint64(0), tn.Position(devs).Offset)
+		require.Equal(t, wire.StreamPosition{}, tn.Position(devs), "no epoch before the first publication")
 		p1 := tn.Append(devs, []byte(`{"a":1}`), nil)
 		p2 := tn.Append(devs, []byte(`{"a":2}`), nil)
 		q1 := tn.Append(app, []byte(`"hi"`), nil)
@@ -191,14 +191,14 @@ func TestAppendOffsetsAndEpochs(t *testing.T) {
 		require.JSONEq(t, `{"a":2}`, string(frame.Params.Data))
 	})
 	var epochOther string
-	m.Do("other", func(tn *Tenant) { epochOther = tn.Position(devs).Epoch })
+	m.Do("other", func(tn *Tenant) { epochOther = tn.Append(devs, []byte(`1`), nil).Epoch })
 	var epochAcme string
 	m.Do("acme", func(tn *Tenant) { epochAcme = tn.Position(devs).Epoch })
 	require.NotEqual(t, epochAcme, epochOther, "tenants never share a channel")
 	require.ElementsMatch(t, []string{"acme", "other"}, m.Tenants())
 	// A new store (a restarted process) never reuses an epoch.
 	m2 := newTestMemory(clk)
-	m2.Do("acme", func(tn *Tenant) { require.NotEqual(t, epochAcme, tn.Position(devs).Epoch) })
+	m2.Do("acme", func(tn *Tenant) { require.NotEqual(t, epochAcme, tn.Append(devs, []byte(`1`), nil).Epoch) })
 }
 
 func TestDeviceChannelsKeepLessHistory(t *testing.T) {
@@ -225,25 +225,33 @@ func TestTenantSinceAndHistoryUseTheClock(t *testing.T) {
 	ch := wire.Channel{Name: "app:x", Kind: wire.KindApp}
 	var start wire.StreamPosition
 	m.Do("acme", func(tn *Tenant) {
+		tn.Append(ch, []byte(`0`), nil)
 		start = tn.Position(ch)
 		tn.Append(ch, []byte(`1`), nil)
 		tn.Append(ch, []byte(`2`), nil)
 		pubs, ok := tn.Since(ch, start)
 		require.True(t, ok)
-		require.Equal(t, []uint64{1, 2}, offsets(pubs))
+		require.Equal(t, []uint64{2, 3}, offsets(pubs))
 	})
-	clk.Advance(2 * time.Minute)
+	clk.Advance(30 * time.Second)
+	m.Do("acme", func(tn *Tenant) { tn.Append(ch, []byte(`3`), nil) })
+	clk.Advance(45 * time.Second)
 	m.Do("acme", func(tn *Tenant) {
 		_, ok := tn.Since(ch, start)
 		require.False(t, ok, "past the TTL the gap is not recoverable")
 		pubs, epoch, complete := tn.History(ch, nil, time.Time{}, 10)
-		require.Empty(t, pubs)
+		require.Equal(t, []uint64{4}, offsets(pubs))
 		require.False(t, complete)
-		require.Equal(t, start.Epoch, epoch)
-		tn.Append(ch, []byte(`3`), nil)
-		pubs, ok = tn.Since(ch, wire.StreamPosition{Epoch: start.Epoch, Offset: 2})
-		require.True(t, ok)
-		require.Equal(t, []uint64{3}, offsets(pubs))
+		require.Equal(t, start.Epoch, epoch, "a channel with a live publication keeps its epoch")
+	})
+	clk.Advance(2 * time.Minute)
+	m.Do("acme", func(tn *Tenant) {
+		require.Equal(t, wire.StreamPosition{}, tn.Position(ch), "a channel whose history expired whole is gone")
+		p := tn.Append(ch, []byte(`4`), nil)
+		require.NotEqual(t, start.Epoch, p.Epoch, "published again, it starts a new epoch")
+		require.Equal(t, uint64(1), p.Offset)
+		_, ok := tn.Since(ch, wire.StreamPosition{Epoch: start.Epoch, Offset: 4})
+		require.False(t, ok, "a client resuming the old epoch is not recovered")
 	})
 }
 

@@ -48,6 +48,7 @@ type fileDevice struct {
 	Tenant     string          `json:"tenant"`
 	Reading    devices.Reading `json:"reading"`
 	Source     int             `json:"source,omitempty"`
+	SourceKey  string          `json:"source_key,omitempty"`
 	StaleAfter time.Duration   `json:"stale_after_ns,omitempty"`
 	LastSeen   time.Time       `json:"last_seen"`
 	TSOnline   time.Time       `json:"ts_online"`
@@ -91,7 +92,7 @@ func (m *Memory) persistCopy() []fileDevice {
 			for _, d := range t.devices {
 				out = append(out, fileDevice{
 					Tenant: name, Reading: copyReading(d.Reading),
-					Source: d.Source, StaleAfter: d.StaleAfter,
+					Source: d.Source, SourceKey: d.SourceKey, StaleAfter: d.StaleAfter,
 					LastSeen: d.LastSeen, TSOnline: d.tsOnline, Topics: d.Topics(),
 				})
 			}
@@ -224,8 +225,11 @@ func (m *Memory) Load(path string) (int, error) {
 					continue
 				}
 				t.devices[l.Reading.Device] = &Device{
-					Reading: l.Reading, StaleAfter: l.StaleAfter, Source: l.Source,
+					Reading: l.Reading, StaleAfter: l.StaleAfter, Source: l.Source, SourceKey: l.SourceKey,
 					LastSeen: l.LastSeen, tsOnline: l.TSOnline, topics: l.Topics,
+				}
+				for k, v := range l.Reading.Tags {
+					t.tags[tagPair(k, v)]++
 				}
 				n++
 			}

@@ -21,7 +21,8 @@ type Store interface {
 	// or nil.
 	Append(ctx context.Context, tenant string, ch wire.Channel, data []byte, r *devices.Reading) (*Publication, error)
 	// Position is the channel's current epoch and offset. A channel never
-	// published to has offset 0.
+	// published to (or expired) has the empty epoch and offset 0. No read
+	// (Position, Since, History, Device, Snapshot) creates state.
 	Position(ctx context.Context, tenant string, ch wire.Channel) (wire.StreamPosition, error)
 	// Since returns every publication after pos, oldest first, the
 	// channel's position when they were read, and whether the history still
@@ -33,7 +34,11 @@ type Store interface {
 	// Apply merges r into its device's latest state. Per READINGS.md the
 	// latest value never goes back in device time: a Reading older than the
 	// merged state changes neither metrics nor attrs. It returns
-	// ErrTooManyDevices when r names a new device past the tenant's limit.
+	// ErrTooManyDevices when r names a new device past the tenant's limit,
+	// ErrIdentityConflict when r's device id belongs to another source;
+	// and, having merged the rest of r, ErrFieldLimit and ErrTagLimit when
+	// it removed from r fields or tags past their limits (see
+	// LimitReasons). Every such error matches ErrLimit.
 	Apply(ctx context.Context, tenant string, r *devices.Reading, meta Meta) error
 	// Device returns a device's merged state.
 	Device(ctx context.Context, tenant, id string) (DeviceInfo, bool, error)
@@ -59,6 +64,10 @@ type DeviceInfo struct {
 	Reading devices.Reading
 	// Source is the index of the configured source the device came through.
 	Source int
+	// SourceKey is the stable key of the source that owns the device id
+	// (SourceKey); a command route must check that the source at index
+	// Source still has it, since indexes shift when the configuration does.
+	SourceKey string
 	// Topics are the distinct topics the device was last heard on, newest
 	// first.
 	Topics []string
