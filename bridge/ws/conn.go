@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,7 +38,17 @@ type conn struct {
 	limited int // consecutive rate-limited requests
 	expiry  *time.Timer
 	ctx     context.Context
+	adm     *admission // released once connected
+
+	// lingerMu orders the read deadlines of the closing handshake: the
+	// writer sets a short one once the close frame is out (closeSent),
+	// the reader a longer one when it starts discarding before that.
+	lingerMu  sync.Mutex
+	closeSent bool
 }
+
+// closeLinger is how long the peer has to answer a close frame.
+const closeLinger = time.Second
 
 // serveConn is the Fiber handler goroutine: it reads, and nothing else
 // writes to the socket except the writer goroutine it starts.
@@ -51,8 +62,14 @@ func (s *Server) serveConn(c *websocket.Conn) {
 	s.conns.Add(1)
 	s.connMu.Unlock()
 	defer s.conns.Done()
-	s.open.Add(1)
-	defer s.open.Add(-1)
+	adm, _ := c.Locals(admissionKey).(*admission)
+	if adm == nil || !adm.claim() {
+		// Not admitted (cannot happen through admit), or admitted so long
+		// ago that its place expired: take none without the limits.
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(wire.CloseUnauthorized, "connect timeout"), time.Now().Add(time.Second))
+		return
+	}
+	defer adm.release()
 	m := s.cfg.Metrics
 	if m != nil {
 		m.Connects.Inc()
@@ -61,6 +78,7 @@ func (s *Server) serveConn(c *websocket.Conn) {
 	cn := &conn{
 		srv:     s,
 		ws:      c,
+		adm:     adm,
 		ctx:     ctx,
 		sess:    s.cfg.Hub.NewSession("s_"+s.idPrefix+strconv.FormatUint(s.nextID.Add(1), 36)+randomID(4), "", "", s.cfg.Node),
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.RequestRate), s.cfg.RequestBurst),
@@ -77,6 +95,7 @@ func (s *Server) serveConn(c *websocket.Conn) {
 		code = sent
 	}
 	if cn.id != nil {
+		s.connected.Add(-1)
 		chans := cn.sess.Channels()
 		s.cfg.Hub.Remove(cn.sess)
 		s.leavePresence(cn.id.Tenant, cn.sess.ID, chans)
@@ -122,17 +141,99 @@ func (cn *conn) readLoop() int {
 			m.FramesIn.Inc()
 			m.BytesIn.Add(float64(len(data)))
 		}
+		if code, closing := cn.sess.CloseCode(); closing {
+			// Closed by the hub (4009), an admin (4003), expiry or drain:
+			// answering more requests would only build replies no one
+			// sends.
+			cn.discardUntilClosed()
+			return code
+		}
 		if cn.id != nil {
 			_ = c.SetReadDeadline(time.Now().Add(2 * s.cfg.PingInterval))
+		} else if done, code := cn.preConnect(data); done {
+			cn.discardUntilClosed()
+			return code
 		}
 		if typ != websocket.TextMessage {
 			cn.sendError(json.RawMessage("null"), wire.NewError(wire.CodeInvalidRequest, "invalid request: only text frames are used"))
 			continue
 		}
-		if done, code := cn.handleFrame(data); done {
+		done, code := false, 0
+		if cn.id == nil {
+			done, code = cn.connectFrame(data)
+		} else {
+			done, code = cn.handleFrame(data)
+		}
+		if done {
+			cn.discardUntilClosed()
 			return code
 		}
 	}
+}
+
+// discardUntilClosed reads and drops what the peer still sends until it
+// answers the close frame, or the linger ends: closing a TCP socket with
+// unread input makes the kernel send RST, which can destroy the close
+// frame before the peer reads it (RFC 6455 §7.1.1: the server closes the
+// TCP connection after the closing handshake). A writer still blocked on
+// the peer has WriteTimeout to send the close frame.
+func (cn *conn) discardUntilClosed() {
+	c := cn.ws
+	c.SetPongHandler(func(string) error { return nil }) // pongs no longer extend the deadline
+	cn.lingerMu.Lock()
+	linger := closeLinger
+	if !cn.closeSent {
+		linger += cn.srv.cfg.WriteTimeout
+	}
+	_ = c.SetReadDeadline(time.Now().Add(linger))
+	cn.lingerMu.Unlock()
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
+// preConnect limits a socket that has not connected: its frames, text or
+// not, take tokens from the request limiter too, and the first one
+// refused closes it with 4029 (a client has one frame to send before
+// connect, so there is no grace).
+func (cn *conn) preConnect(data []byte) (bool, int) {
+	if !cn.limiter.Allow() {
+		if m := cn.srv.cfg.Metrics; m != nil {
+			m.RateLimited.Inc()
+		}
+		return cn.fail(requestID(data), "", wire.CodeRateLimited, wire.CloseRateLimited, "rate limit exceeded before connect")
+	}
+	return false, 0
+}
+
+// connectFrame handles a text frame before connect. It takes a place
+// under MaxConnections first, so that admitted upgrades cannot connect
+// past it; a socket that connected keeps it and leaves the pending
+// limits, any other gives it back.
+func (cn *conn) connectFrame(data []byte) (bool, int) {
+	s := cn.srv
+	if s.connected.Add(1) > int64(s.cfg.MaxConnections) {
+		s.connected.Add(-1)
+		s.reject("limit")
+		return cn.fail(requestID(data), "", wire.CodeRateLimited, wire.CloseRateLimited, "connection limit reached")
+	}
+	done, code := cn.handleFrame(data)
+	if cn.id != nil {
+		cn.adm.release()
+	} else {
+		s.connected.Add(-1)
+	}
+	return done, code
+}
+
+// requestID is the id of a request frame, or null.
+func requestID(data []byte) json.RawMessage {
+	if _, id, _ := wire.ParseRequest(data); len(id) > 0 {
+		return id
+	}
+	return json.RawMessage("null")
 }
 
 func (cn *conn) readErrorCode(err error) int {
@@ -181,9 +282,12 @@ func (cn *conn) writeLoop() {
 		for _, f := range frames {
 			if f.Close {
 				_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(f.Code, f.Reason), time.Now().Add(time.Second))
-				// Closing the socket ends the reader too (RFC 6455 §7.1.1
-				// lets the server close the TCP connection first).
-				_ = c.Close()
+				// The reader waits closeLinger for the peer's answer,
+				// then serveConn closes the socket.
+				cn.lingerMu.Lock()
+				cn.closeSent = true
+				_ = c.SetReadDeadline(time.Now().Add(closeLinger))
+				cn.lingerMu.Unlock()
 				return
 			}
 			_ = c.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))

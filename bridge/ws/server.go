@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +43,18 @@ type Config struct {
 	PingInterval   time.Duration // default 25s
 	ConnectTimeout time.Duration // default 10s
 	WriteTimeout   time.Duration // default 10s
-	MaxConnections int           // per node; default 10000
+	MaxConnections int           // connected sessions per node; default 10000
+	// MaxPending bounds the sockets of this node that are upgraded but have
+	// not completed connect; they do not count against MaxConnections.
+	// Default 1000.
+	MaxPending int
+	// MaxPendingPerAddress bounds them per client address (an IPv6
+	// client by its /64); default 50.
+	MaxPendingPerAddress int
+	// TrustedProxies lists the proxies (addresses or CIDR prefixes) whose
+	// X-Forwarded-For names the client address; empty: the peer address
+	// is the client's, and X-Forwarded-For is ignored.
+	TrustedProxies []string
 	RequestRate    float64       // requests per second per connection; default 50
 	RequestBurst   int           // default 100
 	AllowedOrigins []string      // empty: any
@@ -79,6 +91,12 @@ func (c *Config) defaults() {
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = 10000
 	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 1000
+	}
+	if c.MaxPendingPerAddress <= 0 {
+		c.MaxPendingPerAddress = 50
+	}
 	if c.RequestRate <= 0 {
 		c.RequestRate = 50
 	}
@@ -101,8 +119,15 @@ type Server struct {
 	cfg      Config
 	app      *fiber.App
 	ln       net.Listener
-	open     atomic.Int64 // WebSocket connections, before and after connect
 	draining atomic.Bool
+	// pending counts upgrades admitted and not yet connected (or ended),
+	// perAddr the same per client address; connected counts sockets that
+	// completed connect, the ones MaxConnections bounds.
+	pending   atomic.Int64
+	connected atomic.Int64
+	addrMu    sync.Mutex
+	perAddr   map[string]int
+	trusted   []netip.Prefix
 	// installed is set by Install once the backplane fields of cfg are
 	// in place; the WebSocket and admin routes refuse requests until then,
 	// and the atomic makes the fields visible to every later request.
@@ -129,7 +154,12 @@ func New(addr string, cfg Config) (*Server, error) {
 		}
 		return nil, fmt.Errorf("http: listen %s: %w", addr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4)}
+	trusted, err := parsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("http: trusted proxies: %w", err)
+	}
+	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4), perAddr: make(map[string]int), trusted: trusted}
 	if cfg.Store != nil {
 		s.Install(singleNode(cfg))
 	}
@@ -238,8 +268,9 @@ func (s *Server) routes() {
 }
 
 // admit runs before the upgrade: only WebSocket upgrades, the mqlive.v1
-// subprotocol when subprotocols are offered, and the node's connection
-// limit. Refusals are plain HTTP with a one-line reason.
+// subprotocol when subprotocols are offered, the node's connection limit
+// and the limits on sockets that have not connected yet, per node and per
+// client address. Refusals are plain HTTP with a one-line reason.
 func (s *Server) admit(c *fiber.Ctx) error {
 	if !websocket.IsWebSocketUpgrade(c) {
 		return c.Status(fiber.StatusUpgradeRequired).SendString("expected a WebSocket upgrade\n")
@@ -256,11 +287,152 @@ func (s *Server) admit(c *fiber.Ctx) error {
 		s.reject("backplane")
 		return c.Status(fiber.StatusServiceUnavailable).SendString("node is starting: its backplane is not reachable yet; retry\n")
 	}
-	if s.open.Load() >= int64(s.cfg.MaxConnections) {
+	if s.connected.Load() >= int64(s.cfg.MaxConnections) {
 		s.reject("limit")
 		return c.Status(fiber.StatusServiceUnavailable).SendString("connection limit reached\n")
 	}
-	return c.Next()
+	a, reason := s.admitPending(s.clientAddr(c))
+	if a == nil {
+		s.reject(reason)
+		return c.Status(fiber.StatusServiceUnavailable).SendString("too many connections waiting to authenticate; retry later\n")
+	}
+	c.Locals(admissionKey, a)
+	err := c.Next()
+	if c.Response().StatusCode() != fiber.StatusSwitchingProtocols {
+		a.release() // the upgrade was refused (origin, handshake)
+		return err
+	}
+	// serveConn runs on its own goroutine once the 101 is written, and
+	// never when writing it fails: an admission no socket claims expires.
+	a.timer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
+		if a.claimed.CompareAndSwap(false, true) {
+			a.release()
+		}
+	})
+	return err
+}
+
+const admissionKey = "mqlive.admission"
+
+// admission is an upgrade's place under the pending limits, held from
+// admit until its socket connects or ends.
+type admission struct {
+	srv      *Server
+	addr     string
+	claimed  atomic.Bool // by serveConn, or by the expiry timer
+	released atomic.Bool
+	timer    *time.Timer
+}
+
+// admitPending takes a place for a new socket from addr, or returns the
+// reject reason.
+func (s *Server) admitPending(addr string) (*admission, string) {
+	if s.pending.Add(1) > int64(s.cfg.MaxPending) {
+		s.pending.Add(-1)
+		return nil, "pending"
+	}
+	s.addrMu.Lock()
+	if s.perAddr[addr] >= s.cfg.MaxPendingPerAddress {
+		s.addrMu.Unlock()
+		s.pending.Add(-1)
+		return nil, "pending_address"
+	}
+	s.perAddr[addr]++
+	s.addrMu.Unlock()
+	return &admission{srv: s, addr: addr}, ""
+}
+
+// claim is called by the socket's handler; false means the admission
+// expired first.
+func (a *admission) claim() bool {
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	return a.claimed.CompareAndSwap(false, true)
+}
+
+// release gives the place back; only the first call counts.
+func (a *admission) release() {
+	if !a.released.CompareAndSwap(false, true) {
+		return
+	}
+	s := a.srv
+	s.pending.Add(-1)
+	s.addrMu.Lock()
+	if n := s.perAddr[a.addr] - 1; n > 0 {
+		s.perAddr[a.addr] = n
+	} else {
+		delete(s.perAddr, a.addr)
+	}
+	s.addrMu.Unlock()
+}
+
+// Pending is the number of sockets upgraded (or being upgraded) that have
+// not completed connect.
+func (s *Server) Pending() int { return int(s.pending.Load()) }
+
+// clientAddr is the address the per-address limit counts: the peer, or,
+// when the peer is a trusted proxy, the nearest address in
+// X-Forwarded-For that is not one (read from the right: the left part is
+// whatever the client wrote). IPv6 clients are counted by their /64, which
+// one host usually holds whole.
+func (s *Server) clientAddr(c *fiber.Ctx) string {
+	ip, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	ip = ip.Unmap()
+	if len(s.trusted) > 0 && s.isTrusted(ip) {
+		hdrs := c.Request().Header.PeekAll(fiber.HeaderXForwardedFor)
+	walk:
+		for i := len(hdrs) - 1; i >= 0; i-- {
+			parts := strings.Split(string(hdrs[i]), ",")
+			for j := len(parts) - 1; j >= 0; j-- {
+				hop, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+				if err != nil {
+					break walk // unparsable: the last trusted hop is the client
+				}
+				ip = hop.Unmap()
+				if !s.isTrusted(ip) {
+					break walk
+				}
+			}
+		}
+	}
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+func (s *Server) isTrusted(ip netip.Addr) bool {
+	for _, p := range s.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePrefixes reads addresses and CIDR prefixes.
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, v := range list {
+		v = strings.TrimSpace(v)
+		if strings.Contains(v, "/") {
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, err
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 func (s *Server) reject(reason string) {
