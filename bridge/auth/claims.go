@@ -3,19 +3,25 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// DefaultMaxLifetime is the default cap on a token's lifetime (exp - iat):
+// a sign-out is kept that long, and the dev token lives exactly that long.
+const DefaultMaxLifetime = 24 * time.Hour
+
 // MaxSubjectBytes bounds `sub` so that the default `user:<sub>` channel fits
 // the protocol's 200-byte channel name limit.
 const MaxSubjectBytes = 195
 
 // Claims is the payload of an mqlive token (PROTOCOL.md "Tokens (JWT)").
-// sub, tenant and exp are required; the permission lists are patterns where a
-// trailing `*` matches any suffix and anything else matches exactly.
+// sub, tenant and exp are required (and iat when the verifier caps the
+// token lifetime); the permission lists are patterns in the canonical form
+// described in match.go.
 type Claims struct {
 	jwt.RegisteredClaims
 	// Tenant scopes every channel the client sees. Required, [a-z0-9_-]{1,64}.
@@ -28,8 +34,11 @@ type Claims struct {
 	Pub []string `json:"pub,omitempty"`
 	// Cmd lists device patterns the client may send commands to; default none.
 	Cmd []string `json:"cmd,omitempty"`
-	// Admin allows the monitor channel.
+	// Admin allows the monitor channel, and nothing else.
 	Admin bool `json:"admin,omitempty"`
+	// API lists the admin HTTP API operations the token may call:
+	// "publish", "signout", "revoke", "nodes". Default none.
+	API []string `json:"api,omitempty"`
 }
 
 // errBadClaim marks a failure of mqlive's own claim checks, so that Verify can
@@ -62,9 +71,14 @@ func (c Claims) Validate() error {
 		patterns []string
 	}{{"chan", c.Chan}, {"pub", c.Pub}, {"cmd", c.Cmd}} {
 		for i, p := range l.patterns {
-			if err := checkPattern(p); err != nil {
+			if err := checkPattern(p, l.name == "cmd"); err != nil {
 				errs = append(errs, fmt.Errorf("%w: %s[%d]: %v", errBadClaim, l.name, i, err))
 			}
+		}
+	}
+	for i, op := range c.API {
+		if !slices.Contains(APIOperations, op) {
+			errs = append(errs, fmt.Errorf("%w: api[%d]: %q is not one of %s", errBadClaim, i, op, strings.Join(APIOperations, ", ")))
 		}
 	}
 	return errors.Join(errs...)
@@ -72,7 +86,8 @@ func (c Claims) Validate() error {
 
 // DevClaims returns the claims of a development token: an admin of tenant
 // that may subscribe to the default channels and monitor, publish to any
-// app:* channel and command any device, valid for ttl from now. The caller
+// app:* channel, command any device and call the whole admin HTTP API,
+// issued now and valid for ttl. The caller
 // sets Issuer and Audience when the verifier checks them.
 func DevClaims(user, tenant string, ttl time.Duration) Claims {
 	now := time.Now()
@@ -86,5 +101,6 @@ func DevClaims(user, tenant string, ttl time.Duration) Claims {
 		Pub:    []string{"app:*"},
 		Cmd:    []string{"*"},
 		Admin:  true,
+		API:    slices.Clone(APIOperations),
 	}
 }

@@ -1,10 +1,10 @@
 package auth
 
 import (
-	"errors"
-	"fmt"
-	"strings"
+	"slices"
 	"time"
+
+	"github.com/mqlive/mqlive/bridge/wire"
 )
 
 // MonitorChannel is the admin-only channel of raw MQTT traffic.
@@ -26,7 +26,28 @@ type Identity struct {
 	// ID is the token's jti, empty when it has none; an admin can revoke
 	// a token by it (POST /api/v1/revoke).
 	ID string
+	// IssuedAt is the token's iat, zero when it has none. A sign-out
+	// refuses the user's tokens issued before it.
+	IssuedAt time.Time
+	// API lists the admin HTTP API operations the token may call (the api
+	// claim); Admin does not imply any.
+	API []string
 }
+
+// Admin HTTP API operations, the values of the api claim.
+const (
+	APIPublish = "publish"
+	APISignOut = "signout"
+	APIRevoke  = "revoke"
+	APINodes   = "nodes"
+)
+
+// APIOperations lists every admin HTTP API operation.
+var APIOperations = []string{APIPublish, APISignOut, APIRevoke, APINodes}
+
+// CanAPI reports whether the identity may call the admin HTTP API operation
+// op (one of APIOperations).
+func (id *Identity) CanAPI(op string) bool { return slices.Contains(id.API, op) }
 
 // DefaultChan returns the channel patterns of a token without a chan claim.
 func DefaultChan(user string) []string {
@@ -35,12 +56,13 @@ func DefaultChan(user string) []string {
 
 // CanSubscribe reports whether the identity may subscribe to channel (a name
 // inside its tenant). The monitor channel is open to admins only, whatever
-// the chan patterns say.
+// the chan patterns say. A name that is not valid or not canonical
+// (CanonicalChannel) is never allowed.
 func (id *Identity) CanSubscribe(channel string) bool {
 	if channel == MonitorChannel {
 		return id.Admin
 	}
-	return matchAny(id.Chan, channel)
+	return canonical(channel) && matchAny(id.Chan, channel)
 }
 
 // CanPublish reports whether the identity may publish to channel.
@@ -49,22 +71,19 @@ func (id *Identity) CanPublish(channel string) bool {
 		// monitor carries what the bridge saw; nobody may forge entries.
 		return false
 	}
-	return matchAny(id.Pub, channel)
+	return canonical(channel) && matchAny(id.Pub, channel)
 }
 
-// CanCommand reports whether the identity may send a command to device.
+// CanCommand reports whether the identity may send a command to device (a
+// device id as the device reports it): the cmd patterns are matched on the
+// escaped id, as in the device's channel name.
 func (id *Identity) CanCommand(device string) bool {
-	return matchAny(id.Cmd, device)
+	return device != "" && matchAny(id.Cmd, wire.EscapeID(device))
 }
 
-// Match reports whether name matches pattern: a pattern ending in `*` matches
-// every name that starts with the part before the `*` (so `*` alone matches
-// everything); any other pattern matches only itself.
-func Match(pattern, name string) bool {
-	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
-		return strings.HasPrefix(name, prefix)
-	}
-	return pattern == name
+func canonical(channel string) bool {
+	ch, err := wire.ParseChannel(channel)
+	return err == nil && CanonicalChannel(ch) == channel
 }
 
 func matchAny(patterns []string, name string) bool {
@@ -76,14 +95,13 @@ func matchAny(patterns []string, name string) bool {
 	return false
 }
 
-// checkPattern rejects patterns whose meaning would be surprising: empty, or
-// with a `*` anywhere but at the end (it would match only a literal `*`).
-func checkPattern(p string) error {
-	if p == "" {
-		return errors.New("empty pattern")
+// SignedOutBy reports whether a sign-out at t refuses this token: it has no
+// iat, or was issued in t's second or before (iat has whole-second
+// precision, so a token of the same second may predate the sign-out; the
+// holder gets a new one a second later). A zero t refuses nothing.
+func (id *Identity) SignedOutBy(t time.Time) bool {
+	if t.IsZero() {
+		return false
 	}
-	if i := strings.IndexByte(p, '*'); i >= 0 && i != len(p)-1 {
-		return fmt.Errorf("'*' is allowed only as the last character of %q", p)
-	}
-	return nil
+	return id.IssuedAt.IsZero() || id.IssuedAt.Unix() <= t.Unix()
 }

@@ -44,6 +44,7 @@ type options struct {
 	audience string
 	clock    func() time.Time
 	leeway   time.Duration
+	maxLife  time.Duration
 }
 
 // WithIssuer requires the iss claim to equal iss. An empty iss checks nothing.
@@ -60,12 +61,19 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 // when checking exp and nbf. Default 0.
 func WithLeeway(d time.Duration) Option { return func(o *options) { o.leeway = d } }
 
+// WithMaxLifetime caps exp - iat at d and then requires iat, and refuses
+// an iat in the future (beyond the leeway), so that a token cannot be made
+// to outlive a sign-out by more than d. d <= 0 caps nothing.
+func WithMaxLifetime(d time.Duration) Option { return func(o *options) { o.maxLife = max(d, 0) } }
+
 // Verifier checks tokens signed with one key and one algorithm.
 type Verifier struct {
-	alg    string
-	key    any
-	parser *jwt.Parser
-	clock  func() time.Time
+	alg     string
+	key     any
+	parser  *jwt.Parser
+	clock   func() time.Time
+	leeway  time.Duration
+	maxLife time.Duration
 }
 
 // NewHMAC returns a Verifier for HS256 tokens signed with secret, which must
@@ -158,11 +166,22 @@ func newVerifier(alg string, key any, opts []Option) *Verifier {
 	if o.audience != "" {
 		popts = append(popts, jwt.WithAudience(o.audience))
 	}
-	return &Verifier{alg: alg, key: key, parser: jwt.NewParser(popts...), clock: o.clock}
+	if o.maxLife > 0 {
+		// An iat in the future would stretch the cap.
+		popts = append(popts, jwt.WithIssuedAt())
+	}
+	return &Verifier{alg: alg, key: key, parser: jwt.NewParser(popts...), clock: o.clock,
+		leeway: o.leeway, maxLife: o.maxLife}
 }
 
 // Algorithm returns the one JWS algorithm the Verifier accepts.
 func (v *Verifier) Algorithm() string { return v.alg }
+
+// MaxLifetime is the cap on exp - iat; 0 when there is none.
+func (v *Verifier) MaxLifetime() time.Duration { return v.maxLife }
+
+// Leeway is the tolerated clock skew.
+func (v *Verifier) Leeway() time.Duration { return v.leeway }
 
 // Verify checks token's signature and claims and returns the identity it
 // carries. Errors wrap ErrExpired when the token is sound but expired, and
@@ -179,6 +198,14 @@ func (v *Verifier) Verify(token string) (*Identity, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	if v.maxLife > 0 {
+		if c.IssuedAt == nil {
+			return nil, fmt.Errorf("%w: iat is required (tokens live at most %s)", ErrInvalid, v.maxLife)
+		}
+		if life := c.ExpiresAt.Sub(c.IssuedAt.Time); life > v.maxLife {
+			return nil, fmt.Errorf("%w: token lifetime exp - iat is %s, more than the %s allowed", ErrInvalid, life, v.maxLife)
+		}
+	}
 	id := &Identity{
 		User:    c.Subject,
 		Tenant:  c.Tenant,
@@ -188,6 +215,10 @@ func (v *Verifier) Verify(token string) (*Identity, error) {
 		Pub:     c.Pub,
 		Cmd:     c.Cmd,
 		ID:      c.ID,
+		API:     c.API,
+	}
+	if c.IssuedAt != nil {
+		id.IssuedAt = c.IssuedAt.UTC()
 	}
 	if id.Chan == nil {
 		id.Chan = DefaultChan(c.Subject)

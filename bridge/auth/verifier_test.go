@@ -33,6 +33,8 @@ func TestVerifyHS256(t *testing.T) {
 		Chan:    []string{"devices", "device:*", "tag:*", "user:alice"},
 		Pub:     []string{"app:chat"},
 		Cmd:     []string{"lamp-*"},
+		// goodClaims sets iat.
+		IssuedAt: c.IssuedAt.UTC(),
 	}, id)
 }
 
@@ -215,6 +217,8 @@ func TestVerifyRejectsBadClaims(t *testing.T) {
 		"long sub":         {func(c *Claims) { c.Subject = strings.Repeat("a", MaxSubjectBytes+1) }, "sub is longer"},
 		"mid-star pattern": {func(c *Claims) { c.Chan = []string{"device:*:x"} }, "chan[0]"},
 		"empty pattern":    {func(c *Claims) { c.Pub = []string{"app:x", ""} }, "pub[1]: empty pattern"},
+		"raw cmd id":       {func(c *Claims) { c.Cmd = []string{"living room"} }, `"living%20room"`},
+		"unknown api":      {func(c *Claims) { c.API = []string{"publish", "everything"} }, `api[1]: "everything"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := goodClaims()
@@ -300,4 +304,77 @@ func TestVerifyChanClaim(t *testing.T) {
 	require.NotNil(t, id.Chan)
 	require.Empty(t, id.Chan)
 	require.False(t, id.CanSubscribe("devices"))
+}
+
+// TestMaxLifetime: with a cap, exp - iat above it, a missing iat and an iat
+// in the future are all refused; without one, none of them is.
+func TestMaxLifetime(t *testing.T) {
+	capped := hmacVerifier(t, WithMaxLifetime(time.Hour))
+	require.Equal(t, time.Hour, capped.MaxLifetime())
+	c := goodClaims()
+	c.IssuedAt = jwt.NewNumericDate(testNow)
+	c.ExpiresAt = jwt.NewNumericDate(testNow.Add(time.Hour))
+	_, err := capped.Verify(signHMAC(t, c))
+	require.NoError(t, err, "exactly the cap")
+
+	c.ExpiresAt = jwt.NewNumericDate(testNow.Add(time.Hour + time.Second))
+	long := signHMAC(t, c)
+	_, err = capped.Verify(long)
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, "more than the 1h0m0s allowed")
+
+	c.IssuedAt = nil
+	c.ExpiresAt = jwt.NewNumericDate(testNow.Add(time.Minute))
+	noIat := signHMAC(t, c)
+	_, err = capped.Verify(noIat)
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, "iat is required")
+
+	// An iat in the future would let a token outlive the cap.
+	c.IssuedAt = jwt.NewNumericDate(testNow.Add(24 * time.Hour))
+	c.ExpiresAt = jwt.NewNumericDate(testNow.Add(24*time.Hour + time.Minute))
+	future := signHMAC(t, c)
+	_, err = capped.Verify(future)
+	require.ErrorIs(t, err, ErrInvalid)
+
+	free := hmacVerifier(t)
+	require.Zero(t, free.MaxLifetime())
+	for _, tok := range []string{long, noIat, future} {
+		_, err = free.Verify(tok)
+		require.NoError(t, err)
+	}
+}
+
+func TestAPIClaim(t *testing.T) {
+	c := goodClaims()
+	c.Admin = true
+	id, err := hmacVerifier(t).Verify(signHMAC(t, c))
+	require.NoError(t, err)
+	for _, op := range APIOperations {
+		require.False(t, id.CanAPI(op), "admin alone grants no API operation (%s)", op)
+	}
+	c.API = []string{APIPublish, APINodes}
+	id, err = hmacVerifier(t).Verify(signHMAC(t, c))
+	require.NoError(t, err)
+	require.True(t, id.CanAPI(APIPublish))
+	require.True(t, id.CanAPI(APINodes))
+	require.False(t, id.CanAPI(APISignOut))
+	require.False(t, id.CanAPI(APIRevoke))
+}
+
+func TestSignedOutBy(t *testing.T) {
+	at := time.Date(2026, 11, 23, 17, 0, 0, 500e6, time.UTC)
+	for _, tc := range []struct {
+		iat  time.Time
+		want bool
+	}{
+		{time.Time{}, true},
+		{at.Add(-time.Hour), true},
+		{at.Truncate(time.Second), true}, // same second: may predate it
+		{at.Truncate(time.Second).Add(time.Second), false},
+	} {
+		id := &Identity{IssuedAt: tc.iat}
+		require.Equal(t, tc.want, id.SignedOutBy(at), "iat %v", tc.iat)
+		require.False(t, id.SignedOutBy(time.Time{}))
+	}
 }
