@@ -49,7 +49,9 @@ type Nodes interface {
 
 // Control kinds.
 const (
-	// ControlSignOut closes every session of (Tenant, User) with 4003.
+	// ControlSignOut closes every session of (Tenant, User) with 4003 and,
+	// when NotBefore is set, refuses the user's tokens issued before it
+	// until Until (NotBefore plus the longest token lifetime).
 	ControlSignOut = "signout"
 	// ControlRevoke closes every session whose token has ID JTI and refuses
 	// that token until Until.
@@ -64,6 +66,9 @@ type ControlMessage struct {
 	Reason string    `json:"reason,omitempty"`
 	JTI    string    `json:"jti,omitempty"`
 	Until  time.Time `json:"until,omitempty"`
+	// NotBefore is a sign-out's time: tokens of (Tenant, User) issued
+	// before it are refused until Until.
+	NotBefore time.Time `json:"not_before,omitempty"`
 	// From is the node that sent it.
 	From string `json:"from,omitempty"`
 }
@@ -79,7 +84,17 @@ type Control interface {
 	// Revoked reports whether the token with this jti is revoked. It
 	// answers from memory: no round trip per connect.
 	Revoked(jti string) bool
+	// NotBefore returns the time of the latest sign-out of user in tenant
+	// still in force (zero when none): tokens issued before it are refused.
+	// A sign-out (Kind ControlSignOut with NotBefore and Until) is recorded
+	// by Send, so nodes that start later refuse them too. It answers from
+	// memory.
+	NotBefore(tenant, user string) time.Time
 }
+
+// SignOutKey names a (tenant, user) in the sign-out list; tenants never
+// contain '/'.
+func SignOutKey(tenant, user string) string { return tenant + "/" + user }
 
 // Leases make a periodic job run on one node of the cluster at a time.
 type Leases interface {

@@ -122,15 +122,31 @@ func (r *MemoryNodes) Leave(_ context.Context, node string) error {
 type MemoryControl struct {
 	h ControlHandler
 
-	mu      sync.Mutex
-	revoked map[string]time.Time
+	mu       sync.Mutex
+	revoked  map[string]time.Time
+	signouts map[string]SignOut
+}
+
+// SignOut is a sign-out in force: tokens issued before NotBefore are
+// refused until Until.
+type SignOut struct{ NotBefore, Until time.Time }
+
+// Merge keeps the later of both times of s and o.
+func (s SignOut) Merge(o SignOut) SignOut {
+	if o.NotBefore.After(s.NotBefore) {
+		s.NotBefore = o.NotBefore
+	}
+	if o.Until.After(s.Until) {
+		s.Until = o.Until
+	}
+	return s
 }
 
 var _ Control = (*MemoryControl)(nil)
 
 // NewMemoryControl returns a control channel that calls h.
 func NewMemoryControl(h ControlHandler) *MemoryControl {
-	return &MemoryControl{h: h, revoked: make(map[string]time.Time)}
+	return &MemoryControl{h: h, revoked: make(map[string]time.Time), signouts: make(map[string]SignOut)}
 }
 
 // Send acts on m at once.
@@ -138,8 +154,38 @@ func (c *MemoryControl) Send(_ context.Context, m ControlMessage) error {
 	if m.Kind == ControlRevoke && m.JTI != "" {
 		c.Revoke(m.JTI, m.Until)
 	}
+	if m.Kind == ControlSignOut && !m.NotBefore.IsZero() {
+		c.SignOut(SignOutKey(m.Tenant, m.User), SignOut{NotBefore: m.NotBefore, Until: m.Until})
+	}
 	c.h(m)
 	return nil
+}
+
+// SignOut records a sign-out, keeping the later times, and drops ended
+// ones.
+func (c *MemoryControl) SignOut(key string, s SignOut) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	for k, o := range c.signouts {
+		if !now.Before(o.Until) {
+			delete(c.signouts, k)
+		}
+	}
+	if now.Before(s.Until) {
+		c.signouts[key] = c.signouts[key].Merge(s)
+	}
+}
+
+// NotBefore returns the sign-out time of (tenant, user) while in force.
+func (c *MemoryControl) NotBefore(tenant, user string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.signouts[SignOutKey(tenant, user)]
+	if !ok || !time.Now().Before(s.Until) {
+		return time.Time{}
+	}
+	return s.NotBefore
 }
 
 // Revoke records a revoked jti until the given time, dropping expired ones.

@@ -39,6 +39,24 @@ func TestMemoryControlAndRevocation(t *testing.T) {
 	require.False(t, c.Revoked(""))
 }
 
+func TestMemoryControlSignOut(t *testing.T) {
+	c := cluster.NewMemoryControl(func(cluster.ControlMessage) {})
+	now := time.Now()
+	require.True(t, c.NotBefore("acme", "alice").IsZero())
+	send := func(user string, nbf, until time.Time) {
+		require.NoError(t, c.Send(context.Background(), cluster.ControlMessage{Kind: cluster.ControlSignOut,
+			Tenant: "acme", User: user, NotBefore: nbf, Until: until}))
+	}
+	send("alice", now, now.Add(time.Hour))
+	require.True(t, c.NotBefore("acme", "alice").Equal(now))
+	require.True(t, c.NotBefore("globex", "alice").IsZero(), "per tenant")
+	require.True(t, c.NotBefore("acme", "bob").IsZero(), "per user")
+	send("alice", now.Add(-time.Minute), now.Add(time.Minute))
+	require.True(t, c.NotBefore("acme", "alice").Equal(now), "the later sign-out wins")
+	send("bob", now.Add(-2*time.Hour), now.Add(-time.Second))
+	require.True(t, c.NotBefore("acme", "bob").IsZero(), "a sign-out ends at its until")
+}
+
 func TestMemoryNodesAndLeases(t *testing.T) {
 	ctx := context.Background()
 	n := cluster.NewMemoryNodes()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,40 @@ end
 return out
 `)
 
+// signOutScript records the sign-outs in ARGV[2..] (triples key, not
+// before unix ms, until unix ms; the later of each wins), drops those that
+// ended by ARGV[1] (unix ms) and returns what remains as field, value
+// pairs, values "<not before>:<until>". KEYS: sign-outs.
+var signOutScript = valkey.NewLuaScript(`
+local now = tonumber(ARGV[1])
+for i = 2, #ARGV - 2, 3 do
+  local nbf, untl = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if cur then
+    local cn, cu = string.match(cur, '^(%d+):(%d+)$')
+    if cn and tonumber(cn) > nbf then nbf = tonumber(cn) end
+    if cu and tonumber(cu) > untl then untl = tonumber(cu) end
+  end
+  redis.call('HSET', KEYS[1], ARGV[i], string.format('%d:%d', nbf, untl))
+end
+local h = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #h, 2 do
+  local _, u = string.match(h[i + 1], '^(%d+):(%d+)$')
+  if (tonumber(u) or 0) <= now then
+    redis.call('HDEL', KEYS[1], h[i])
+  else
+    out[#out + 1] = h[i]
+    out[#out + 1] = h[i + 1]
+  end
+end
+return out
+`)
+
+// signOuts is the hash tenant/user → "<not before>:<until>" (unix ms). It
+// shares the {control} hash tag with the revocations.
+func (k clusterKeys) signOuts() string { return k.p + "{control}:s" }
+
 // Control is the cluster's control channel and token revocation list in
 // Valkey. Send publishes a JSON cluster.ControlMessage with SPUBLISH on
 // {control} (sharded pub/sub: the same code path on a standalone server,
@@ -55,7 +90,9 @@ return out
 // hash after every (re)subscription, merging it with what this node
 // already knows and writing back what the server lost (a restarted server
 // without persistence), so Revoked answers from memory and nodes that
-// start later refuse revoked tokens too.
+// start later refuse revoked tokens too. Sign-outs (a per-user "not valid
+// before" time) are kept the same way in {control}:s, tenant/user →
+// "<not before>:<until>" (unix ms), and expire at their until.
 //
 // Control is safe for concurrent use. The handler is called from one
 // goroutine started by Run, one message at a time, in the order received;
@@ -73,8 +110,9 @@ type Control struct {
 	reload  chan struct{}
 	running atomic.Bool
 
-	mu      sync.RWMutex
-	revoked map[string]time.Time // jti → until
+	mu       sync.RWMutex
+	revoked  map[string]time.Time       // jti → until
+	signouts map[string]cluster.SignOut // tenant/user → sign-out
 
 	smu        sync.Mutex
 	gen        uint64 // bumped whenever the subscription starts or ends
@@ -96,7 +134,7 @@ func NewControl(c valkey.Client, prefix string, h cluster.ControlHandler, log *s
 	}
 	return &Control{c: c, k: newClusterKeys(prefix), h: h, log: log,
 		queue: make(chan cluster.ControlMessage, ControlQueue), reload: make(chan struct{}, 1),
-		revoked: make(map[string]time.Time)}
+		revoked: make(map[string]time.Time), signouts: make(map[string]cluster.SignOut)}
 }
 
 // Send delivers m to every node running Run, this one included. A
@@ -120,6 +158,17 @@ func (c *Control) Send(ctx context.Context, m cluster.ControlMessage) error {
 		}
 		c.merge(rest)
 	}
+	if m.Kind == cluster.ControlSignOut && !m.NotBefore.IsZero() && m.Until.After(time.Now()) {
+		key := cluster.SignOutKey(m.Tenant, m.User)
+		c.rememberSignOut(key, cluster.SignOut{NotBefore: m.NotBefore, Until: m.Until})
+		args := []string{strconv.FormatInt(time.Now().UnixMilli(), 10), key,
+			strconv.FormatInt(m.NotBefore.UnixMilli(), 10), strconv.FormatInt(m.Until.UnixMilli(), 10)}
+		rest, err := signOutScript.Exec(ctx, c.c, []string{c.k.signOuts()}, args).AsStrMap()
+		if err != nil {
+			return fmt.Errorf("valkey control send %s: %w", m.Kind, err)
+		}
+		c.mergeSignOuts(rest)
+	}
 	if err := c.c.Do(ctx, c.c.B().Spublish().Channel(c.k.controlTopic()).Message(string(b)).Build()).Error(); err != nil {
 		return fmt.Errorf("valkey control send %s: %w", m.Kind, err)
 	}
@@ -136,6 +185,18 @@ func (c *Control) Revoked(jti string) bool {
 	u, ok := c.revoked[jti]
 	c.mu.RUnlock()
 	return ok && time.Now().Before(u)
+}
+
+// NotBefore returns the time of the latest sign-out of (tenant, user)
+// still in force, zero when none. It answers from memory.
+func (c *Control) NotBefore(tenant, user string) time.Time {
+	c.mu.RLock()
+	s, ok := c.signouts[cluster.SignOutKey(tenant, user)]
+	c.mu.RUnlock()
+	if !ok || !time.Now().Before(s.Until) {
+		return time.Time{}
+	}
+	return s.NotBefore
 }
 
 // Ready reports whether the subscription is established and the
@@ -167,7 +228,55 @@ func (c *Control) Load(ctx context.Context) error {
 		return fmt.Errorf("valkey control load revocations: %w", err)
 	}
 	c.merge(m)
+
+	args = []string{strconv.FormatInt(now.UnixMilli(), 10)}
+	c.mu.Lock()
+	for key, s := range c.signouts {
+		if !now.Before(s.Until) {
+			delete(c.signouts, key)
+			continue
+		}
+		args = append(args, key, strconv.FormatInt(s.NotBefore.UnixMilli(), 10), strconv.FormatInt(s.Until.UnixMilli(), 10))
+	}
+	c.mu.Unlock()
+	m, err = signOutScript.Exec(ctx, c.c, []string{c.k.signOuts()}, args).AsStrMap()
+	if err != nil {
+		return fmt.Errorf("valkey control load sign-outs: %w", err)
+	}
+	c.mergeSignOuts(m)
 	return nil
+}
+
+// rememberSignOut records a sign-out, keeping the later times, and drops
+// ended ones.
+func (c *Control) rememberSignOut(key string, s cluster.SignOut) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, o := range c.signouts {
+		if !now.Before(o.Until) {
+			delete(c.signouts, k)
+		}
+	}
+	if now.Before(s.Until) {
+		c.signouts[key] = c.signouts[key].Merge(s)
+	}
+}
+
+// mergeSignOuts records the sign-outs of a key → "nbf:until" (unix ms) map.
+func (c *Control) mergeSignOuts(m map[string]string) {
+	for key, v := range m {
+		nbf, until, ok := strings.Cut(v, ":")
+		if !ok {
+			continue
+		}
+		n, err1 := strconv.ParseInt(nbf, 10, 64)
+		u, err2 := strconv.ParseInt(until, 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		c.rememberSignOut(key, cluster.SignOut{NotBefore: time.UnixMilli(n), Until: time.UnixMilli(u)})
+	}
 }
 
 // remember records jti as revoked until, keeping the later until, and
@@ -277,6 +386,9 @@ func (c *Control) onMessage(msg valkey.PubSubMessage) {
 	}
 	if m.Kind == cluster.ControlRevoke && m.JTI != "" {
 		c.remember(m.JTI, m.Until)
+	}
+	if m.Kind == cluster.ControlSignOut && !m.NotBefore.IsZero() {
+		c.rememberSignOut(cluster.SignOutKey(m.Tenant, m.User), cluster.SignOut{NotBefore: m.NotBefore, Until: m.Until})
 	}
 	select {
 	case c.queue <- m:

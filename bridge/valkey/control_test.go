@@ -2,6 +2,7 @@ package valkey_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -169,4 +170,64 @@ func TestControlRestart(t *testing.T) {
 	late := valkey.NewControl(bpDial(t, r.Addr), prefix, nil, bpLogger(t))
 	require.NoError(t, late.Load(ctx))
 	require.True(t, late.Revoked("j1"))
+}
+
+// TestControlSignOut: a sign-out's "not valid before" holds on every node,
+// on nodes started later (from the hash), keeps the later time, survives a
+// server restart (the nodes write it back) and ends at its until.
+func TestControlSignOut(t *testing.T) {
+	bpNoLeaks(t)
+	r := bridgetest.StartRedis(t)
+	ctx, prefix := bpCtx(t), bpPrefix(t)
+	a, b := bpStartControl(t, prefix, r.Addr), bpStartControl(t, prefix, r.Addr)
+	bpWaitReady(t, a, b)
+
+	now := time.Now().Truncate(time.Millisecond)
+	out := cluster.ControlMessage{Kind: cluster.ControlSignOut, Tenant: "acme", User: "u1", From: "a",
+		NotBefore: now, Until: now.Add(time.Hour)}
+	require.True(t, a.ctl.NotBefore("acme", "u1").IsZero())
+	require.NoError(t, a.ctl.Send(ctx, out))
+	require.True(t, a.ctl.NotBefore("acme", "u1").Equal(now), "the sender refuses at once")
+	a.expect(t, out)
+	b.expect(t, out)
+	require.True(t, b.ctl.NotBefore("acme", "u1").Equal(now), "recorded before the handler saw it")
+	require.True(t, b.ctl.NotBefore("acme", "u2").IsZero())
+	require.True(t, b.ctl.NotBefore("globex", "u1").IsZero())
+
+	// An older sign-out does not move it back.
+	older := out
+	older.NotBefore, older.Until = now.Add(-time.Minute), now.Add(time.Minute)
+	require.NoError(t, b.ctl.Send(ctx, older))
+	a.expect(t, older)
+	b.expect(t, older)
+	require.True(t, a.ctl.NotBefore("acme", "u1").Equal(now))
+
+	late := valkey.NewControl(bpDial(t, r.Addr), prefix, nil, bpLogger(t))
+	require.True(t, late.NotBefore("acme", "u1").IsZero())
+	require.NoError(t, late.Load(ctx))
+	require.True(t, late.NotBefore("acme", "u1").Equal(now), "a node started later refuses too")
+	v, err := a.c.Do(ctx, a.c.B().Hget().Key(prefix+"{control}:s").Field("acme/u1").Build()).ToString()
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("%d:%d", now.UnixMilli(), now.Add(time.Hour).UnixMilli()), v, "the later of both times")
+
+	// A short sign-out ends on every node and leaves the hash.
+	short := cluster.ControlMessage{Kind: cluster.ControlSignOut, Tenant: "acme", User: "u3", NotBefore: now, Until: time.Now().Add(300 * time.Millisecond)}
+	require.NoError(t, a.ctl.Send(ctx, short))
+	a.expect(t, short)
+	b.expect(t, short)
+	bpPoll(t, 10*time.Second, "u3 ends", func() bool {
+		return a.ctl.NotBefore("acme", "u3").IsZero() && b.ctl.NotBefore("acme", "u3").IsZero()
+	})
+	require.NoError(t, a.ctl.Load(ctx))
+	fields, err := a.c.Do(ctx, a.c.B().Hkeys().Key(prefix+"{control}:s").Build()).AsStrSlice()
+	require.NoError(t, err)
+	require.Equal(t, []string{"acme/u1"}, fields, "ended sign-outs are deleted")
+
+	r.Kill()
+	bpPoll(t, 20*time.Second, "both notice the lost subscription", func() bool { return !a.ctl.Ready() && !b.ctl.Ready() })
+	r.Start(t)
+	bpWaitReady(t, a, b)
+	again := valkey.NewControl(bpDial(t, r.Addr), prefix, nil, bpLogger(t))
+	require.NoError(t, again.Load(ctx))
+	require.True(t, again.NotBefore("acme", "u1").Equal(now), "written back after the server lost it")
 }
