@@ -29,9 +29,13 @@ func adminPost(t *testing.T, url, token, body string) *http.Response {
 	return resp
 }
 
+// apiToken grants every admin API operation and publish to user: and app:
+// channels.
+func apiToken(c *auth.Claims) { c.API, c.Pub = auth.APIOperations, []string{"user:*", "app:*"} }
+
 func TestAdminPushToUserAndSignOut(t *testing.T) {
 	b := bridgetest.Start(t, twoTenants)
-	admin := b.Token(t, "backend", "acme", func(c *auth.Claims) { c.Admin = true })
+	admin := b.Token(t, "backend", "acme", apiToken)
 	// Alice on two devices (sessions), and bob.
 	var alice []*bridgetest.Client
 	for i := 0; i < 2; i++ {
@@ -55,7 +59,7 @@ func TestAdminPushToUserAndSignOut(t *testing.T) {
 
 	require.Equal(t, http.StatusUnauthorized, adminPost(t, b.HTTPURL+"/api/v1/signout", "", `{"user":"alice"}`).StatusCode)
 	require.Equal(t, http.StatusForbidden, adminPost(t, b.HTTPURL+"/api/v1/signout", b.Token(t, "alice", "acme"), `{"user":"alice"}`).StatusCode)
-	other := b.Token(t, "backend", "globex", func(c *auth.Claims) { c.Admin = true })
+	other := b.Token(t, "backend", "globex", apiToken)
 	require.Equal(t, http.StatusOK, adminPost(t, b.HTTPURL+"/api/v1/signout", other, `{"user":"alice"}`).StatusCode)
 	bob.MustCall("ping", nil, nil)
 	alice[0].MustCall("ping", nil, nil) // another tenant's admin signed out nobody here
@@ -85,7 +89,7 @@ func scrape(t *testing.T, url string) string {
 
 func TestAdminRevokeToken(t *testing.T) {
 	b := bridgetest.Start(t, twoTenants)
-	admin := b.Token(t, "backend", "acme", func(c *auth.Claims) { c.Admin = true })
+	admin := b.Token(t, "backend", "acme", apiToken)
 	withID := func(id string) func(*auth.Claims) { return func(c *auth.Claims) { c.ID = id } }
 	stolen := b.Token(t, "alice", "acme", withID("t-1"))
 	fresh := b.Token(t, "alice", "acme", withID("t-2"))
@@ -96,7 +100,7 @@ func TestAdminRevokeToken(t *testing.T) {
 	other.Connect(fresh)
 
 	// Another tenant's admin cannot revoke acme's token by its id.
-	globex := b.Token(t, "backend", "globex", func(c *auth.Claims) { c.Admin = true })
+	globex := b.Token(t, "backend", "globex", apiToken)
 	require.Equal(t, http.StatusOK, adminPost(t, b.HTTPURL+"/api/v1/revoke", globex, `{"jti":"t-1"}`).StatusCode)
 	c.MustCall("ping", nil, nil)
 
@@ -118,7 +122,7 @@ func TestAdminRevokeToken(t *testing.T) {
 
 func TestAdminNodes(t *testing.T) {
 	b := bridgetest.Start(t)
-	admin := b.Token(t, "backend", "default", func(c *auth.Claims) { c.Admin = true })
+	admin := b.Token(t, "backend", "default", func(c *auth.Claims) { c.API = []string{auth.APINodes} })
 	c := bridgetest.Dial(t, b.WSURL)
 	c.Connect(b.Token(t, "alice", "default"))
 	bridgetest.Eventually(t, 10*time.Second, func() error {

@@ -147,6 +147,22 @@ type HTTPConfig struct {
 	// AllowedOrigins lists the browser origins ("https://dash.example.com")
 	// allowed to open a WebSocket; empty allows any origin.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxQueuedReplyBytes bounds the responses, notices and recovered
+	// publications waiting for one slow socket, in bytes; past it the
+	// socket is closed with 4009. Default (0) is 4 MiB
+	// (hub.DefaultMaxQueuedReplyBytes).
+	MaxQueuedReplyBytes int `yaml:"max_queued_reply_bytes"`
+	// MaxPending bounds the sockets of this node that are upgraded but
+	// have not completed connect (they do not count against
+	// MaxConnections); beyond it upgrades get HTTP 503. Default (0) is 1000.
+	MaxPending int `yaml:"max_pending"`
+	// MaxPendingPerAddress bounds them per client address (IPv6 per /64);
+	// default (0) is 50.
+	MaxPendingPerAddress int `yaml:"max_pending_per_address"`
+	// TrustedProxies lists the reverse proxies (IP addresses or CIDR
+	// prefixes) whose X-Forwarded-For names the client address for
+	// MaxPendingPerAddress; empty: X-Forwarded-For is ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // MQTTConfig configures the MQTT side.

@@ -14,9 +14,10 @@ const DevUser = "dev"
 
 // Verifier builds the token verifier the config describes: HS256 with
 // JWTSecret, or the algorithm of the key in PublicKeyFile, checking Issuer
-// and Audience when set.
+// and Audience when set, and capping the token lifetime at
+// MaxTokenLifetime when it is positive.
 func (a AuthConfig) Verifier() (*auth.Verifier, error) {
-	opts := []auth.Option{auth.WithIssuer(a.Issuer), auth.WithAudience(a.Audience)}
+	opts := []auth.Option{auth.WithIssuer(a.Issuer), auth.WithAudience(a.Audience), auth.WithMaxLifetime(a.MaxTokenLifetime)}
 	switch {
 	case a.PublicKeyFile != "":
 		pemBytes, err := os.ReadFile(a.PublicKeyFile)
@@ -39,12 +40,16 @@ func (a AuthConfig) Verifier() (*auth.Verifier, error) {
 	}
 }
 
-// DevToken signs an admin token for user in tenant, valid for ttl, with the
-// configured issuer and audience, so that the Verifier of the same config
-// accepts it. It needs JWTSecret (dev mode generates one).
+// DevToken signs an admin token for user in tenant, valid for ttl (at most
+// MaxTokenLifetime when that is positive), with the configured issuer and
+// audience, so that the Verifier of the same config accepts it. It needs
+// JWTSecret (dev mode generates one).
 func (a AuthConfig) DevToken(user, tenant string, ttl time.Duration) (string, error) {
 	if a.JWTSecret == "" {
 		return "", errors.New("auth: dev token needs auth.jwt_secret; a public key cannot sign")
+	}
+	if a.MaxTokenLifetime > 0 {
+		ttl = min(ttl, a.MaxTokenLifetime)
 	}
 	c := auth.DevClaims(user, tenant, ttl)
 	c.Issuer = a.Issuer

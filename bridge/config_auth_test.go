@@ -64,3 +64,50 @@ func TestAuthConfigVerifierPublicKey(t *testing.T) {
 	_, err = AuthConfig{}.Verifier()
 	require.ErrorContains(t, err, "EnsureDevSecret")
 }
+
+// TestAuthConfigMaxTokenLifetime: the default config caps token lifetime
+// at 24 h, the dev token fits it (and a shorter cap), and longer tokens or
+// tokens without iat are refused.
+func TestAuthConfigMaxTokenLifetime(t *testing.T) {
+	c := DefaultConfig()
+	require.Equal(t, 24*time.Hour, c.Auth.MaxTokenLifetime)
+	c.Auth.JWTSecret = "0123456789abcdef0123456789abcdef"
+	v, err := c.Auth.Verifier()
+	require.NoError(t, err)
+	require.Equal(t, 24*time.Hour, v.MaxLifetime())
+	tok, err := c.Auth.DevToken(DevUser, DefaultTenant, 24*time.Hour)
+	require.NoError(t, err)
+	_, err = v.Verify(tok)
+	require.NoError(t, err, "the 24 h dev token fits the default cap")
+
+	signer := auth.NewHMACSigner([]byte(c.Auth.JWTSecret))
+	long := auth.DevClaims("u", "default", 25*time.Hour)
+	tok, err = signer.Sign(long)
+	require.NoError(t, err)
+	_, err = v.Verify(tok)
+	require.ErrorIs(t, err, auth.ErrInvalid)
+	noIat := auth.DevClaims("u", "default", time.Hour)
+	noIat.IssuedAt = nil
+	tok, err = signer.Sign(noIat)
+	require.NoError(t, err)
+	_, err = v.Verify(tok)
+	require.ErrorIs(t, err, auth.ErrInvalid)
+
+	short := c.Auth
+	short.MaxTokenLifetime = time.Hour
+	v, err = short.Verifier()
+	require.NoError(t, err)
+	tok, err = short.DevToken(DevUser, DefaultTenant, 24*time.Hour)
+	require.NoError(t, err)
+	_, err = v.Verify(tok)
+	require.NoError(t, err, "the dev token is cut to the cap")
+
+	off := c.Auth
+	off.MaxTokenLifetime = -1
+	v, err = off.Verifier()
+	require.NoError(t, err)
+	require.Zero(t, v.MaxLifetime())
+
+	c.Auth.MaxTokenLifetime = 31 * 24 * time.Hour
+	require.ErrorContains(t, c.Validate(), "auth.max_token_lifetime")
+}

@@ -44,7 +44,7 @@ http:
   drain_timeout: 4s
   allowed_origins: ["https://dash.example.com", "http://localhost:5173"]
 mqtt: { url: "tcp://broker:1883", listen: ":1884", client_id: cid, username: u, password: p }
-auth: { jwt_secret: "`+testSecret+`", issuer: iss, audience: aud }
+auth: { jwt_secret: "`+testSecret+`", issuer: iss, audience: aud, max_token_lifetime: 2h }
 state: { history_size: 10, history_ttl: 1m, max_devices: 99 }
 sources:
   - { family: zigbee2mqtt, tenant: acme, base: "acme/zigbee2mqtt" }
@@ -78,7 +78,7 @@ sources:
 		AllowedOrigins:          []string{"https://dash.example.com", "http://localhost:5173"},
 	}, c.HTTP)
 	require.Equal(t, MQTTConfig{URL: "tcp://broker:1883", Listen: ":1884", ClientID: "cid", Username: "u", Password: "p"}, c.MQTT)
-	require.Equal(t, AuthConfig{JWTSecret: testSecret, Issuer: "iss", Audience: "aud"}, c.Auth)
+	require.Equal(t, AuthConfig{JWTSecret: testSecret, Issuer: "iss", Audience: "aud", MaxTokenLifetime: 2 * time.Hour}, c.Auth)
 	require.Equal(t, StateConfig{HistorySize: 10, HistoryTTL: time.Minute, MaxDevices: 99, SaveInterval: 30 * time.Second}, c.State)
 
 	require.Len(t, c.Sources, 3)

@@ -29,7 +29,7 @@ func TestDefaultConfig(t *testing.T) {
 		DrainTimeout:            10 * time.Second,
 	}, c.HTTP)
 	require.Equal(t, MQTTConfig{Listen: ":1883"}, c.MQTT)
-	require.Equal(t, AuthConfig{}, c.Auth)
+	require.Equal(t, AuthConfig{MaxTokenLifetime: 24 * time.Hour}, c.Auth)
 	require.Equal(t, StateConfig{HistorySize: 1000, HistoryTTL: 10 * time.Minute, MaxDevices: 100000, SaveInterval: 30 * time.Second}, c.State)
 	require.Equal(t, ClusterConfig{Backplane: "memory", KeyPrefix: "mqlive:", IngestLockWindow: 5 * time.Second, Heartbeat: 4 * time.Second}, c.Cluster)
 	require.Empty(t, c.Sources)

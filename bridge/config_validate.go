@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
@@ -96,6 +97,17 @@ func (c *Config) validateHTTP(v *validator) {
 	v.nonNegativeDuration("http.write_timeout", h.WriteTimeout)
 	v.nonNegativeDuration("http.slow_consumer_timeout", h.SlowConsumerTimeout)
 	v.nonNegativeDuration("http.drain_timeout", h.DrainTimeout)
+	v.nonNegative("http.max_queued_reply_bytes", h.MaxQueuedReplyBytes)
+	v.nonNegative("http.max_pending", h.MaxPending)
+	v.nonNegative("http.max_pending_per_address", h.MaxPendingPerAddress)
+	for i, p := range h.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err != nil {
+			v.addf(fmt.Sprintf("http.trusted_proxies[%d]", i), "%q is not an IP address or CIDR prefix, e.g. \"10.0.0.0/8\"", p)
+		}
+	}
 	for i, o := range h.AllowedOrigins {
 		key := fmt.Sprintf("http.allowed_origins[%d]", i)
 		u, err := url.Parse(o)

@@ -136,12 +136,14 @@ func (b *Bridge) Token(t testing.TB, user, tenant string, mutate ...func(*auth.C
 	return Token(t, user, tenant, mutate...)
 }
 
-// Token signs a token with Secret.
+// Token signs a token with Secret, issued now and valid for an hour.
 func Token(t testing.TB, user, tenant string, mutate ...func(*auth.Claims)) string {
 	t.Helper()
 	c := auth.Claims{Tenant: tenant}
 	c.Subject = user
-	c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(time.Hour))
+	now := time.Now()
+	c.IssuedAt = jwt.NewNumericDate(now)
+	c.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour))
 	for _, m := range mutate {
 		m(&c)
 	}

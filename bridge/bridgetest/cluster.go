@@ -246,7 +246,8 @@ func (n *Node) waitReadyz(t testing.TB, timeout time.Duration, want int) {
 }
 
 // Admin calls the admin HTTP API (path below /api/v1, body marshalled to
-// JSON, or nil for none) with an admin token of tenant and returns the
+// JSON, or nil for none) with a token of tenant that may call every
+// operation and publish to every user: and app: channel, and returns the
 // status code and response body.
 func (n *Node) Admin(t testing.TB, method, path, tenant string, body any) (int, []byte) {
 	t.Helper()
@@ -258,7 +259,9 @@ func (n *Node) Admin(t testing.TB, method, path, tenant string, body any) (int, 
 	}
 	req, err := http.NewRequest(method, n.HTTPURL+"/api/v1/"+strings.TrimPrefix(path, "/"), rd)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+Token(t, "admin", tenant, func(c *auth.Claims) { c.Admin = true }))
+	req.Header.Set("Authorization", "Bearer "+Token(t, "admin", tenant, func(c *auth.Claims) {
+		c.API, c.Pub = auth.APIOperations, []string{"user:*", "app:*"}
+	}))
 	req.Header.Set("Content-Type", "application/json")
 	c := http.Client{Timeout: 10 * time.Second}
 	resp, err := c.Do(req)

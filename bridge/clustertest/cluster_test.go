@@ -297,14 +297,16 @@ func TestRedisCluster(t *testing.T) {
 }
 
 // TestSignOutRevokeAcrossNodes: a push and a forced sign-out sent to node
-// A's admin API reach a session on node C; a token revoked on node A is
-// refused by node B.
+// A's admin API reach a session on node C; the signed-out token is refused
+// by node B and by a node started after the sign-out; a token revoked on
+// node A is refused by node B.
 func TestSignOutRevokeAcrossNodes(t *testing.T) {
 	c := startCluster(t, 3)
 	a, b, cn := c.nodes[0], c.nodes[1], c.nodes[2]
 
+	carolTok := bridgetest.Token(t, "carol", "default")
 	carol := bridgetest.Dial(t, cn.WSURL)
-	carol.Connect(bridgetest.Token(t, "carol", "default"))
+	carol.Connect(carolTok)
 	carol.MustCall(wire.MethodSubscribe, wire.SubscribeParams{Channel: "user:carol"}, nil)
 	code, body := a.Admin(t, http.MethodPost, "publish", "default", map[string]any{"channel": "user:carol", "data": map[string]string{"hello": "carol"}})
 	require.Equal(t, http.StatusOK, code, "%s", body)
@@ -331,6 +333,27 @@ func TestSignOutRevokeAcrossNodes(t *testing.T) {
 	closeCode, ok := carol.WaitClosed(wait)
 	require.True(t, ok)
 	require.Equal(t, 4003, closeCode)
+	// The sign-out refuses carol's token everywhere, on a node started
+	// later too (from Valkey), at connect and at refresh.
+	late := c.addNode(t, c.broker)
+	for _, n := range []*bridgetest.Node{b, cn, late} {
+		again := bridgetest.Dial(t, n.WSURL)
+		_, rerr := again.Call(wire.MethodConnect, wire.ConnectParams{Token: carolTok})
+		require.NotNil(t, rerr, "node %s accepts the signed-out token", n.Name)
+		require.Equal(t, wire.CodeUnauthorized, rerr.Code)
+		require.Contains(t, rerr.Message, "signed out")
+	}
+	var fresh *bridgetest.Client
+	bridgetest.Eventually(t, wait, func() error { // a token of a later second works
+		fresh = bridgetest.Dial(t, late.WSURL)
+		if _, rerr := fresh.Call(wire.MethodConnect, wire.ConnectParams{Token: bridgetest.Token(t, "carol", "default")}); rerr != nil {
+			return fmt.Errorf("%s", rerr.Message)
+		}
+		return nil
+	})
+	_, rerr := fresh.Call(wire.MethodRefresh, wire.RefreshParams{Token: carolTok})
+	require.NotNil(t, rerr, "refresh with the signed-out token")
+	require.Equal(t, wire.CodeUnauthorized, rerr.Code)
 
 	tok := bridgetest.Token(t, "dave", "default", func(c *auth.Claims) { c.ID = "jti-dave-1" })
 	dave := bridgetest.Dial(t, b.WSURL)
@@ -341,7 +364,7 @@ func TestSignOutRevokeAcrossNodes(t *testing.T) {
 	require.True(t, ok, "the revoked token's session on node B is closed")
 	require.Equal(t, 4003, closeCode)
 	again := bridgetest.Dial(t, b.WSURL)
-	_, rerr := again.Call(wire.MethodConnect, wire.ConnectParams{Token: tok})
+	_, rerr = again.Call(wire.MethodConnect, wire.ConnectParams{Token: tok})
 	require.NotNil(t, rerr, "a revoked token is refused at connect")
 	require.Equal(t, wire.CodeUnauthorized, rerr.Code)
 }

@@ -14,8 +14,11 @@ import (
 )
 
 // The admin API lets a tenant's back end push to its dashboards and sign
-// users out. Every call needs "Authorization: Bearer <JWT>" with the admin
-// claim; the tenant is the token's, as on the WebSocket.
+// users out. Every call needs "Authorization: Bearer <JWT>" whose api
+// claim names the operation ("publish", "signout", "revoke", "nodes"); the
+// admin claim (the monitor channel) grants none of them. The tenant is the
+// token's, as on the WebSocket, and the token is refused after a
+// revocation or its user's sign-out, as on the WebSocket.
 
 type adminPublish struct {
 	Channel string          `json:"channel"`
@@ -29,10 +32,20 @@ type adminSignOut struct {
 
 func (s *Server) adminRoutes() {
 	api := s.app.Group("/api/v1", s.adminAuth)
-	api.Post("/publish", s.adminPublish)
-	api.Post("/signout", s.adminSignOut)
-	api.Post("/revoke", s.adminRevoke)
-	api.Get("/nodes", s.adminNodes)
+	api.Post("/publish", apiScope(auth.APIPublish), s.adminPublish)
+	api.Post("/signout", apiScope(auth.APISignOut), s.adminSignOut)
+	api.Post("/revoke", apiScope(auth.APIRevoke), s.adminRevoke)
+	api.Get("/nodes", apiScope(auth.APINodes), s.adminNodes)
+}
+
+// apiScope refuses tokens whose api claim lacks op.
+func apiScope(op string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !c.Locals("identity").(*auth.Identity).CanAPI(op) {
+			return fiber.NewError(fiber.StatusForbidden, `admin API: token's api claim lacks "`+op+`"`)
+		}
+		return c.Next()
+	}
 }
 
 func (s *Server) adminAuth(c *fiber.Ctx) error {
@@ -52,8 +65,12 @@ func (s *Server) adminAuth(c *fiber.Ctx) error {
 		}
 		return fiber.NewError(fiber.StatusUnauthorized, "admin API: invalid token")
 	}
-	if !id.Admin {
-		return fiber.NewError(fiber.StatusForbidden, "admin API: token lacks the admin claim")
+	c2 := s.cfg.Control
+	if c2 != nil && id.ID != "" && c2.Revoked(revocationKey(id.Tenant, id.ID)) {
+		return fiber.NewError(fiber.StatusUnauthorized, "admin API: token revoked")
+	}
+	if s.signedOut(id) {
+		return fiber.NewError(fiber.StatusUnauthorized, "admin API: "+msgSignedOut)
 	}
 	c.Locals("identity", id)
 	return c.Next()
@@ -75,6 +92,10 @@ func (s *Server) adminPublish(c *fiber.Ctx) error {
 	if ch.Kind != wire.KindApp && ch.Kind != wire.KindUser {
 		return fiber.NewError(fiber.StatusBadRequest, "only app: and user: channels accept publish")
 	}
+	// The same pub check as a WebSocket publish.
+	if !id.CanPublish(ch.Name) {
+		return fiber.NewError(fiber.StatusForbidden, "admin API: token's pub claim does not allow "+truncate(ch.Name, 64))
+	}
 	off, perr := s.publish(c.UserContext(), id.Tenant, ch, p.Data)
 	if perr != nil {
 		s.cfg.Logger.Warn("admin publish failed", "tenant", id.Tenant, "channel", ch.Name, "err", perr)
@@ -84,7 +105,9 @@ func (s *Server) adminPublish(c *fiber.Ctx) error {
 }
 
 // adminSignOut closes every session of a user in the token's tenant with
-// 4003, which tells clients not to reconnect (PROTOCOL.md close codes).
+// 4003, which tells clients not to reconnect (PROTOCOL.md close codes), and
+// refuses the user's tokens issued until now, cluster-wide, at connect and
+// refresh: the sign-out is kept for the longest token lifetime.
 func (s *Server) adminSignOut(c *fiber.Ctx) error {
 	id := c.Locals("identity").(*auth.Identity)
 	var p adminSignOut
@@ -95,11 +118,29 @@ func (s *Server) adminSignOut(c *fiber.Ctx) error {
 		p.Reason = "signed out by admin"
 	}
 	reason := truncate(p.Reason, 100)
+	// Record first, close second: a session closed here cannot reconnect
+	// with its token in between. The local sessions are closed even when
+	// the other nodes cannot be told (the caller retries).
+	now := time.Now().UTC()
+	m := cluster.ControlMessage{Kind: cluster.ControlSignOut, Tenant: id.Tenant, User: p.User, Reason: reason,
+		NotBefore: now, Until: now.Add(s.signOutKept())}
+	err := s.sendControl(c, m)
 	n := s.SignOut(id.Tenant, p.User, reason)
-	if err := s.sendControl(c, cluster.ControlMessage{Kind: cluster.ControlSignOut, Tenant: id.Tenant, User: p.User, Reason: reason}); err != nil {
+	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"sessions": n})
+	return c.JSON(fiber.Map{"sessions": n, "not_before": now})
+}
+
+// signOutKept is how long a sign-out is kept: the longest a token issued
+// before it can be valid (the lifetime cap plus the clock leeway), or
+// maxRevocation when the lifetime is not capped.
+func (s *Server) signOutKept() time.Duration {
+	v := s.cfg.Verifier
+	if v == nil || v.MaxLifetime() == 0 {
+		return maxRevocation
+	}
+	return v.MaxLifetime() + v.Leeway() + time.Second // iat has whole seconds
 }
 
 type adminRevoke struct {

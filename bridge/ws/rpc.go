@@ -149,6 +149,10 @@ func (cn *conn) connect(id json.RawMessage, req *wire.Request) (bool, int) {
 		cn.srv.reject("auth")
 		return cn.fail(id, req.Method, wire.CodeUnauthorized, wire.CloseUnauthorized, "token revoked")
 	}
+	if cn.srv.signedOut(ident) {
+		cn.srv.reject("auth")
+		return cn.fail(id, req.Method, wire.CodeUnauthorized, wire.CloseUnauthorized, msgSignedOut)
+	}
 	s := cn.sess
 	s.User, s.Tenant = ident.User, ident.Tenant
 	s.SetTokenID(ident.ID)
@@ -172,6 +176,17 @@ func (cn *conn) revoked(id *auth.Identity) bool {
 	return c != nil && id.ID != "" && c.Revoked(revocationKey(id.Tenant, id.ID))
 }
 
+// msgSignedOut tells a client why a token issued before its user's
+// sign-out is refused.
+const msgSignedOut = "signed out: this token was issued before the sign-out; sign in again for a new token"
+
+// signedOut reports whether the token was issued before its user's latest
+// sign-out (cluster-wide; POST /api/v1/signout).
+func (s *Server) signedOut(id *auth.Identity) bool {
+	c := s.cfg.Control
+	return c != nil && id.SignedOutBy(c.NotBefore(id.Tenant, id.User))
+}
+
 // armExpiry closes the session with 4010 when its token expires without a
 // refresh.
 func (cn *conn) armExpiry(exp time.Time) {
@@ -188,6 +203,11 @@ func (cn *conn) channel(name string, check func(string) bool) (wire.Channel, *wi
 	ch, err := wire.ParseChannel(name)
 	if err != nil {
 		return ch, wire.NewError(wire.CodeInvalidParams, "invalid params: "+err.Error())
+	}
+	// Permissions are matched on the canonical name (auth match.go); an
+	// alternative escaping of a device id or tag names no channel.
+	if c := auth.CanonicalChannel(ch); c != name {
+		return ch, wire.NewError(wire.CodeInvalidParams, "invalid params: channel is not in canonical form; use "+truncate(c, 64))
 	}
 	if !check(name) {
 		return ch, wire.NewError(wire.CodeForbidden, "permission denied for channel "+truncate(name, 64))
@@ -338,10 +358,52 @@ func (cn *conn) refresh(raw json.RawMessage) (any, *wire.Error) {
 	if cn.revoked(ident) {
 		return nil, wire.NewError(wire.CodeUnauthorized, "token revoked")
 	}
+	if cn.srv.signedOut(ident) {
+		return nil, wire.NewError(wire.CodeUnauthorized, msgSignedOut)
+	}
 	cn.id = ident
 	cn.sess.SetTokenID(ident.ID)
 	cn.armExpiry(ident.Expires)
+	cn.recheckSubscriptions()
 	return wire.RefreshResult{ExpiresAt: ident.Expires.UTC()}, nil
+}
+
+// MethodUnsubscribed is the notification that the server ended a
+// subscription (an mqlive extension of PROTOCOL.md, documented in the
+// README): after a refresh whose token no longer allows the channel.
+const MethodUnsubscribed = "unsubscribed"
+
+// UnsubscribedReasonPermission: the current token does not allow the
+// channel.
+const UnsubscribedReasonPermission = "permission"
+
+// UnsubscribedParams are the params of MethodUnsubscribed.
+type UnsubscribedParams struct {
+	Channel string `json:"channel"`
+	Reason  string `json:"reason"`
+}
+
+// recheckSubscriptions ends the subscriptions the session's current token
+// no longer allows, each with an `unsubscribed` notification queued before
+// the refresh result; nothing of such a channel is delivered after its
+// notification.
+func (cn *conn) recheckSubscriptions() {
+	var ended []string
+	for _, ch := range cn.sess.Channels() {
+		if cn.id.CanSubscribe(ch) {
+			continue
+		}
+		if !cn.srv.cfg.Hub.Unsubscribe(cn.sess, ch) {
+			continue // ended meanwhile
+		}
+		ended = append(ended, ch)
+		frame, err := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: MethodUnsubscribed,
+			Params: UnsubscribedParams{Channel: ch, Reason: UnsubscribedReasonPermission}})
+		if err == nil {
+			cn.sess.Send(frame)
+		}
+	}
+	cn.srv.leavePresence(cn.id.Tenant, cn.sess.ID, ended)
 }
 
 func (cn *conn) publish(raw json.RawMessage) (any, *wire.Error) {

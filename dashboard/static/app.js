@@ -376,6 +376,10 @@ function takeToken() {
   return token;
 }
 
+function forgetToken() {
+  sessionStorage.removeItem('mqlive.token');
+}
+
 function escapeHTML(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
@@ -454,8 +458,12 @@ async function main() {
     els.conn.title = `tenant ${info.tenant} · node ${info.node} · user ${info.user}`;
   });
   client.on('disconnected', (p) => {
-    const why = p.code === 4001 ? 'The token was refused (expired or invalid). Get a new dashboard URL.'
-      : p.code === 4003 ? 'This session was signed out.'
+    // 4003 (signed out) and 4001 (token refused): the stored token is no
+    // use any more; a reload must not present it again.
+    if (p.code === 4001 || p.code === 4003) forgetToken();
+    if (p.code === 4003) setConn('error', 'Signed out');
+    const why = p.code === 4001 ? 'The token was refused (expired, invalid or signed out). Get a new dashboard URL.'
+      : p.code === 4003 ? `You were signed out${p.reason ? `: ${escapeHTML(p.reason)}` : ''}. Sign in again for a new dashboard URL.`
       : `Disconnected: ${escapeHTML(p.reason || p.code)}`;
     notice(why);
   });

@@ -191,13 +191,14 @@ export function histogramQuantile(q, { buckets }) {
 
 /**
  * An HS256 JWT signed with SECRET, the bridge's key in these tests. claims
- * are added to { sub: 'tester', tenant: 'default', exp: in an hour }.
+ * are added to { sub: 'tester', tenant: 'default', iat: now, exp: in an hour }.
  */
 export async function signToken(claims = {}) {
   // Signed with jose, a maintained JWT library, never by hand.
   const body = { sub: 'tester', tenant: 'default', ...claims };
   return new SignJWT(body)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt() // the bridge caps exp - iat (auth.max_token_lifetime) and requires iat
     .setExpirationTime('1h')
     .sign(new TextEncoder().encode(SECRET));
 }
