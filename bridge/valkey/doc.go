@@ -10,13 +10,18 @@
 //
 // P is the key prefix (Config.KeyPrefix, default "mqlive:").
 //
-//	P{<tenant>:<channel>}:m   hash: epoch, offset (TTL StoreOptions.MetaTTL, refreshed on publish)
-//	P{<tenant>:<channel>}:s   stream: id "<offset>-1", fields t (unix ms), d (data);
-//	                          MAXLEN = the channel's history size, TTL HistoryTTL
+//	P{<tenant>:<channel>}:m   hash: epoch, offset, bytes (data bytes in the stream)
+//	                          (TTL StoreOptions.MetaTTL, refreshed on publish)
+//	P{<tenant>:<channel>}:s   stream: id "<offset>-1", fields t (unix ms), d (data); oldest
+//	                          entries trimmed past the channel's history size or
+//	                          MaxChannelBytes, TTL HistoryTTL
 //	P{<tenant>:<channel>}     sharded pub/sub topic of the channel
 //	P{<tenant>}:d:<device>    hash: a device's merged state (id, fam, ts/tsn device time in
-//	                          µs + ns, rcv, seen, sa, src, stale, on/ots/otsn, topics,
+//	                          µs + ns, rcv, seen, sa, src, sk (owning source key), stale,
+//	                          on/ots/otsn, topics, nf (number of m: and a: fields),
 //	                          m:<metric> as JSON, a:<attr>, t:<tag>)
+//	P{<tenant>}:tags          hash: "<key>\x00<value>" -> devices holding that tag pair;
+//	                          its length is bounded by MaxTagChannels
 //	P{<tenant>}:devs          sorted set of device ids, scored by when the device goes stale
 //	                          (unix µs; +inf when it never does or already is)
 //	Ptenants                  set of tenants with devices
@@ -33,7 +38,9 @@
 //
 // Device state merges in a script with the rules of the memory store
 // (state.(*Tenant).Apply): a Reading older in device time changes neither
-// metrics nor attrs. SweepStale takes the devices whose score has passed,
+// metrics nor attrs; a device id belongs to the source key that created
+// it; new fields past MaxDeviceFields and new tag pairs past
+// MaxTagChannels are refused. SweepStale takes the devices whose score has passed,
 // marks them stale and parks them at +inf until they speak again (they
 // stay in the index, which also counts devices for the MaxDevices limit
 // and DeviceCounts).

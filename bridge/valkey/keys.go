@@ -45,3 +45,8 @@ func (k storeKeys) devices(tenant string) string { return k.p + "{" + tenant + "
 // tenants is the set of tenants with devices: Ptenants (no tag; only
 // SweepStale and DeviceCounts read it).
 func (k storeKeys) tenants() string { return k.p + "tenants" }
+
+// tags counts a tenant's tag pairs: field "<key>\x00<value>", value the
+// number of devices holding it; its length is what the tag channel limit
+// bounds: P{t}:tags.
+func (k storeKeys) tags(tenant string) string { return k.p + "{" + tenant + "}:tags" }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -36,6 +37,20 @@ type StoreOptions struct {
 	MetaTTL time.Duration
 	// MaxDevices per tenant; default 100000.
 	MaxDevices int
+	// MaxChannelBytes bounds the data bytes of one channel's stream (the
+	// newest publication is always kept); default 1 MiB. Streams expire
+	// HistoryTTL after their last publication, so there is no per-tenant
+	// channel or byte limit here: Valkey's maxmemory bounds the whole.
+	MaxChannelBytes int64
+	// MaxDeviceFields bounds the metrics plus attrs of one device; default
+	// 256 (see state.Config.MaxDeviceFields).
+	MaxDeviceFields int
+	// MaxTagChannels bounds the distinct tag pairs of a tenant's devices;
+	// default 1000 (see state.Config.MaxTagChannels).
+	MaxTagChannels int
+	// IdentityTTL is how long a device id stays owned by its source after
+	// the device was last heard; default 24h (see state.Config.IdentityTTL).
+	IdentityTTL time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -55,6 +70,18 @@ func (o *StoreOptions) defaults() {
 	}
 	if o.MaxDevices <= 0 {
 		o.MaxDevices = 100000
+	}
+	if o.MaxChannelBytes <= 0 {
+		o.MaxChannelBytes = state.DefaultMaxChannelBytes
+	}
+	if o.MaxDeviceFields <= 0 {
+		o.MaxDeviceFields = state.DefaultMaxDeviceFields
+	}
+	if o.MaxTagChannels <= 0 {
+		o.MaxTagChannels = state.DefaultMaxTagChannels
+	}
+	if o.IdentityTTL <= 0 {
+		o.IdentityTTL = state.DefaultIdentityTTL
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -115,7 +142,8 @@ func (s *Store) Append(ctx context.Context, tenant string, ch wire.Channel, data
 	res := storeAppendScript.Exec(ctx, s.c,
 		[]string{s.k.meta(tenant, ch.Name), s.k.stream(tenant, ch.Name)},
 		[]string{s.k.topic(tenant, ch.Name), newEpoch(), strconv.FormatInt(ms, 10), valkey.BinaryString(data),
-			strconv.Itoa(s.historySize(ch)), msString(s.opt.HistoryTTL), msString(s.opt.MetaTTL)})
+			strconv.Itoa(s.historySize(ch)), msString(s.opt.HistoryTTL), msString(s.opt.MetaTTL),
+			strconv.FormatInt(s.opt.MaxChannelBytes, 10)})
 	arr, err := res.ToArray()
 	if err == nil && len(arr) != 2 {
 		err = fmt.Errorf("unexpected reply of %d elements", len(arr))
@@ -306,18 +334,24 @@ func (s *Store) Apply(ctx context.Context, tenant string, r *devices.Reading, me
 			online = "1"
 		}
 	}
-	// Tags from the Reading, then from configuration, which wins.
-	tags := make(map[string]string, len(r.Tags)+len(meta.Tags))
-	for _, m := range [2]map[string]string{r.Tags, meta.Tags} {
-		for k, v := range m {
-			tags[k] = v
+	// Tags from the Reading (those the configuration does not set, which
+	// count against the tag limit), then from configuration, which wins.
+	decoded := make(map[string]string, len(r.Tags))
+	for k, v := range r.Tags {
+		if cv, ok := meta.Tags[k]; !ok || cv != v {
+			decoded[k] = v
 		}
 	}
-	args := make([]string, 0, 14+2*(len(tags)+len(r.Metrics)+len(r.Attrs)))
+	args := make([]string, 0, 19+2*(len(decoded)+len(meta.Tags)+len(r.Metrics)+len(r.Attrs)))
 	args = append(args, r.Device, r.Family, ts, tsn, string(rcv), strconv.FormatInt(seen, 10),
 		strconv.FormatInt(staleAfter, 10), strconv.Itoa(meta.Source), meta.Topic, online,
-		strconv.Itoa(s.opt.MaxDevices), score, strconv.Itoa(2*len(tags)), strconv.Itoa(2*(len(r.Metrics)+len(r.Attrs))))
-	for k, v := range tags {
+		strconv.Itoa(s.opt.MaxDevices), score, strconv.Itoa(2*len(decoded)), strconv.Itoa(2*(len(r.Metrics)+len(r.Attrs))),
+		meta.SourceKey, strconv.FormatInt(s.opt.IdentityTTL.Microseconds(), 10),
+		strconv.Itoa(s.opt.MaxDeviceFields), strconv.Itoa(s.opt.MaxTagChannels), strconv.Itoa(2*len(meta.Tags)))
+	for k, v := range decoded {
+		args = append(args, "t:"+k, v)
+	}
+	for k, v := range meta.Tags {
 		args = append(args, "t:"+k, v)
 	}
 	for k, v := range r.Metrics {
@@ -330,13 +364,22 @@ func (s *Store) Apply(ctx context.Context, tenant string, r *devices.Reading, me
 	for k, v := range r.Attrs {
 		args = append(args, "a:"+k, v)
 	}
-	created, err := storeApplyScript.Exec(ctx, s.c, []string{s.k.device(tenant, r.Device), s.k.devices(tenant)}, args).AsInt64()
+	res, err := storeApplyScript.Exec(ctx, s.c, []string{s.k.device(tenant, r.Device), s.k.devices(tenant), s.k.tags(tenant)}, args).ToArray()
+	var created int64
+	if err == nil && len(res) == 0 {
+		err = errors.New("empty reply")
+	}
+	if err == nil {
+		created, err = res[0].AsInt64()
+	}
 	if err != nil {
 		return fmt.Errorf("valkey: apply %s: %w", r.Device, err)
 	}
 	switch created {
 	case -1:
 		return state.ErrTooManyDevices
+	case -2:
+		return state.ErrIdentityConflict
 	case 1:
 		// The tenant set has no hash tag, so it cannot be in the script;
 		// adding on every creation keeps it right after a flush.
@@ -344,7 +387,34 @@ func (s *Store) Apply(ctx context.Context, tenant string, r *devices.Reading, me
 			return fmt.Errorf("valkey: apply %s: tenants: %w", r.Device, err)
 		}
 	}
-	return nil
+	// Fields the limits refused leave the Reading too, so that what is
+	// published matches the merged state (as the memory store does).
+	var tagLimit, fieldLimit bool
+	for _, v := range res[1:] {
+		f, err := v.ToString()
+		if err != nil || len(f) < 2 {
+			return fmt.Errorf("valkey: apply %s: refused field: %v", r.Device, err)
+		}
+		switch name := f[2:]; f[:2] {
+		case "t:":
+			delete(r.Tags, name)
+			tagLimit = true
+		case "m:":
+			delete(r.Metrics, name)
+			fieldLimit = true
+		case "a:":
+			delete(r.Attrs, name)
+			fieldLimit = true
+		}
+	}
+	var errs []error
+	if tagLimit {
+		errs = append(errs, state.ErrTagLimit)
+	}
+	if fieldLimit {
+		errs = append(errs, state.ErrFieldLimit)
+	}
+	return errors.Join(errs...)
 }
 
 // deviceState is a device hash decoded.
@@ -353,6 +423,7 @@ type deviceState struct {
 	lastSeen   time.Time
 	staleAfter time.Duration
 	source     int
+	sourceKey  string
 	topics     []string
 }
 
@@ -386,6 +457,7 @@ func parseDevice(h map[string]string) (deviceState, bool, error) {
 	sa, _ := strconv.ParseInt(h["sa"], 10, 64)
 	d.staleAfter = time.Duration(sa) * time.Microsecond
 	d.source, _ = strconv.Atoi(h["src"])
+	d.sourceKey = h["sk"]
 	if v := h["topics"]; v != "" {
 		d.topics = strings.Split(v, "\x00")
 	}
@@ -433,7 +505,7 @@ func (s *Store) Device(ctx context.Context, tenant, id string) (state.DeviceInfo
 	if err != nil || !ok {
 		return state.DeviceInfo{}, false, err
 	}
-	return state.DeviceInfo{Reading: d.snapshot(s.opt.Now()), Source: d.source, Topics: d.topics}, true, nil
+	return state.DeviceInfo{Reading: d.snapshot(s.opt.Now()), Source: d.source, SourceKey: d.sourceKey, Topics: d.topics}, true, nil
 }
 
 // Snapshot implements state.Store: the devices a channel covers, read with

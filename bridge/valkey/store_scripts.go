@@ -11,12 +11,15 @@ import "github.com/valkey-io/valkey-go"
 // storeAppendScript appends one publication: it creates the channel's
 // epoch when the meta hash is missing (expired, evicted, flushed), assigns
 // the next offset, appends to the stream with the explicit id
-// "<offset>-1", trims the stream to the channel's size, refreshes both
-// TTLs and publishes the frame on the channel's sharded topic. One round
-// trip, atomic: every node sees the same order and offsets.
+// "<offset>-1", trims the stream's oldest entries past the channel's size
+// or past its byte limit (the newest is always kept; the meta hash keeps
+// the data bytes of the stream in "bytes"), refreshes both TTLs and
+// publishes the frame on the channel's sharded topic. One round trip,
+// atomic: every node sees the same order and offsets.
 //
 // KEYS: meta, stream. ARGV: topic, fresh epoch, time (unix ms), data,
-// max length, history TTL (ms), meta TTL (ms). Returns {epoch, offset}.
+// max length, history TTL (ms), meta TTL (ms), max bytes. Returns {epoch,
+// offset}.
 var storeAppendScript = valkey.NewLuaScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
@@ -24,9 +27,23 @@ if not epoch then
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', '0')
 end
+local n = redis.call('XLEN', KEYS[2])
+local bytes = 0
+if n > 0 then bytes = tonumber(redis.call('HGET', KEYS[1], 'bytes')) or 0 end
 local off = redis.call('HINCRBY', KEYS[1], 'offset', 1)
 local soff = string.format('%d', off)
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], soff .. '-1', 't', ARGV[3], 'd', ARGV[4])
+redis.call('XADD', KEYS[2], soff .. '-1', 't', ARGV[3], 'd', ARGV[4])
+n = n + 1
+bytes = bytes + #ARGV[4]
+local maxlen, maxbytes = tonumber(ARGV[5]), tonumber(ARGV[8])
+while n > maxlen or (bytes > maxbytes and n > 1) do
+  local e = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  redis.call('XDEL', KEYS[2], e[1])
+  bytes = bytes - #e[2][4]
+  n = n - 1
+end
+if bytes < 0 then bytes = 0 end
+redis.call('HSET', KEYS[1], 'bytes', bytes)
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('SPUBLISH', ARGV[1], '1 ' .. epoch .. ' ' .. soff .. ' ' .. ARGV[3] .. '\n' .. ARGV[4])
@@ -129,47 +146,110 @@ return out
 `)
 
 // storeApplyScript merges a Reading into its device's hash with the rules
-// of state.(*Tenant).Apply: a new device past the tenant's limit is
-// refused; source, stale interval, last seen, family, received_at and tags
-// always update; online only when not older (in device time) than the last
-// availability change; metrics, attrs and ts only when the Reading is not
-// older than the merged state. Device times are unix µs plus the
-// nanoseconds below (0-999), compared as a pair.
+// of state.(*Tenant).Apply. A device id is owned by the source key that
+// created it ("sk"): a Reading from another source is refused while the
+// device was heard within the identity TTL, and takes the id over with a
+// fresh hash after it (a hash without "sk", from before it was stored, is
+// adopted). A new device past the tenant's limit is refused. Source,
+// stale interval, last seen, family, received_at and tags always update;
+// online only when not older (in device time) than the last availability
+// change; metrics, attrs and ts only when the Reading is not older than
+// the merged state. Device times are unix µs plus the nanoseconds below
+// (0-999), compared as a pair.
 //
-// KEYS: device hash, device index. ARGV: id, family, ts µs, ts ns, received
-// (RFC 3339), last seen µs, stale after µs, source, topic, online ("",
-// "0", "1"), max devices, index score, number of tag fields, number of
-// metric and attr fields, then the fields and values ("t:k", v, ...;
-// "m:k"/"a:k", v, ...). Returns 1 when the device was created, 0 when it
-// existed, -1 past the limit.
+// Limits, each refusing only the field concerned: a metric or attr the
+// device does not have yet past max fields ("nf" counts them; a hash
+// without it is counted once), and a decoded tag pair that would make the
+// tenant's tag hash (pair "k\0v" -> number of devices holding it) longer
+// than max tags. Configured tags count but are never refused.
+//
+// KEYS: device hash, device index, tenant tag hash. ARGV: id, family, ts
+// µs, ts ns, received (RFC 3339), last seen µs, stale after µs, source,
+// topic, online ("", "0", "1"), max devices, index score, number of
+// decoded tag fields, number of metric and attr fields, source key,
+// identity TTL µs, max fields, max tags, number of configured tag fields,
+// then the fields and values: decoded tags ("t:k", v, ...), configured
+// tags, metrics and attrs ("m:k"/"a:k", v, ...). Returns {code, refused
+// field...}: code 1 when the device was created, 0 when it existed, -1
+// past the device limit, -2 owned by another source; the refused fields
+// are named as in ARGV ("t:k", "m:k", "a:k").
 var storeApplyScript = valkey.NewLuaScript(`
-local key, idx, id = KEYS[1], KEYS[2], ARGV[1]
+local key, idx, tagsk, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
+local sk = ARGV[15]
+local function pair(k, v) return k .. '\0' .. v end
+local function untag(k, v)
+  if redis.call('HINCRBY', tagsk, pair(k, v), -1) <= 0 then redis.call('HDEL', tagsk, pair(k, v)) end
+end
 local created = 0
-if redis.call('EXISTS', key) == 0 then
-  if not redis.call('ZSCORE', idx, id) and redis.call('ZCARD', idx) >= tonumber(ARGV[11]) then
-    return -1
+local exists = redis.call('EXISTS', key) == 1
+if exists then
+  local cur = redis.call('HMGET', key, 'sk', 'seen')
+  if cur[1] and cur[1] ~= '' and cur[1] ~= sk then
+    if tonumber(ARGV[6]) - (tonumber(cur[2]) or 0) <= tonumber(ARGV[16]) then return {-2} end
+    local h = redis.call('HGETALL', key)
+    for i = 1, #h, 2 do
+      if string.sub(h[i], 1, 2) == 't:' then untag(string.sub(h[i], 3), h[i + 1]) end
+    end
+    redis.call('DEL', key)
+    exists = false
   end
-  redis.call('HSET', key, 'id', id, 'ts', ARGV[3], 'tsn', ARGV[4])
+end
+if not exists then
+  if not redis.call('ZSCORE', idx, id) and redis.call('ZCARD', idx) >= tonumber(ARGV[11]) then
+    return {-1}
+  end
+  redis.call('HSET', key, 'id', id, 'ts', ARGV[3], 'tsn', ARGV[4], 'nf', '0')
   created = 1
 end
-local function hset(from, to)
-  local args = {}
-  for i = from, to do
-    args[#args + 1] = ARGV[i]
-    if #args == 256 then
-      redis.call('HSET', key, unpack(args))
-      args = {}
-    end
+local function hset(list)
+  for i = 1, #list, 256 do
+    redis.call('HSET', key, unpack(list, i, math.min(i + 255, #list)))
   end
-  if #args > 0 then redis.call('HSET', key, unpack(args)) end
 end
 local function older(a, an, b, bn)
   return a < b or (a == b and an < bn)
 end
-redis.call('HSET', key, 'fam', ARGV[2], 'rcv', ARGV[5], 'seen', ARGV[6], 'sa', ARGV[7], 'src', ARGV[8], 'stale', '0')
-local ntag, nrest = tonumber(ARGV[13]), tonumber(ARGV[14])
-local first = 15
-hset(first, first + ntag - 1)
+redis.call('HSET', key, 'fam', ARGV[2], 'rcv', ARGV[5], 'seen', ARGV[6], 'sa', ARGV[7], 'src', ARGV[8], 'sk', sk, 'stale', '0')
+local ndec, nrest, nconf = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[19])
+local first = 20
+local refused = {}
+local maxtags = tonumber(ARGV[18])
+local function settag(i, capped)
+  local f, v = ARGV[i], ARGV[i + 1]
+  local k = string.sub(f, 3)
+  local cur = redis.call('HGET', key, f)
+  if cur == v then return end
+  if capped and not (cur and tonumber(redis.call('HGET', tagsk, pair(k, cur))) == 1)
+      and redis.call('HEXISTS', tagsk, pair(k, v)) == 0 and redis.call('HLEN', tagsk) >= maxtags then
+    refused[#refused + 1] = f
+    return
+  end
+  if cur then untag(k, cur) end
+  redis.call('HINCRBY', tagsk, pair(k, v), 1)
+  redis.call('HSET', key, f, v)
+end
+for i = first, first + ndec - 1, 2 do settag(i, true) end
+for i = first + ndec, first + ndec + nconf - 1, 2 do settag(i, false) end
+local nf = tonumber(redis.call('HGET', key, 'nf'))
+if not nf then
+  nf = 0
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    local p = string.sub(f, 1, 2)
+    if p == 'm:' or p == 'a:' then nf = nf + 1 end
+  end
+end
+local maxf = tonumber(ARGV[17])
+local keep, added = {}, 0
+for i = first + ndec + nconf, first + ndec + nconf + nrest - 1, 2 do
+  local known = redis.call('HEXISTS', key, ARGV[i]) == 1
+  if known or nf + added < maxf then
+    if not known then added = added + 1 end
+    keep[#keep + 1] = ARGV[i]
+    keep[#keep + 1] = ARGV[i + 1]
+  else
+    refused[#refused + 1] = ARGV[i]
+  end
+end
 local topic = ARGV[9]
 if topic ~= '' then
   local cur = redis.call('HGET', key, 'topics')
@@ -197,10 +277,14 @@ end
 local cur = redis.call('HMGET', key, 'ts', 'tsn')
 if not older(ts, tsn, tonumber(cur[1]), tonumber(cur[2])) then
   redis.call('HSET', key, 'ts', ARGV[3], 'tsn', ARGV[4])
-  hset(first + ntag, first + ntag + nrest - 1)
+  hset(keep)
+  nf = nf + added
 end
+redis.call('HSET', key, 'nf', nf)
 redis.call('ZADD', idx, ARGV[12], id)
-return created
+local out = {created}
+for _, f in ipairs(refused) do out[#out + 1] = f end
+return out
 `)
 
 // storeSweepScript marks up to a limit of a tenant's devices stale whose
