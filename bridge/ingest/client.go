@@ -76,7 +76,7 @@ func New(cfg Config, h Handler) (*Client, error) {
 	return &Client{
 		cfg:   cfg,
 		h:     h,
-		log:   cfg.Logger.With("component", "ingest", "broker", cfg.URL, "client_id", cfg.ClientID),
+		log:   cfg.Logger.With("component", "ingest", "broker", RedactURL(cfg.URL), "client_id", cfg.ClientID),
 		subs:  cfg.subscriptionFilters(),
 		fatal: make(chan error, 1),
 		cycle: make(chan uint64, 1),
@@ -195,7 +195,7 @@ func (c *Client) connectLoop(ctx context.Context, cl paho.Client) error {
 			return nil
 		}
 		wait := backoff/2 + rand.N(backoff/2+1) // jitter spreads a fleet's retries
-		c.log.Warn("mqtt connect failed; retrying", "attempt", attempt, "retry_in", wait.Round(time.Millisecond), "error", err)
+		c.log.Warn("mqtt connect failed; retrying", "attempt", attempt, "retry_in", wait.Round(time.Millisecond), "error", redactErr(err, c.cfg.URL))
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -247,7 +247,7 @@ func (c *Client) subscribe(cl paho.Client, gen uint64) bool {
 			return false
 		}
 		if err := tok.Error(); err != nil {
-			c.log.Warn("mqtt subscribe failed", "connects", gen, "error", err)
+			c.log.Warn("mqtt subscribe failed", "connects", gen, "error", redactErr(err, c.cfg.URL))
 			c.reconnect(cl, gen)
 			return false
 		}
@@ -308,7 +308,7 @@ func (c *Client) reconnect(cl paho.Client, gen uint64) {
 
 func (c *Client) onLost(_ paho.Client, err error) {
 	c.lost.Add(1)
-	c.log.Warn("mqtt connection lost; reconnecting", "error", err)
+	c.log.Warn("mqtt connection lost; reconnecting", "error", redactErr(err, c.cfg.URL))
 }
 
 // onMessage is paho's default publish handler; with OrderMatters it runs on

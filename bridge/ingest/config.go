@@ -64,15 +64,16 @@ func (cfg Config) validate() (Config, error) {
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return cfg, fmt.Errorf("ingest: config: URL %q: %w", cfg.URL, err)
+		// url.Error quotes the URL, password included.
+		return cfg, fmt.Errorf("ingest: config: URL %q: %s", RedactURL(cfg.URL), redactErr(err, cfg.URL))
 	}
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts", "tcps", "ws", "wss":
 	default:
-		return cfg, fmt.Errorf("ingest: config: URL %q: scheme must be tcp, mqtt, ssl, tls, mqtts, ws or wss", cfg.URL)
+		return cfg, fmt.Errorf("ingest: config: URL %q: scheme must be tcp, mqtt, ssl, tls, mqtts, ws or wss", RedactURL(cfg.URL))
 	}
 	if u.Host == "" {
-		return cfg, fmt.Errorf("ingest: config: URL %q has no host", cfg.URL)
+		return cfg, fmt.Errorf("ingest: config: URL %q has no host", RedactURL(cfg.URL))
 	}
 	if len(cfg.Filters) == 0 {
 		return cfg, errors.New("ingest: config: at least one topic filter is required")
