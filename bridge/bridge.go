@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mqlive/mqlive/bridge/cluster"
@@ -65,9 +65,11 @@ type Bridge struct {
 	broker   *embedded.Broker
 	ingest   *ingest.Client
 	server   *ws.Server
-	mqttURL  string
-	dedup    *dedup.Window
-	started  time.Time
+	// metricsSrv serves /metrics on http.metrics_addr; nil: on the server.
+	metricsSrv *metricsServer
+	mqttURL    string
+	dedup      *dedup.Window
+	started    time.Time
 	// pipeCtx ends after ingest has stopped and its queued messages are
 	// processed; the pipeline's retries watch it. Set in New, so that no
 	// goroutine reads it before it is written.
@@ -141,6 +143,14 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		b.closeBroker()
 		return nil, err
 	}
+	var publicMetrics http.Handler = metricsHandler(b.registry, cfg.HTTP.MetricsToken)
+	if cfg.HTTP.MetricsAddr != "" {
+		if b.metricsSrv, err = listenMetrics(cfg.HTTP.MetricsAddr, publicMetrics); err != nil {
+			b.closeBroker()
+			return nil, err
+		}
+		publicMetrics = nil
+	}
 	b.server, err = ws.New(cfg.HTTP.Addr, ws.Config{
 		Node: cfg.Node, MaxFrameBytes: cfg.HTTP.MaxFrameBytes, PingInterval: cfg.HTTP.PingInterval,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MaxConnections: cfg.HTTP.MaxConnections,
@@ -148,10 +158,13 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, DrainTimeout: cfg.HTTP.DrainTimeout,
 		Verifier: verifier, Hub: b.hub, Metrics: b.metrics,
 		Command: b.command, Ready: b.ready, Static: dashboard.FS(),
-		Gatherer: promhttp.HandlerFor(b.registry, promhttp.HandlerOpts{Registry: b.registry}),
+		Gatherer: publicMetrics,
 		Logger:   b.log.With("component", "ws"),
 	})
 	if err != nil {
+		if b.metricsSrv != nil {
+			_ = b.metricsSrv.ln.Close()
+		}
 		b.closeBroker()
 		return nil, err
 	}
@@ -303,6 +316,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	ingestDone := make(chan error, 1)
 	bpDone := make(chan error, 1)
 	g.Go(func() error { return b.server.Run(gctx) })
+	if b.metricsSrv != nil {
+		g.Go(func() error { return b.metricsSrv.Run(gctx) })
+	}
 	g.Go(func() error {
 		if !b.bpReady.Load() {
 			bp, err := b.connectValkey(gctx)

@@ -147,6 +147,15 @@ type HTTPConfig struct {
 	// AllowedOrigins lists the browser origins ("https://dash.example.com")
 	// allowed to open a WebSocket; empty allows any origin.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MetricsAddr, when set, serves /metrics on its own listener at this
+	// host:port (e.g. "127.0.0.1:9091") instead of on Addr; default empty:
+	// /metrics on Addr, where it names every tenant to anyone who reaches
+	// the port. MQLIVE_METRICS_ADDR, --metrics-addr.
+	MetricsAddr string `yaml:"metrics_addr"`
+	// MetricsToken, when set, is required on /metrics (wherever it is
+	// served) as "Authorization: Bearer <token>", at least 16 bytes;
+	// default empty: no token. MQLIVE_METRICS_TOKEN.
+	MetricsToken string `yaml:"metrics_token"`
 	// MaxQueuedReplyBytes bounds the responses, notices and recovered
 	// publications waiting for one slow socket, in bytes; past it the
 	// socket is closed with 4009. Default (0) is 4 MiB
@@ -197,8 +206,13 @@ type MQTTConfig struct {
 // Exactly one of JWTSecret and PublicKeyFile is set, or neither in dev mode.
 type AuthConfig struct {
 	// JWTSecret is the HS256 shared secret, at least 32 bytes; empty in dev
-	// mode means one is generated at start. MQLIVE_JWT_SECRET, --jwt-secret.
+	// mode means one is generated at start. MQLIVE_JWT_SECRET, --jwt-secret
+	// (visible in ps: prefer JWTSecretFile).
 	JWTSecret string `yaml:"jwt_secret"`
+	// JWTSecretFile names a file holding JWTSecret (trailing white space
+	// dropped); Load reads it into JWTSecret, and setting both is an
+	// error. Default empty. MQLIVE_JWT_SECRET_FILE, --jwt-secret-file.
+	JWTSecretFile string `yaml:"jwt_secret_file"`
 	// PublicKeyFile is a PEM public key for RS256, ES256 or EdDSA tokens,
 	// the alternative to JWTSecret; empty means none.
 	PublicKeyFile string `yaml:"public_key_file"`

@@ -25,6 +25,10 @@ const (
 	EnvMQTTListen = "MQLIVE_MQTT_LISTEN"
 	EnvJWTSecret  = "MQLIVE_JWT_SECRET"
 
+	EnvJWTSecretFile = "MQLIVE_JWT_SECRET_FILE"
+	EnvMetricsAddr   = "MQLIVE_METRICS_ADDR"
+	EnvMetricsToken  = "MQLIVE_METRICS_TOKEN"
+
 	EnvClusterBackplane = "MQLIVE_CLUSTER_BACKPLANE"
 	EnvValkeyAddrs      = "MQLIVE_VALKEY_ADDRS"
 	EnvValkeyPassword   = "MQLIVE_VALKEY_PASSWORD"
@@ -63,6 +67,9 @@ func Load(args []string, env []string) (Config, error) {
 		return Config{}, err
 	}
 	fl.apply(&cfg)
+	if err := cfg.Auth.loadSecretFile(); err != nil {
+		return Config{}, err
+	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
@@ -76,6 +83,7 @@ type flags struct {
 	set                                   map[string]bool
 	config, node, logLevel                string
 	httpAddr, mqttURL, mqttListen, secret string
+	secretFile, metricsAddr               string
 	dev                                   bool
 }
 
@@ -89,7 +97,9 @@ func newFlagSet(f *flags) *flag.FlagSet {
 	fs.StringVar(&f.httpAddr, "http-addr", "", "HTTP listen address (default "+DefaultHTTPAddr+"; env "+EnvHTTPAddr+")")
 	fs.StringVar(&f.mqttURL, "mqtt-url", "", "upstream MQTT broker URL; empty starts the embedded broker (env "+EnvMQTTURL+")")
 	fs.StringVar(&f.mqttListen, "mqtt-listen", "", "embedded broker listen address (default "+DefaultMQTTListen+"; env "+EnvMQTTListen+")")
-	fs.StringVar(&f.secret, "jwt-secret", "", "HS256 secret, 32+ bytes (env "+EnvJWTSecret+")")
+	fs.StringVar(&f.secret, "jwt-secret", "", "HS256 secret, 32+ bytes; visible in ps, prefer --jwt-secret-file (env "+EnvJWTSecret+")")
+	fs.StringVar(&f.secretFile, "jwt-secret-file", "", "file holding the HS256 secret (env "+EnvJWTSecretFile+")")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics on this host:port instead of --http-addr, e.g. 127.0.0.1:9091 (env "+EnvMetricsAddr+")")
 	return fs
 }
 
@@ -131,6 +141,12 @@ func (f *flags) apply(c *Config) {
 	if f.set["jwt-secret"] {
 		c.Auth.JWTSecret = f.secret
 	}
+	if f.set["jwt-secret-file"] {
+		c.Auth.JWTSecretFile = f.secretFile
+	}
+	if f.set["metrics-addr"] {
+		c.HTTP.MetricsAddr = f.metricsAddr
+	}
 }
 
 // Usage returns the flag and environment help text.
@@ -161,6 +177,10 @@ func applyEnv(c *Config, env map[string]string) error {
 		EnvMQTTURL:    &c.MQTT.URL,
 		EnvMQTTListen: &c.MQTT.Listen,
 		EnvJWTSecret:  &c.Auth.JWTSecret,
+
+		EnvJWTSecretFile: &c.Auth.JWTSecretFile,
+		EnvMetricsAddr:   &c.HTTP.MetricsAddr,
+		EnvMetricsToken:  &c.HTTP.MetricsToken,
 
 		EnvClusterBackplane: &c.Cluster.Backplane,
 		EnvValkeyPassword:   &c.Cluster.Valkey.Password,
@@ -204,6 +224,9 @@ func loadFile(path string, c *Config) error {
 	// the process happens to start.
 	if p := c.Auth.PublicKeyFile; p != "" && !filepath.IsAbs(p) {
 		c.Auth.PublicKeyFile = filepath.Join(filepath.Dir(path), p)
+	}
+	if p := c.Auth.JWTSecretFile; p != "" && !filepath.IsAbs(p) {
+		c.Auth.JWTSecretFile = filepath.Join(filepath.Dir(path), p)
 	}
 	return nil
 }

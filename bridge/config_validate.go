@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mqlive/mqlive/bridge/auth"
+	"github.com/mqlive/mqlive/bridge/ingest"
 	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/devices"
 )
@@ -69,6 +70,7 @@ func (c *Config) Validate() error {
 		v.addf("log.format", "%q is not one of text, json", c.Log.Format)
 	}
 	c.validateHTTP(&v)
+	c.validateMetrics(&v)
 	c.validateMQTT(&v)
 	c.validateAuth(&v)
 
@@ -131,7 +133,7 @@ func (c *Config) validateMQTT(v *validator) {
 		if ue, ok := err.(*url.Error); ok {
 			err = ue.Err
 		}
-		v.addf("mqtt.url", "cannot parse (%v); write it like \"tcp://broker:1883\"", err)
+		v.addf("mqtt.url", "cannot parse (%s); write it like \"tcp://broker:1883\"", ingest.Redact(err.Error(), m.URL))
 	case !mqttSchemes[u.Scheme]:
 		v.addf("mqtt.url", "scheme %q is not one of tcp, ssl, ws, wss, mqtt, mqtts; write it like \"tcp://broker:1883\"", u.Scheme)
 	case u.Host == "":
@@ -322,14 +324,6 @@ func (j joinedLines) Error() string {
 
 func (j joinedLines) Unwrap() []error { return j }
 
-// redactURL hides a password in a URL's user info, for messages and logs.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	}
-	return u.String()
-}
+// redactURL hides a password in a URL's user info, for messages and logs
+// (also in a URL url.Parse refuses).
+func redactURL(s string) string { return ingest.RedactURL(s) }

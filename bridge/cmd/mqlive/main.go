@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mqlive/mqlive/bridge"
+	"github.com/mqlive/mqlive/bridge/ingest"
 )
 
 // devTokenTTL is how long the token in the printed dev URL stays valid.
@@ -54,15 +55,20 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	httpURL := "http://" + displayAddr(b.HTTPAddr())
-	log.Info("mqlive started", "node", cfg.Node, "http", httpURL, "mqtt", b.MQTTURL(),
-		"embedded_broker", cfg.MQTT.URL == "", "sources", len(cfg.Sources))
+	// The broker URL may carry a password: never print it.
+	mqttURL := ingest.RedactURL(b.MQTTURL())
+	log.Info("mqlive started", "node", cfg.Node, "http", httpURL, "mqtt", mqttURL,
+		"embedded_broker", cfg.MQTT.URL == "", "sources", len(cfg.Sources), "metrics", metricsWhere(b))
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	if cfg.Dev {
 		tok, err := cfg.Auth.DevToken(bridge.DevUser, bridge.DefaultTenant, devTokenTTL)
 		if err != nil {
 			fmt.Fprintf(stderr, "mqlive: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "MQTT: %s\n", b.MQTTURL())
+		fmt.Fprintf(stdout, "MQTT: %s\n", mqttURL)
 		fmt.Fprintf(stdout, "Dashboard: %s/?token=%s\n", httpURL, tok)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -73,6 +79,14 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("mqlive stopped")
 	return 0
+}
+
+// metricsWhere says where /metrics is served.
+func metricsWhere(b *bridge.Bridge) string {
+	if a := b.MetricsAddr(); a != "" {
+		return "http://" + a + "/metrics"
+	}
+	return "http://" + displayAddr(b.HTTPAddr()) + "/metrics"
 }
 
 // displayAddr turns a listen address into one a browser can open.
