@@ -34,12 +34,30 @@ func TestSlowLatestConsumerIsConflatedNotDisconnected(t *testing.T) {
 	c := bridgetest.Dial(t, b.WSURL)
 	c.Connect(b.Token(t, "alice", "default"))
 	c.MustCall("subscribe", wire.SubscribeParams{Channel: "devices", Mode: "latest"}, nil)
+	// A second client that reads says when the bridge has fanned out the
+	// last Readings, which the paused one then holds merged.
+	watcher := bridgetest.Dial(t, b.WSURL)
+	watcher.Connect(b.Token(t, "bob", "default"))
+	watcher.MustCall("subscribe", wire.SubscribeParams{Channel: "devices", Mode: "latest"}, nil)
 	c.Pause()
 	fillSocket(t, b, 600)
 	for d := 0; d < 3; d++ {
 		b.Publish(t, fmt.Sprintf("zigbee2mqtt/dev-%d", d), []byte(fmt.Sprintf(`{"temperature":%d}`, 1000+d)))
 	}
-	time.Sleep(200 * time.Millisecond) // stay slow for a while: the client is not reading
+	seen := map[string]float64{}
+	for seen["dev-0"] != 1000 || seen["dev-1"] != 1001 || seen["dev-2"] != 1002 {
+		p, ok := watcher.NextMessage(20 * time.Second)
+		require.True(t, ok, "the reading client never got the last values: %v", seen)
+		r := reading(t, p)
+		seen[r.Device] = r.Metrics["temperature"].(float64)
+	}
+	// The client stayed slow while all that was published: the bridge merged.
+	bridgetest.Eventually(t, 10*time.Second, func() error {
+		if testutil.ToFloat64(metricsOf(b).Conflated) == 0 {
+			return fmt.Errorf("nothing conflated yet")
+		}
+		return nil
+	})
 	c.Resume()
 
 	latest := map[string]float64{}
