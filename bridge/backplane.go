@@ -84,7 +84,7 @@ func (b *Bridge) retry(ctx context.Context, name string, op func(ctx context.Con
 		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := op(octx)
 		cancel()
-		if err == nil || errors.Is(err, state.ErrTooManyDevices) {
+		if err == nil || errors.Is(err, state.ErrLimit) { // a limit is not a failure
 			return err
 		}
 		b.metrics.BackplaneErrors.WithLabelValues(name).Inc()
@@ -114,6 +114,8 @@ func (b *Bridge) connectValkey(ctx context.Context) (*backplane, error) {
 	log.Info("valkey connected", "addrs", cl.Valkey.Addrs)
 	store := valkey.NewStore(c, cl.KeyPrefix, valkey.StoreOptions{
 		HistorySize: b.cfg.State.HistorySize, HistoryTTL: b.cfg.State.HistoryTTL, MaxDevices: b.cfg.State.MaxDevices,
+		MaxChannelBytes: int64(b.cfg.State.MaxChannelBytes), MaxDeviceFields: b.cfg.State.MaxDeviceFields,
+		MaxTagChannels: b.cfg.State.MaxTagChannels, IdentityTTL: b.cfg.State.IdentityTTL,
 	})
 	fan := valkey.NewFanout(store, b.hub, log)
 	parts := valkey.NewBackplane(c, valkey.BackplaneConfig{KeyPrefix: cl.KeyPrefix, Heartbeat: cl.Heartbeat, Logger: log}, b.handleControl)

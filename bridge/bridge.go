@@ -171,6 +171,10 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 	if cfg.Cluster.Backplane != BackplaneValkey {
 		b.mem = state.NewMemory(state.Config{
 			HistorySize: cfg.State.HistorySize, HistoryTTL: cfg.State.HistoryTTL, MaxDevices: cfg.State.MaxDevices,
+			MaxChannels: cfg.State.MaxChannels, MaxChannelBytes: int64(cfg.State.MaxChannelBytes),
+			MaxTenantBytes: int64(cfg.State.MaxTenantBytes), MaxDeviceFields: cfg.State.MaxDeviceFields,
+			MaxTagChannels: cfg.State.MaxTagChannels, IdentityTTL: cfg.State.IdentityTTL,
+			OnEvict: func(tenant, reason string) { b.metrics.StateEvicted.WithLabelValues(tenant, reason).Inc() },
 		})
 		if cfg.State.Path != "" {
 			n, err := b.mem.Load(cfg.State.Path)

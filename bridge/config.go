@@ -238,6 +238,32 @@ type StateConfig struct {
 	Path string `yaml:"path"`
 	// SaveInterval is how often Path is written; default 30s.
 	SaveInterval time.Duration `yaml:"save_interval"`
+	// MaxChannels is the number of channel histories a tenant keeps on a
+	// memory backplane; a new channel past it evicts the least recently
+	// published one (a client resuming it gets a snapshot). Default
+	// 200000. Valkey expires idle channels by TTL instead.
+	MaxChannels int `yaml:"max_channels"`
+	// MaxChannelBytes bounds the data bytes of one channel's history, both
+	// backplanes (the newest publication is always kept); default 1048576.
+	MaxChannelBytes int `yaml:"max_channel_bytes"`
+	// MaxTenantBytes bounds the data bytes of all of a tenant's histories
+	// on a memory backplane; past it the least recently published channels
+	// are evicted. Default 268435456 (256 MiB).
+	MaxTenantBytes int `yaml:"max_tenant_bytes"`
+	// MaxDeviceFields bounds the metrics plus attrs kept per device; a
+	// Reading's new fields past it are dropped (the rest is merged and
+	// published), counted in mqlive_state_limited_total. Default 256.
+	MaxDeviceFields int `yaml:"max_device_fields"`
+	// MaxTagChannels bounds the distinct tag key=value pairs (each a tag
+	// channel) of a tenant's devices; a decoded tag (e.g. a TTN
+	// application id) past it is dropped; configured tags are never
+	// dropped. Default 1000.
+	MaxTagChannels int `yaml:"max_tag_channels"`
+	// IdentityTTL: a device id belongs to the source (family and base)
+	// that created it; a Reading for it from another source is refused
+	// (identity_conflict) until the device has been silent this long, and
+	// then the other source takes it over afresh. Default 24h.
+	IdentityTTL time.Duration `yaml:"identity_ttl"`
 }
 
 // SourceConfig is one device family ingested for one tenant.
@@ -283,6 +309,12 @@ const (
 	DefaultHistoryTTL          = 10 * time.Minute
 	DefaultMaxDevices          = 100000
 	DefaultSaveInterval        = 30 * time.Second
+	DefaultMaxChannels         = 200000
+	DefaultMaxChannelBytes     = 1 << 20
+	DefaultMaxTenantBytes      = 256 << 20
+	DefaultMaxDeviceFields     = 256
+	DefaultMaxTagChannels      = 1000
+	DefaultIdentityTTL         = 24 * time.Hour
 	DefaultKeyPrefix           = "mqlive:"
 	DefaultValkeyAddr          = "127.0.0.1:6379"
 	DefaultSharedGroup         = "mqlive"
@@ -332,6 +364,12 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&s.HistoryTTL, DefaultHistoryTTL)
 	setDefault(&s.MaxDevices, DefaultMaxDevices)
 	setDefault(&s.SaveInterval, DefaultSaveInterval)
+	setDefault(&s.MaxChannels, DefaultMaxChannels)
+	setDefault(&s.MaxChannelBytes, DefaultMaxChannelBytes)
+	setDefault(&s.MaxTenantBytes, DefaultMaxTenantBytes)
+	setDefault(&s.MaxDeviceFields, DefaultMaxDeviceFields)
+	setDefault(&s.MaxTagChannels, DefaultMaxTagChannels)
+	setDefault(&s.IdentityTTL, DefaultIdentityTTL)
 
 	cl := &c.Cluster
 	setDefault(&cl.Backplane, BackplaneMemory)

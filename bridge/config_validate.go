@@ -78,6 +78,15 @@ func (c *Config) Validate() error {
 	v.nonNegativeDuration("state.history_ttl", c.State.HistoryTTL)
 	v.nonNegative("state.max_devices", c.State.MaxDevices)
 	v.nonNegativeDuration("state.save_interval", c.State.SaveInterval)
+	v.nonNegative("state.max_channels", c.State.MaxChannels)
+	v.nonNegative("state.max_channel_bytes", c.State.MaxChannelBytes)
+	v.nonNegative("state.max_tenant_bytes", c.State.MaxTenantBytes)
+	v.nonNegative("state.max_device_fields", c.State.MaxDeviceFields)
+	v.nonNegative("state.max_tag_channels", c.State.MaxTagChannels)
+	v.nonNegativeDuration("state.identity_ttl", c.State.IdentityTTL)
+	if s := c.State; s.MaxTenantBytes > 0 && s.MaxChannelBytes > s.MaxTenantBytes {
+		v.addf("state.max_channel_bytes", "%d is more than state.max_tenant_bytes (%d); one channel cannot hold more than its tenant", s.MaxChannelBytes, s.MaxTenantBytes)
+	}
 	c.validateCluster(&v)
 
 	c.validateSources(&v)

@@ -71,13 +71,24 @@ func (b *Bridge) process(ctx context.Context, idx int, src *source, m devices.Me
 			}
 		}
 		r.Stale = false
-		meta := state.Meta{Source: idx, StaleAfter: src.staleAfter, Tags: src.tags, Topic: m.Topic}
+		// The device id is owned by the source's stable key (family and
+		// base), not by its index, which shifts when the configuration
+		// changes (state.SourceKey).
+		meta := state.Meta{Source: idx, SourceKey: state.SourceKey(family, src.base), StaleAfter: src.staleAfter, Tags: src.tags, Topic: m.Topic}
 		err := b.retry(ctx, "apply", func(ctx context.Context) error { return b.bp.store.Apply(ctx, src.tenant, r, meta) })
-		if err != nil {
-			if ctx.Err() == nil {
-				b.metrics.IngestRejected.WithLabelValues(family, src.tenant, "device_limit").Inc()
+		// Limits: a refused Reading (device_limit, identity_conflict) is
+		// counted as rejected; one merged without the fields or tags the
+		// limits refused (field_limit, tag_limit) is counted and published.
+		reasons, merged := state.LimitReasons(err)
+		for _, reason := range reasons {
+			if merged {
+				b.metrics.StateLimited.WithLabelValues(src.tenant, reason).Inc()
+			} else {
+				b.metrics.IngestRejected.WithLabelValues(family, src.tenant, reason).Inc()
 			}
-			continue
+		}
+		if !merged {
+			continue // refused, or shutting down
 		}
 		b.publishReading(ctx, src.tenant, r)
 	}

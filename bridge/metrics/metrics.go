@@ -58,6 +58,13 @@ type Metrics struct {
 	ClientLatency *ClientLatency
 	// ClientReports counts latency reports by outcome (accepted, invalid).
 	ClientReports *prometheus.CounterVec
+	// StateLimited counts Readings merged and published without the fields
+	// or tags a state limit refused, by tenant and reason (field_limit,
+	// tag_limit).
+	StateLimited *prometheus.CounterVec
+	// StateEvicted counts channel histories evicted from memory, by tenant
+	// and reason (expired, channel_limit, tenant_bytes).
+	StateEvicted *prometheus.CounterVec
 }
 
 // New builds the metrics and registers them, plus the Go runtime and
@@ -195,6 +202,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "mqlive_client_reports_total",
 			Help: "Latency reports received from clients, by outcome (accepted, invalid).",
 		}, []string{"outcome"}),
+		StateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mqlive_state_limited_total",
+			Help: "Readings merged and published without the new fields (field_limit) or tag channels (tag_limit) a state limit refused, by tenant and reason.",
+		}, []string{"tenant", "reason"}),
+		StateEvicted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mqlive_state_channels_evicted_total",
+			Help: "Channel histories evicted from a memory backplane, by tenant and reason (expired, channel_limit, tenant_bytes).",
+		}, []string{"tenant", "reason"}),
 	}
 	reg.MustRegister(
 		m.IngestMessages, m.IngestRejected, m.IngestDecode, m.MQTTConnected, m.MQTTReconnects,
@@ -204,6 +219,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.FramesIn, m.FramesOut, m.BytesIn, m.BytesOut, m.RateLimited, m.Requests, m.QueueDepth,
 		m.ClientLatency, m.ClientReports, m.Commands, m.DedupSuppressed,
 		m.IngestClaimedElsewhere, m.IngestTakenOver, m.BackplaneErrors, m.BackplaneUp, m.ClusterNodes,
+		m.StateLimited, m.StateEvicted,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

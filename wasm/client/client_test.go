@@ -157,6 +157,25 @@ func TestLaggedResubscribesSince(t *testing.T) {
 	require.Equal(t, 40.0, req.Get("params").Get("since").Get("offset").Float())
 }
 
+func TestServerUnsubscribeEndsSubscription(t *testing.T) {
+	h := newHarness(t, nil)
+	h.c.Connect(nil)
+	conn := h.handshake(t, "tok1")
+	h.c.Subscribe("device:a", SubscribeOptions{}, nil)
+	req := conn.next(t)
+	conn.reply(req.Get("id"), `{"channel":"device:a","epoch":"e1","offset":1,"recovered":false,"snapshot":[]}`)
+	h.ev.wait(t, kind(EvSubscribed))
+	conn.h.Message(`{"jsonrpc":"2.0","method":"unsubscribed","params":{"channel":"device:a","reason":"permission"}}`)
+	ev := h.ev.wait(t, kind(EvError))
+	require.Equal(t, "device:a", ev.Channel)
+	require.Equal(t, CodePermissionDenied, ev.Err.(*Error).Code)
+	// A lagged for it now is ignored: the subscription is gone, no re-subscribe.
+	conn.h.Message(`{"jsonrpc":"2.0","method":"lagged","params":{"channel":"device:a","offset":1}}`)
+	h.c.Subscribe("devices", SubscribeOptions{}, nil)
+	req = conn.next(t)
+	require.Equal(t, "devices", str(req.Get("params"), "channel"))
+}
+
 func TestUnauthorizedStops(t *testing.T) {
 	for _, code := range []int{CodeUnauthorized, CodePermissionDenied} {
 		h := newHarness(t, nil)

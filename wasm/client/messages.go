@@ -116,6 +116,8 @@ func (a *actor) onMessage(gen uint64, text string) {
 		a.onPublication(params)
 	case "lagged":
 		a.onLagged(params)
+	case "unsubscribed":
+		a.onUnsubscribed(params)
 	case "disconnect":
 		code, _ := num(params, "code")
 		reconnect := true

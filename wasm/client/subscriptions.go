@@ -179,3 +179,17 @@ func (a *actor) onLagged(p Value) {
 		a.sendSubscribe(s)
 	}
 }
+
+// onUnsubscribed ends a subscription the server ended (a refreshed token no
+// longer allows it): it is forgotten, not re-subscribed, and an error event
+// says why.
+func (a *actor) onUnsubscribed(p Value) {
+	ch := str(p, "channel")
+	s, ok := a.subs[ch]
+	if !ok {
+		return
+	}
+	delete(a.subs, ch)
+	s.fail(ErrUnsubscribed)
+	a.emit(Event{Kind: EvError, Channel: ch, Err: &Error{Code: CodePermissionDenied, Message: "unsubscribed by the server: " + str(p, "reason")}})
+}
