@@ -281,7 +281,6 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 	conns := bridge.MetricsOf(br.Bridge).Connections.WithLabelValues(bridge.DefaultTenant)
 	for b.Loop() {
 		before := heapAfterGC()
-		start := time.Now()
 		child := exec.Command(os.Args[0], "-test.run=^TestBenchClientProcess$", "-test.count=1")
 		child.Env = append(os.Environ(), "MQLIVE_BENCH_CLIENTS="+br.WSURL+" "+token+" "+strconv.Itoa(n))
 		child.Stderr = os.Stderr
@@ -290,7 +289,16 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 		stdout, err := child.StdoutPipe()
 		require.NoError(b, err)
 		require.NoError(b, child.Start())
-		line, err := bufio.NewReader(stdout).ReadString('\n')
+		out := bufio.NewReader(stdout)
+		// Connects/s counts from the moment the child is up and told to
+		// dial: its process start and runtime init are not the bridge's.
+		line, err := out.ReadString('\n')
+		require.NoError(b, err, "client process: %q", line)
+		require.Equal(b, "started\n", line)
+		start := time.Now()
+		_, err = io.WriteString(stdin, "dial\n")
+		require.NoError(b, err)
+		line, err = out.ReadString('\n')
 		require.NoError(b, err, "client process: %q", line)
 		require.Equal(b, "ready\n", line)
 		bridgetest.Eventually(b, 30*time.Second, func() error {
@@ -306,7 +314,7 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 		b.ReportMetric(float64(after.goroutines-before.goroutines)/n, "goroutines/conn")
 		b.ReportMetric(n/connectTime.Seconds(), "connects/s")
 		_ = stdin.Close() // the child disconnects and exits
-		_, _ = io.Copy(io.Discard, stdout)
+		_, _ = io.Copy(io.Discard, out)
 		require.NoError(b, child.Wait())
 		bridgetest.Eventually(b, 30*time.Second, func() error {
 			if got := testutil.ToFloat64(conns); got != 0 {
@@ -333,7 +341,9 @@ func heapAfterGC() memSample {
 
 // TestBenchClientProcess is not a test: BenchmarkIdleConnectionMemory runs
 // this binary with MQLIVE_BENCH_CLIENTS="url token n" to hold n idle
-// subscribed clients in a separate process until its stdin closes.
+// subscribed clients in a separate process: it prints "started", dials
+// when a line arrives on stdin, prints "ready" and holds the clients until
+// its stdin closes.
 func TestBenchClientProcess(t *testing.T) {
 	spec := os.Getenv("MQLIVE_BENCH_CLIENTS")
 	if spec == "" {
@@ -344,9 +354,15 @@ func TestBenchClientProcess(t *testing.T) {
 	n, err := strconv.Atoi(f[2])
 	require.NoError(t, err)
 	raiseFileLimit(t, n+256)
+	// Up: the benchmark starts its clock when it sends the dial line.
+	fmt.Println("started")
+	in := bufio.NewReader(os.Stdin)
+	if _, err := in.ReadString('\n'); err != nil {
+		return
+	}
 	dialMany(t, f[0], f[1], n, false)
 	fmt.Println("ready")
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	_, _ = io.Copy(io.Discard, in)
 }
 
 // raiseFileLimit lifts the soft open-file limit towards the hard one when
