@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,6 +45,20 @@ func start(t *testing.T, cfg ws.Config) string {
 // startWithMetrics is start, also returning the server's metrics.
 func startWithMetrics(t *testing.T, cfg ws.Config) (string, *metrics.Metrics) {
 	t.Helper()
+	srv := startServer(t, cfg)
+	return srv.url, srv.m
+}
+
+// testServer is a running ws.Server; stop ends its context (it drains),
+// and the test's cleanup waits for Run to return.
+type testServer struct {
+	url, addr string
+	m         *metrics.Metrics
+	stop      context.CancelFunc
+}
+
+func startServer(t *testing.T, cfg ws.Config) *testServer {
+	t.Helper()
 	v, err := auth.NewHMAC([]byte(bridgetest.Secret))
 	require.NoError(t, err)
 	m := metrics.New(prometheus.NewRegistry())
@@ -56,7 +72,7 @@ func startWithMetrics(t *testing.T, cfg ws.Config) (string, *metrics.Metrics) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
-	return "ws://" + srv.Addr() + "/ws", m
+	return &testServer{url: "ws://" + srv.Addr() + "/ws", addr: srv.Addr(), m: m, stop: cancel}
 }
 
 // rawConn is a WebSocket that sends nothing but connect: it counts the
@@ -162,6 +178,80 @@ func TestAnsweringClientStaysConnected(t *testing.T) {
 		t.Fatalf("a client answering pings was closed after %d pings: %v", c.pings.Load(), c.err)
 	default:
 	}
+}
+
+// TestDrainClosesInWavesAndRefusesNewClients stops a server with 20
+// clients: they are told 1001 in waves over half the drain timeout, not all
+// at once, and meanwhile /readyz and new upgrades get HTTP 503.
+func TestDrainClosesInWavesAndRefusesNewClients(t *testing.T) {
+	const (
+		n            = 20
+		drainTimeout = 2 * time.Second // waves over 1s: one every 100ms
+	)
+	srv := startServer(t, ws.Config{DrainTimeout: drainTimeout})
+	tok := bridgetest.Token(t, "alice", "acme")
+	type closed struct {
+		at   time.Time
+		code int
+		ok   bool
+	}
+	results := make(chan closed, n)
+	for i := 0; i < n; i++ {
+		c := bridgetest.Dial(t, srv.url)
+		c.Connect(tok)
+		go func() {
+			code, ok := c.WaitClosed(3 * drainTimeout)
+			results <- closed{time.Now(), code, ok}
+		}()
+	}
+	resp, err := http.Get("http://" + srv.addr + "/readyz")
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	srv.stop()
+	first := <-results
+	require.True(t, first.ok, "no client was closed")
+	// The first wave is out and the others are pending: the node is
+	// draining. (Errors, not fatal: the wave checks below say more when
+	// the drain was over already.)
+	if resp, err := http.Get("http://" + srv.addr + "/readyz"); err != nil {
+		t.Errorf("readyz while draining: %v", err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("readyz while draining: HTTP %d %s, want 503", resp.StatusCode, body)
+		}
+	}
+	if _, err := bridgetest.DialProtocols(t, srv.url, []string{wire.Subprotocol}); err == nil || !strings.Contains(err.Error(), "HTTP 503") {
+		t.Errorf("a new client while draining: %v, want HTTP 503", err)
+	}
+
+	times := []time.Time{first.at}
+	require.Equal(t, wire.CloseGoingAway, first.code)
+	for i := 1; i < n; i++ {
+		r := <-results
+		require.True(t, r.ok, "client not closed within %v", 3*drainTimeout)
+		require.Equal(t, wire.CloseGoingAway, r.code, "a draining node says 1001")
+		times = append(times, r.at)
+	}
+	// Not all at once: the first wave is a tenth of the clients, and the
+	// last one is closed most of the wave period after the first.
+	burst := 0
+	for _, at := range times {
+		if at.Sub(first.at) < 50*time.Millisecond {
+			burst++
+		}
+	}
+	require.LessOrEqual(t, burst, n/4, "%d of %d clients closed in the first 50ms", burst, n)
+	var last time.Time
+	for _, at := range times {
+		if at.After(last) {
+			last = at
+		}
+	}
+	require.Greater(t, last.Sub(first.at), drainTimeout/4, "the waves span the drain period")
 }
 
 func TestConnectionLimit(t *testing.T) {
