@@ -79,7 +79,9 @@ sources:
 	}, c.HTTP)
 	require.Equal(t, MQTTConfig{URL: "tcp://broker:1883", Listen: ":1884", ClientID: "cid", Username: "u", Password: "p"}, c.MQTT)
 	require.Equal(t, AuthConfig{JWTSecret: testSecret, Issuer: "iss", Audience: "aud", MaxTokenLifetime: 2 * time.Hour}, c.Auth)
-	require.Equal(t, StateConfig{HistorySize: 10, HistoryTTL: time.Minute, MaxDevices: 99, SaveInterval: 30 * time.Second}, c.State)
+	require.Equal(t, StateConfig{HistorySize: 10, HistoryTTL: time.Minute, MaxDevices: 99, SaveInterval: 30 * time.Second,
+		MaxChannels: DefaultMaxChannels, MaxChannelBytes: DefaultMaxChannelBytes, MaxTenantBytes: DefaultMaxTenantBytes,
+		MaxDeviceFields: DefaultMaxDeviceFields, MaxTagChannels: DefaultMaxTagChannels, IdentityTTL: DefaultIdentityTTL}, c.State)
 
 	require.Len(t, c.Sources, 3)
 	base := "acme/zigbee2mqtt"

@@ -30,7 +30,9 @@ func TestDefaultConfig(t *testing.T) {
 	}, c.HTTP)
 	require.Equal(t, MQTTConfig{Listen: ":1883"}, c.MQTT)
 	require.Equal(t, AuthConfig{MaxTokenLifetime: 24 * time.Hour}, c.Auth)
-	require.Equal(t, StateConfig{HistorySize: 1000, HistoryTTL: 10 * time.Minute, MaxDevices: 100000, SaveInterval: 30 * time.Second}, c.State)
+	require.Equal(t, StateConfig{HistorySize: 1000, HistoryTTL: 10 * time.Minute, MaxDevices: 100000, SaveInterval: 30 * time.Second,
+		MaxChannels: DefaultMaxChannels, MaxChannelBytes: DefaultMaxChannelBytes, MaxTenantBytes: DefaultMaxTenantBytes,
+		MaxDeviceFields: DefaultMaxDeviceFields, MaxTagChannels: DefaultMaxTagChannels, IdentityTTL: DefaultIdentityTTL}, c.State)
 	require.Equal(t, ClusterConfig{Backplane: "memory", KeyPrefix: "mqlive:", IngestLockWindow: 5 * time.Second, Heartbeat: 4 * time.Second}, c.Cluster)
 	require.Empty(t, c.Sources)
 
