@@ -30,11 +30,10 @@ import (
 	"github.com/mqlive/mqlive/simulator"
 )
 
-// pendingMetrics may legitimately be missing from a bridge that predates
-// them: expressions on them may return nothing ONLY while the metric is
-// absent from the bridge's /metrics; once it is there they must return
-// data like every other expression.
-var pendingMetrics = []string{"mqlive_client_delivery_latency_seconds", "mqlive_client_reports_total"}
+// reportMetrics come from client latency reports (the report method):
+// the test fails when the bridge does not export them after the clients
+// reported, like any other metric a dashboard or alert uses.
+var reportMetrics = []string{"mqlive_client_delivery_latency_seconds", "mqlive_client_reports_total"}
 
 // testWindow replaces every range ([10m], [15m]) of the shipped alert rules
 // in the test's copy, and testFor every for: duration, so that each alert
@@ -150,17 +149,15 @@ func TestDashboardsAndAlertsAgainstRealPrometheus(t *testing.T) {
 	t.Logf("setup and slow consumers: %v", time.Since(started).Round(time.Millisecond))
 
 	// Prometheus needs a few scrapes of all that before rate() has data.
-	present := presentMetrics(t, b, clients)
-	evaluateDashboards(t, prom, present, clients.tick)
+	requireReportMetrics(t, b, clients)
+	evaluateDashboards(t, prom, clients.tick)
 	t.Logf("dashboards evaluated: %v", time.Since(started).Round(time.Millisecond))
 
 	want := []string{
 		`MQLiveRejectionRatioHigh{tenant="default"}`,
 		`MQLiveIngestStopped{tenant="acme"}`,
 		`MQLiveSlowConsumerDisconnects{}`,
-	}
-	if present["mqlive_client_delivery_latency_seconds"] {
-		want = append(want, `MQLiveE2ELatencyHigh{tenant="default"}`)
+		`MQLiveE2ELatencyHigh{tenant="default"}`,
 	}
 	alerts.waitFiring(t, want, clients.tick)
 	// rate() over the window stays above 0 until acme's last message
@@ -371,12 +368,12 @@ func gathered(t *testing.T, b *bridgetest.Bridge, name string) float64 {
 	return math.NaN()
 }
 
-// presentMetrics reads the bridge's /metrics after the clients reported,
-// and says which pending metric families it has, loudly when one is not.
-func presentMetrics(t *testing.T, b *bridgetest.Bridge, c *clients) map[string]bool {
+// requireReportMetrics waits until the bridge's /metrics has every
+// report metric family, the clients reporting meanwhile, and fails the test
+// when one never appears.
+func requireReportMetrics(t *testing.T, b *bridgetest.Bridge, c *clients) {
 	t.Helper()
-	present := map[string]bool{}
-	check := func() error {
+	eventuallyEach(t, evalTimeout, c.tick, func() error {
 		resp, err := http.Get(b.HTTPURL + "/metrics")
 		if err != nil {
 			return err
@@ -386,35 +383,20 @@ func presentMetrics(t *testing.T, b *bridgetest.Bridge, c *clients) map[string]b
 		if err != nil {
 			return err
 		}
-		for _, m := range pendingMetrics {
-			present[m] = strings.Contains(string(body), "# TYPE "+m+" ")
-		}
-		for _, m := range pendingMetrics {
-			if !present[m] {
-				return fmt.Errorf("%s missing", m)
+		for _, m := range reportMetrics {
+			if !strings.Contains(string(body), "# TYPE "+m+" ") {
+				return fmt.Errorf("the bridge does not export %s after client reports", m)
 			}
 		}
 		return nil
-	}
-	// The report is asynchronous: give it a moment, then accept absence.
-	deadline := time.Now().Add(3 * time.Second)
-	for check() != nil && time.Now().Before(deadline) {
-		c.tick()
-		time.Sleep(100 * time.Millisecond)
-	}
-	for _, m := range pendingMetrics {
-		if !present[m] {
-			t.Logf("WARNING WARNING WARNING: the bridge does not export %s yet; dashboard and alert expressions on it are only parse-checked. This test tightens by itself once it exists.", m)
-		}
-	}
-	return present
+	})
 }
 
 // evaluateDashboards evaluates every expression of every committed
 // dashboard, with every value of its variables that Prometheus' label
 // values offer (and All), until each one returns at least one number for
 // at least one assignment.
-func evaluateDashboards(t *testing.T, prom *promServer, present map[string]bool, tick func()) {
+func evaluateDashboards(t *testing.T, prom *promServer, tick func()) {
 	t.Helper()
 	type check struct {
 		e       panelExpr
@@ -444,14 +426,6 @@ func evaluateDashboards(t *testing.T, prom *promServer, present map[string]bool,
 	for _, doc := range docs {
 		for _, e := range dashboardExprs(doc) {
 			total++
-			if m := mentionsAbsent(e.Expr, present); m != "" {
-				t.Logf("WARNING: %s / %s: %s absent from the bridge; only parse-checking %s", e.Dashboard, e.Panel, m, e.Expr)
-				for _, a := range assigns[e.Dashboard] {
-					_, err := prom.query(substitute(e.Expr, a))
-					require.NoError(t, err, "%s / %s", e.Dashboard, e.Panel)
-				}
-				continue
-			}
 			pending = append(pending, &check{e: e, assigns: assigns[e.Dashboard]})
 		}
 	}
@@ -542,15 +516,6 @@ func substitute(expr string, vars map[string]string) string {
 		expr = strings.ReplaceAll(expr, "$"+k, vars[k])
 	}
 	return expr
-}
-
-func mentionsAbsent(expr string, present map[string]bool) string {
-	for _, m := range pendingMetrics {
-		if strings.Contains(expr, m) && !present[m] {
-			return m
-		}
-	}
-	return ""
 }
 
 // hasNumber: at least one sample that is not NaN (a histogram_quantile or

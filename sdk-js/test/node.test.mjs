@@ -79,10 +79,16 @@ test('a refused token stops the client without reconnecting', { timeout: 30000 }
   const events = record(client);
   try {
     await assert.rejects(client.connect(), (err) => err.code === 4001);
+    // The client decides on the close it got: a reconnect would be
+    // scheduled, and announced by a 'connecting' state carrying the close
+    // code and the delay, in the same step that instead reports
+    // 'disconnected' (stopped for good).
     await waitFor(() => events.some((e) => e.name === 'disconnected'), { what: 'disconnected' });
-    const dials = events.filter((e) => e.name === 'state' && e.p.state === 'connecting').length;
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(events.filter((e) => e.name === 'state' && e.p.state === 'connecting').length, dials, 'no reconnect after 4001');
+    const disconnected = events.find((e) => e.name === 'disconnected');
+    assert.equal(disconnected.p.code, 4001);
+    const retries = events.filter((e) => e.name === 'state' && e.p.state === 'connecting' && (e.p.attempt >= 1 || e.p.code === 4001));
+    assert.deepEqual(retries, [], 'no reconnect after 4001');
+    assert.equal(events.filter((e) => e.name === 'state' && e.p.state === 'connecting').length, 1, 'one dial');
     assert.equal(client.state, 'disconnected');
   } finally {
     client.close();
