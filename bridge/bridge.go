@@ -118,7 +118,8 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 	}
 	b.hub = hub.New(hub.Config{
 		QueueSize: cfg.HTTP.QueueSize, SlowConsumerTimeout: cfg.HTTP.SlowConsumerTimeout,
-		MaxPerTenant: cfg.HTTP.MaxConnectionsPerTenant, Metrics: b.metrics,
+		MaxPerTenant: cfg.HTTP.MaxConnectionsPerTenant, MaxQueuedReplyBytes: cfg.HTTP.MaxQueuedReplyBytes,
+		Metrics: b.metrics,
 	})
 	b.mqttURL = cfg.MQTT.URL
 	if b.mqttURL == "" {
@@ -156,6 +157,7 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		WriteTimeout: cfg.HTTP.WriteTimeout, MaxConnections: cfg.HTTP.MaxConnections,
 		RequestRate: cfg.HTTP.RequestRate, RequestBurst: cfg.HTTP.RequestBurst,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, DrainTimeout: cfg.HTTP.DrainTimeout,
+		MaxPending: cfg.HTTP.MaxPending, MaxPendingPerAddress: cfg.HTTP.MaxPendingPerAddress, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Verifier: verifier, Hub: b.hub, Metrics: b.metrics,
 		Command: b.command, Ready: b.ready, Static: dashboard.FS(),
 		Gatherer: publicMetrics,

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mqlive/mqlive/bridge/auth"
+	"github.com/mqlive/mqlive/bridge/state"
 	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/devices"
 )
@@ -41,11 +42,12 @@ func (b *Bridge) command(ctx context.Context, id *auth.Identity, p wire.CommandP
 	if serr != nil {
 		return fmt.Errorf("command %s: read device: %w", p.Device, serr)
 	}
-	if !found || info.Source < 0 || info.Source >= len(b.sources) || b.sources[info.Source].tenant != id.Tenant {
+	src, ok := b.commandSource(id.Tenant, info)
+	if !found || !ok {
 		return wire.NewError(wire.CodeInvalidParams, "invalid params: unknown device")
 	}
 	ds := devices.DeviceState{Reading: info.Reading, Topics: info.Topics}
-	s := b.sources[info.Source]
+	s := b.sources[src]
 	family = s.handler.Family()
 	if sc, ok := s.handler.(devices.StateCommander); ok {
 		msg, err = sc.CommandWithState(s.base, ds, p.Name, p.Args)
@@ -100,4 +102,24 @@ func (b *Bridge) monitorCommand(ctx context.Context, id *auth.Identity, family s
 		return
 	}
 	b.publishMonitor(ctx, id.Tenant, data)
+}
+
+// commandSource finds the configured source that owns a device: by its
+// stable key (family and base) when the store has one, so that a changed
+// source list (indexes shift, and nodes of a cluster may differ) never
+// routes a command through another family; else by the stored index.
+func (b *Bridge) commandSource(tenant string, info state.DeviceInfo) (int, bool) {
+	if info.SourceKey != "" {
+		for i := range b.sources {
+			s := &b.sources[i]
+			if s.tenant == tenant && state.SourceKey(s.handler.Family(), s.base) == info.SourceKey {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	if info.Source < 0 || info.Source >= len(b.sources) || b.sources[info.Source].tenant != tenant {
+		return 0, false
+	}
+	return info.Source, true
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/mqlive/mqlive/bridge/auth"
 	"github.com/mqlive/mqlive/devices"
 )
 
@@ -147,15 +148,6 @@ type HTTPConfig struct {
 	// AllowedOrigins lists the browser origins ("https://dash.example.com")
 	// allowed to open a WebSocket; empty allows any origin.
 	AllowedOrigins []string `yaml:"allowed_origins"`
-	// MetricsAddr, when set, serves /metrics on its own listener at this
-	// host:port (e.g. "127.0.0.1:9091") instead of on Addr; default empty:
-	// /metrics on Addr, where it names every tenant to anyone who reaches
-	// the port. MQLIVE_METRICS_ADDR, --metrics-addr.
-	MetricsAddr string `yaml:"metrics_addr"`
-	// MetricsToken, when set, is required on /metrics (wherever it is
-	// served) as "Authorization: Bearer <token>", at least 16 bytes;
-	// default empty: no token. MQLIVE_METRICS_TOKEN.
-	MetricsToken string `yaml:"metrics_token"`
 	// MaxQueuedReplyBytes bounds the responses, notices and recovered
 	// publications waiting for one slow socket, in bytes; past it the
 	// socket is closed with 4009. Default (0) is 4 MiB
@@ -172,6 +164,15 @@ type HTTPConfig struct {
 	// prefixes) whose X-Forwarded-For names the client address for
 	// MaxPendingPerAddress; empty: X-Forwarded-For is ignored.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MetricsAddr, when set, serves /metrics on its own listener at this
+	// host:port (e.g. "127.0.0.1:9091") instead of on Addr; default empty:
+	// /metrics on Addr, where it names every tenant to anyone who reaches
+	// the port. MQLIVE_METRICS_ADDR, --metrics-addr.
+	MetricsAddr string `yaml:"metrics_addr"`
+	// MetricsToken, when set, is required on /metrics (wherever it is
+	// served) as "Authorization: Bearer <token>", at least 16 bytes;
+	// default empty: no token. MQLIVE_METRICS_TOKEN.
+	MetricsToken string `yaml:"metrics_token"`
 }
 
 // MQTTConfig configures the MQTT side.
@@ -220,6 +221,10 @@ type AuthConfig struct {
 	Issuer string `yaml:"issuer"`
 	// Audience, when set, must be in the tokens' aud claim.
 	Audience string `yaml:"audience"`
+	// MaxTokenLifetime caps exp - iat and makes iat required; it is also
+	// how long a sign-out is kept. Zero means the default 24h; negative
+	// turns the cap off (sign-outs are then kept 30 days).
+	MaxTokenLifetime time.Duration `yaml:"max_token_lifetime"`
 }
 
 // StateConfig configures latest state and channel history.
@@ -358,6 +363,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&h.DrainTimeout, DefaultDrainTimeout)
 
 	setDefault(&c.MQTT.Listen, DefaultMQTTListen)
+	setDefault(&c.Auth.MaxTokenLifetime, auth.DefaultMaxLifetime)
 
 	s := &c.State
 	setDefault(&s.HistorySize, DefaultHistorySize)

@@ -200,7 +200,14 @@ func (c *Config) validateAuth(v *validator) {
 	case a.JWTSecret == "" && !c.Dev:
 		v.addf("auth", "no jwt_secret or public_key_file; set auth.jwt_secret (MQLIVE_JWT_SECRET, 32+ bytes), or auth.public_key_file, or run with --dev")
 	}
+	if a.MaxTokenLifetime > maxTokenLifetime {
+		v.addf("auth.max_token_lifetime", "%s is more than %s; issue shorter tokens and refresh them", a.MaxTokenLifetime, maxTokenLifetime)
+	}
 }
+
+// maxTokenLifetime bounds auth.max_token_lifetime: a sign-out is kept
+// that long on every node.
+const maxTokenLifetime = 30 * 24 * time.Hour
 
 func (c *Config) validateSources(v *validator) {
 	type sourceKey struct{ family, tenant, base string }

@@ -49,7 +49,7 @@ func (cn *conn) handleFrame(data []byte) (done bool, code int) {
 	case wire.MethodSubscribe:
 		rerr = cn.subscribe(id, req.Params)
 		if rerr == nil {
-			return false, 0 // the result was queued inside the tenant lock
+			return false, 0 // Session.Recover queued the result in order
 		}
 	case wire.MethodUnsubscribe:
 		result, rerr = cn.unsubscribe(req.Params)
