@@ -281,7 +281,12 @@ func (cn *conn) writeLoop() {
 		}
 		for _, f := range frames {
 			if f.Close {
-				_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(f.Code, f.Reason), time.Now().Add(time.Second))
+				// 1005, 1006 and 1015 only describe a close; RFC 6455
+				// §7.4.1 forbids sending them (a peer gone silent past its
+				// ping deadline is counted as 1006 and just disconnected).
+				if f.Code != 1005 && f.Code != 1006 && f.Code != 1015 {
+					_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(f.Code, f.Reason), time.Now().Add(time.Second))
+				}
 				// The reader waits closeLinger for the peer's answer,
 				// then serveConn closes the socket.
 				cn.lingerMu.Lock()
