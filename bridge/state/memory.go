@@ -295,22 +295,35 @@ func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 	// Tags come from the family (on the Reading) and from configuration,
 	// which wins, as in the ingest pipeline; the tag channels a Reading is
 	// published to are named from r.Tags, so the snapshot must know them.
+	//
+	// The merged maps are copy-on-write: a change replaces the map instead
+	// of writing into it, so a snapshot taken under the tenant lock can
+	// share them and be serialised after the lock is released.
 	for _, tags := range [2]map[string]string{r.Tags, meta.Tags} {
-		if len(tags) == 0 {
-			continue
-		}
-		if m.Tags == nil {
-			m.Tags = make(map[string]string, len(tags))
-		}
+		changed := false
 		for k, v := range tags {
 			if old, ok := m.Tags[k]; !ok || old != v {
+				changed = true
+				break
+			}
+		}
+		if !changed {
+			continue
+		}
+		merged := make(map[string]string, len(m.Tags)+len(tags))
+		for k, v := range m.Tags {
+			merged[k] = v
+		}
+		for k, v := range tags {
+			if old, ok := merged[k]; !ok || old != v {
 				if ok {
 					t.untag(k, old)
 				}
 				t.tags[tagPair(k, v)]++
 			}
-			m.Tags[k] = v
+			merged[k] = v
 		}
+		m.Tags = merged
 	}
 	if r.Online != nil && !r.TS.Before(d.tsOnline) {
 		online := *r.Online
@@ -322,20 +335,10 @@ func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 	}
 	m.TS = r.TS
 	if len(r.Metrics) > 0 {
-		if m.Metrics == nil {
-			m.Metrics = make(map[string]any, len(r.Metrics))
-		}
-		for k, v := range r.Metrics {
-			m.Metrics[k] = v
-		}
+		m.Metrics = mergeMap(m.Metrics, r.Metrics)
 	}
 	if len(r.Attrs) > 0 {
-		if m.Attrs == nil {
-			m.Attrs = make(map[string]string, len(r.Attrs))
-		}
-		for k, v := range r.Attrs {
-			m.Attrs[k] = v
-		}
+		m.Attrs = mergeMap(m.Attrs, r.Attrs)
 	}
 	return d, err
 }
@@ -566,15 +569,12 @@ func (t *Tenant) Snapshot(ch wire.Channel, deviceID string) []devices.Reading {
 	return out
 }
 
+// snapshot copies the device's merged Reading. Its maps and Online are
+// shared, not copied: Apply never writes into them (copy-on-write), so the
+// copy stays valid after the tenant lock is released, and a snapshot of a
+// large tenant holds the lock for a struct copy per device.
 func (d *Device) snapshot(now time.Time) devices.Reading {
 	r := d.Reading
-	r.Metrics = cloneMap(r.Metrics)
-	r.Attrs = cloneMap(r.Attrs)
-	r.Tags = cloneMap(r.Tags)
-	if r.Online != nil {
-		v := *r.Online
-		r.Online = &v
-	}
 	r.Stale = d.StaleAfter > 0 && now.Sub(d.LastSeen) > d.StaleAfter
 	return r
 }
@@ -594,6 +594,18 @@ func (t *Tenant) SweepStale() []devices.Reading {
 			Device: d.Reading.Device, Family: d.Reading.Family,
 			TS: d.Reading.TS, ReceivedAt: now, Tags: cloneMap(d.Reading.Tags), Stale: true,
 		})
+	}
+	return out
+}
+
+// mergeMap returns a new map with m's entries overwritten by add's.
+func mergeMap[V any](m, add map[string]V) map[string]V {
+	out := make(map[string]V, len(m)+len(add))
+	for k, v := range m {
+		out[k] = v
+	}
+	for k, v := range add {
+		out[k] = v
 	}
 	return out
 }

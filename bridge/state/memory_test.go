@@ -289,24 +289,30 @@ func TestSnapshotPerChannelKind(t *testing.T) {
 	require.Empty(t, snap("monitor", ""))
 }
 
-func TestSnapshotIsACopy(t *testing.T) {
+// TestSnapshotOutlivesLaterApplies: a snapshot shares the device's maps
+// (copy-on-write), so it is taken under the tenant lock in one struct copy
+// per device and serialised after it; a later Apply must never show
+// through it.
+func TestSnapshotOutlivesLaterApplies(t *testing.T) {
 	clk := newFakeClock()
 	m := newTestMemory(clk)
 	apply(t, m, "acme", devices.Reading{Device: "a", TS: clk.Now(), Online: boolPtr(true), Metrics: map[string]any{"x": 1.0},
 		Attrs: map[string]string{"m": "1"}}, Meta{Tags: map[string]string{"t": "1"}})
+	var s []devices.Reading
 	m.Do("acme", func(tn *Tenant) {
-		s := tn.Snapshot(wire.Channel{Name: "devices", Kind: wire.KindDevices}, "")
-		require.Len(t, s, 1)
-		s[0].Metrics["x"] = 99.0
-		s[0].Attrs["m"] = "99"
-		s[0].Tags["t"] = "99"
-		*s[0].Online = false
+		s = tn.Snapshot(wire.Channel{Name: "devices", Kind: wire.KindDevices}, "")
 	})
+	require.Len(t, s, 1)
+	clk.Advance(time.Second)
+	apply(t, m, "acme", devices.Reading{Device: "a", TS: clk.Now(), Online: boolPtr(false), Metrics: map[string]any{"x": 2.0, "y": 3.0},
+		Attrs: map[string]string{"m": "2"}}, Meta{Tags: map[string]string{"t": "2"}})
+	require.Equal(t, map[string]any{"x": 1.0}, s[0].Metrics)
+	require.Equal(t, map[string]string{"m": "1"}, s[0].Attrs)
+	require.Equal(t, map[string]string{"t": "1"}, s[0].Tags)
+	require.True(t, *s[0].Online)
 	r := merged(m, "acme", "a")
-	require.Equal(t, 1.0, r.Metrics["x"])
-	require.Equal(t, "1", r.Attrs["m"])
-	require.Equal(t, "1", r.Tags["t"])
-	require.True(t, *r.Online)
+	require.Equal(t, map[string]any{"x": 2.0, "y": 3.0}, r.Metrics)
+	require.Equal(t, "2", r.Tags["t"])
 }
 
 func TestSnapshotAndSweepStale(t *testing.T) {

@@ -43,7 +43,8 @@ type Store interface {
 	// Device returns a device's merged state.
 	Device(ctx context.Context, tenant, id string) (DeviceInfo, bool, error)
 	// Snapshot returns the merged Readings of every device ch covers, with
-	// Stale evaluated now; channels without device state have none.
+	// Stale evaluated now; channels without device state have none. The
+	// Readings may share their maps with the store: read them, never write.
 	Snapshot(ctx context.Context, tenant string, ch wire.Channel) ([]devices.Reading, error)
 	// SweepStale marks devices silent for longer than their stale interval
 	// and returns one Reading per device that just became stale.
