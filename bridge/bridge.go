@@ -344,7 +344,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 			bpDone <- nil
 		}
 		if n := b.cfg.Cluster.IngestWorkers; n > 1 {
-			b.lanes = b.startLanes(n)
+			b.lanes = b.startLanes(n, nil)
+		} else if tl := b.tenantLanes(); b.broker != nil && len(tl) > 1 {
+			b.lanes = b.startLanes(len(tl), tl)
 		}
 		go func() { ingestDone <- b.ingest.Run(ingestCtx) }()
 		var jobs errgroup.Group

@@ -13,18 +13,39 @@ import (
 // QoS 1 flow control instead of growing memory.
 const laneQueue = 256
 
-// lanes run the ingest pipeline on several goroutines (cluster.
-// ingest_workers), so that a cluster node's Valkey round trips overlap
-// instead of adding up message after message. A topic always maps to the
-// same lane, so one device's messages keep their order.
+// lanes run the ingest pipeline on several goroutines:
+//   - in a cluster (cluster.ingest_workers), so that a node's Valkey round
+//     trips overlap instead of adding up message after message; a topic
+//     always maps to the same lane, so one device's messages keep their
+//     order;
+//   - on one node with the embedded broker and several tenants, one lane
+//     per tenant, so that a tenant whose state is busy (a large snapshot
+//     being copied, a burst) never holds up another tenant's readings.
+//     The embedded broker lives in the same process, so acknowledging a
+//     message before its lane has processed it loses nothing a crash would
+//     not lose anyway; with an external broker a single node keeps
+//     processing on the MQTT client's goroutine, acknowledging after.
 type lanes struct {
-	seed maphash.Seed
-	chs  []chan devices.Message
-	wg   sync.WaitGroup
+	seed     maphash.Seed
+	chs      []chan devices.Message
+	wg       sync.WaitGroup
+	byTenant map[string]int // lane of each tenant; nil: by topic
+	route    func(topic string) (tenant string, ok bool)
 }
 
-func (b *Bridge) startLanes(n int) *lanes {
-	l := &lanes{seed: maphash.MakeSeed(), chs: make([]chan devices.Message, n)}
+// startLanes starts n lanes keyed by topic, or, with byTenant, one lane
+// per tenant (route names a topic's tenant).
+func (b *Bridge) startLanes(n int, byTenant map[string]int) *lanes {
+	l := &lanes{seed: maphash.MakeSeed(), chs: make([]chan devices.Message, n), byTenant: byTenant}
+	if byTenant != nil {
+		l.route = func(topic string) (string, bool) {
+			idx, ok := b.router.LookupIndex(topic)
+			if !ok {
+				return "", false
+			}
+			return b.sources[idx].tenant, true
+		}
+	}
 	for i := range l.chs {
 		ch := make(chan devices.Message, laneQueue)
 		l.chs[i] = ch
@@ -40,7 +61,26 @@ func (b *Bridge) startLanes(n int) *lanes {
 }
 
 func (l *lanes) enqueue(m devices.Message) {
+	if l.byTenant != nil {
+		i := 0 // a message no source takes is rejected on lane 0
+		if tenant, ok := l.route(m.Topic); ok {
+			i = l.byTenant[tenant]
+		}
+		l.chs[i] <- m
+		return
+	}
 	l.chs[maphash.String(l.seed, m.Topic)%uint64(len(l.chs))] <- m
+}
+
+// tenantLanes numbers the tenants of the configured sources.
+func (b *Bridge) tenantLanes() map[string]int {
+	out := map[string]int{}
+	for _, s := range b.sources {
+		if _, ok := out[s.tenant]; !ok {
+			out[s.tenant] = len(out)
+		}
+	}
+	return out
 }
 
 // stop processes what is queued, for at most timeout, and returns.
