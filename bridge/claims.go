@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,10 +24,11 @@ const maxWatched = 100000
 
 // watchedClaim is a message another node claimed, kept until it is done.
 type watchedClaim struct {
-	key string
-	idx int
-	m   devices.Message
-	due time.Time
+	key   string
+	idx   int
+	m     devices.Message
+	owner string // the node that claimed it
+	due   time.Time
 }
 
 // claimWatch keeps the copies of messages other nodes claimed and, once
@@ -37,13 +39,14 @@ type claimWatch struct {
 	items []watchedClaim // in due order: every item gets the same lease
 }
 
-func (w *claimWatch) add(key string, idx int, m devices.Message) {
+func (w *claimWatch) add(it watchedClaim) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.items) >= maxWatched {
 		w.items = w.items[1:]
 	}
-	w.items = append(w.items, watchedClaim{key: key, idx: idx, m: m, due: time.Now().Add(claimLease)})
+	it.due = time.Now().Add(claimLease)
+	w.items = append(w.items, it)
 }
 
 // due takes up to n items whose lease has run out.
@@ -89,31 +92,63 @@ func (b *Bridge) watchClaims(ctx context.Context) {
 				keys[i] = items[i].key
 			}
 			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			states, err := b.bp.claims.Recheck(rctx, keys, b.cfg.Node, claimLease)
+			states, err := b.bp.claims.Recheck(rctx, keys)
+			var alive map[string]bool
+			if err == nil {
+				alive, err = b.liveNodes(rctx, states)
+			}
 			cancel()
 			if err != nil {
 				b.metrics.BackplaneErrors.WithLabelValues("claim_recheck").Inc()
 				// Look again next time; Valkey may be back.
 				for _, it := range items {
-					b.watch.add(it.key, it.idx, it.m)
+					b.watch.add(it)
 				}
 				break
 			}
 			for i, st := range states {
 				it := items[i]
-				switch st {
-				case cluster.ClaimTaken:
-					src := &b.sources[it.idx]
-					b.metrics.IngestTakenOver.WithLabelValues(src.handler.Family(), src.tenant).Inc()
-					b.log.Info("processing a message whose claiming node did not finish it", "topic", it.m.Topic)
-					b.process(b.pipeCtx, it.idx, src, it.m)
-					b.claimDone(b.pipeCtx, it.key)
-				case cluster.ClaimBusy:
-					b.watch.add(it.key, it.idx, it.m)
+				switch {
+				case st == cluster.ClaimBusy:
+					b.watch.add(it)
+				case st == cluster.ClaimFree && !alive[it.owner]:
+					b.takeOver(ctx, it)
 				}
+				// Done, or free while its owner lives (the backplane lost
+				// the key, e.g. a restarted Valkey): the owner processed it.
 			}
 		}
 	}
+}
+
+// liveNodes returns the live nodes when some claim is free, else nil.
+func (b *Bridge) liveNodes(ctx context.Context, states []cluster.ClaimState) (map[string]bool, error) {
+	if !slices.Contains(states, cluster.ClaimFree) {
+		return nil, nil
+	}
+	nodes, err := b.bp.nodes.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	alive := make(map[string]bool, len(nodes))
+	for _, n := range nodes {
+		alive[n.Node] = true
+	}
+	return alive, nil
+}
+
+// takeOver claims and processes a message whose owner died before it was
+// done; another watcher may get there first.
+func (b *Bridge) takeOver(ctx context.Context, it watchedClaim) {
+	_, mine, err := b.bp.claims.Claim(ctx, it.key, b.cfg.Node, claimLease)
+	if err != nil || !mine {
+		return
+	}
+	src := &b.sources[it.idx]
+	b.metrics.IngestTakenOver.WithLabelValues(src.handler.Family(), src.tenant).Inc()
+	b.log.Info("processing a message whose claiming node died before it was done", "topic", it.m.Topic, "owner", it.owner)
+	b.process(b.pipeCtx, it.idx, src, it.m)
+	b.claimDone(b.pipeCtx, it.key)
 }
 
 // claimDone marks a processed message done for the lock window.

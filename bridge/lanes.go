@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"hash/maphash"
 	"sync"
 	"time"
 
@@ -15,9 +14,10 @@ const laneQueue = 256
 
 // lanes run the ingest pipeline on several goroutines:
 //   - in a cluster (cluster.ingest_workers), so that a node's Valkey round
-//     trips overlap instead of adding up message after message; a topic
-//     always maps to the same lane, so one device's messages keep their
-//     order;
+//     trips overlap instead of adding up message after message; a source
+//     always maps to the same lane, so its messages keep their order
+//     across topics (a Sparkplug birth before the data that uses its
+//     aliases, a Home Assistant discovery config before its state);
 //   - on one node with the embedded broker and several tenants, one lane
 //     per tenant, so that a tenant whose state is busy (a large snapshot
 //     being copied, a burst) never holds up another tenant's readings.
@@ -26,26 +26,16 @@ const laneQueue = 256
 //     not lose anyway; with an external broker a single node keeps
 //     processing on the MQTT client's goroutine, acknowledging after.
 type lanes struct {
-	seed     maphash.Seed
 	chs      []chan devices.Message
 	wg       sync.WaitGroup
-	byTenant map[string]int // lane of each tenant; nil: by topic
-	route    func(topic string) (tenant string, ok bool)
+	byTenant map[string]int // lane of each tenant; nil: by source
+	route    func(topic string) (source int, ok bool)
 }
 
-// startLanes starts n lanes keyed by topic, or, with byTenant, one lane
-// per tenant (route names a topic's tenant).
+// startLanes starts n lanes keyed by source, or, with byTenant, one lane
+// per tenant.
 func (b *Bridge) startLanes(n int, byTenant map[string]int) *lanes {
-	l := &lanes{seed: maphash.MakeSeed(), chs: make([]chan devices.Message, n), byTenant: byTenant}
-	if byTenant != nil {
-		l.route = func(topic string) (string, bool) {
-			idx, ok := b.router.LookupIndex(topic)
-			if !ok {
-				return "", false
-			}
-			return b.sources[idx].tenant, true
-		}
-	}
+	l := &lanes{chs: make([]chan devices.Message, n), byTenant: byTenant, route: b.router.LookupIndex}
 	for i := range l.chs {
 		ch := make(chan devices.Message, laneQueue)
 		l.chs[i] = ch
@@ -60,16 +50,16 @@ func (b *Bridge) startLanes(n int, byTenant map[string]int) *lanes {
 	return l
 }
 
-func (l *lanes) enqueue(m devices.Message) {
-	if l.byTenant != nil {
-		i := 0 // a message no source takes is rejected on lane 0
-		if tenant, ok := l.route(m.Topic); ok {
-			i = l.byTenant[tenant]
+func (l *lanes) enqueue(m devices.Message, tenantOf func(source int) string) {
+	i := 0 // a message no source takes is rejected on lane 0
+	if src, ok := l.route(m.Topic); ok {
+		if l.byTenant != nil {
+			i = l.byTenant[tenantOf(src)]
+		} else {
+			i = src % len(l.chs)
 		}
-		l.chs[i] <- m
-		return
 	}
-	l.chs[maphash.String(l.seed, m.Topic)%uint64(len(l.chs))] <- m
+	l.chs[i] <- m
 }
 
 // tenantLanes numbers the tenants of the configured sources.
@@ -100,7 +90,7 @@ func (l *lanes) stop(timeout time.Duration) {
 // on one worker, or hands the message to its lane.
 func (b *Bridge) ingestMessage(m devices.Message) {
 	if l := b.lanes; l != nil {
-		l.enqueue(m)
+		l.enqueue(m, func(src int) string { return b.sources[src].tenant })
 		return
 	}
 	b.handleMessage(m)

@@ -125,9 +125,12 @@ func (b *Bridge) claim(ctx context.Context, idx int, src *source, family string,
 		}
 		return "", true // new, or the same payload again (not a redelivery)
 	}
-	var mine bool
+	var (
+		mine  bool
+		owner string
+	)
 	err := b.retry(ctx, "claim", func(ctx context.Context) (err error) {
-		mine, err = b.bp.claims.Claim(ctx, key, b.cfg.Node, claimLease)
+		owner, mine, err = b.bp.claims.Claim(ctx, key, b.cfg.Node, claimLease)
 		return err
 	})
 	if err != nil {
@@ -135,7 +138,15 @@ func (b *Bridge) claim(ctx context.Context, idx int, src *source, family string,
 	}
 	if !mine {
 		b.metrics.IngestClaimedElsewhere.WithLabelValues(family, src.tenant).Inc()
-		b.watch.add(key, idx, m)
+		if owner != "" { // not done yet: keep a copy until it is
+			b.watch.add(watchedClaim{key: key, idx: idx, m: m, owner: owner})
+		}
+		// Decoders with state (Sparkplug births and aliases, Home
+		// Assistant discovery, Homie attributes) must see every message
+		// of their source, or this node could not decode the next one it
+		// claims: decode, and drop the result. This is the "ingest work ×
+		// nodes" of ingest mode lock.
+		_, _ = safeDecode(src.handler, src.base, m)
 		return "", false
 	}
 	return key, true

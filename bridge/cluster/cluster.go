@@ -110,9 +110,10 @@ type ClaimState int
 const (
 	// ClaimDone: the owner processed the message; drop it.
 	ClaimDone ClaimState = iota
-	// ClaimTaken: the owner's lease ran out before it finished (it died):
-	// the caller holds the claim now and must process the message.
-	ClaimTaken
+	// ClaimFree: the claim is gone without a done mark: its owner's lease
+	// ran out (it died), or the backplane lost the key. Take the message
+	// over when its owner is no longer alive.
+	ClaimFree
 	// ClaimBusy: the owner still holds its lease; look again later.
 	ClaimBusy
 )
@@ -121,15 +122,15 @@ const (
 // where every node receives every message: a node claims a message for a
 // short lease, processes it, then marks it done for the dedup window. The
 // nodes that lost the claim keep their copy until it is done, and take
-// over when the owner's lease runs out, so a node that dies between claim
-// and publication loses nothing.
+// over when the claim is gone and its owner is dead, so a node that dies
+// between claim and publication loses nothing, and a backplane that lost
+// its keys causes no duplicates while the owners live.
 type Claims interface {
-	// Claim takes the message for node for lease and reports whether node
-	// got it (false: another node holds or finished it).
-	Claim(ctx context.Context, key, node string, lease time.Duration) (bool, error)
+	// Claim takes the message for node for lease. It reports whether node
+	// got it, and else which node holds it ("" once it is done).
+	Claim(ctx context.Context, key, node string, lease time.Duration) (owner string, mine bool, err error)
 	// Done marks the message processed for window.
 	Done(ctx context.Context, key string, window time.Duration) error
-	// Recheck looks at messages another node claimed, one state per key;
-	// a key found free is claimed for node for lease (ClaimTaken).
-	Recheck(ctx context.Context, keys []string, node string, lease time.Duration) ([]ClaimState, error)
+	// Recheck looks at messages another node claimed, one state per key.
+	Recheck(ctx context.Context, keys []string) ([]ClaimState, error)
 }

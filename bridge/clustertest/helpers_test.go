@@ -156,14 +156,15 @@ type stream struct {
 	epoch   string
 	last    uint64
 	offsets []uint64
-	seqs    map[int]int // seq -> times received
+	seqs    map[int]int    // seq -> times received
+	devices map[string]int // device -> Readings received
 	lagged  int
 }
 
 // newStream connects to url and subscribes channel in stream mode.
 func newStream(t *testing.T, name, url, channel string) *stream {
 	t.Helper()
-	s := &stream{t: t, name: name, channel: channel, token: bridgetest.Token(t, name, "default"), seqs: map[int]int{}}
+	s := &stream{t: t, name: name, channel: channel, token: bridgetest.Token(t, name, "default"), seqs: map[int]int{}, devices: map[string]int{}}
 	s.dial(url)
 	var res wire.SubscribeResult
 	s.c.MustCall(wire.MethodSubscribe, wire.SubscribeParams{Channel: channel}, &res)
@@ -193,10 +194,12 @@ func (s *stream) accept(p wire.Publication) {
 	s.last = p.Offset
 	s.offsets = append(s.offsets, p.Offset)
 	var r struct {
-		Metrics map[string]float64 `json:"metrics"`
+		Device  string         `json:"device"`
+		Metrics map[string]any `json:"metrics"`
 	}
 	require.NoError(s.t, json.Unmarshal(p.Data, &r))
-	if seq, ok := r.Metrics["seq"]; ok {
+	s.devices[r.Device]++
+	if seq, ok := r.Metrics["seq"].(float64); ok {
 		s.seqs[int(seq)]++
 	}
 }

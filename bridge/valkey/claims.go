@@ -14,23 +14,20 @@ import (
 // claimDone is the value of a processed message's claim key.
 const claimDone = "\x00done"
 
-// recheckScript answers Recheck for one key: 0 done, 1 taken (the key was
-// free and is now ARGV[1]'s for ARGV[2] ms), 2 busy.
-var recheckScript = valkey.NewLuaScript(`
+// claimScript takes KEYS[1] for ARGV[1] for ARGV[2] ms when it is free;
+// it returns {1, owner} when taken, else {0, the current value}.
+var claimScript = valkey.NewLuaScript(`
 local v = redis.call('GET', KEYS[1])
-if v == ARGV[3] then return 0 end
-if not v then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if v == ARGV[1] then return 1 end
-return 2
+if v then return {0, v} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, ARGV[1]}
 `)
 
 // Claims is the two-phase message claim of ingest mode "lock" (see
-// cluster.Claims) on keys dd:<key>: Claim is SET NX PX with the node's
-// name, Done overwrites it with a done marker for the dedup window,
-// Recheck is one script per key, pipelined.
+// cluster.Claims) on keys dd:<key>: Claim is a script that sets the node's
+// name with a lease when the key is free and else returns its value, Done
+// overwrites it with a done marker for the dedup window, Recheck is one
+// GET per key, pipelined.
 //
 // Claims is safe for concurrent use; it keeps no state.
 type Claims struct {
@@ -47,16 +44,24 @@ func NewClaims(c valkey.Client, prefix string) *Claims {
 
 func millis(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
 
-// Claim implements cluster.Claims.
-func (cl *Claims) Claim(ctx context.Context, key, node string, lease time.Duration) (bool, error) {
-	err := cl.c.Do(ctx, cl.c.B().Set().Key(cl.k.dedup(key)).Value(node).Nx().PxMilliseconds(millis(lease)).Build()).Error()
-	if valkey.IsValkeyNil(err) {
-		return false, nil
+// Claim implements cluster.Claims: one script, one round trip.
+func (cl *Claims) Claim(ctx context.Context, key, node string, lease time.Duration) (string, bool, error) {
+	res, err := claimScript.Exec(ctx, cl.c, []string{cl.k.dedup(key)}, []string{node, strconv.FormatInt(millis(lease), 10)}).ToArray()
+	if err != nil || len(res) != 2 {
+		return "", false, fmt.Errorf("valkey claim: %w", err)
 	}
+	won, err := res[0].AsInt64()
 	if err != nil {
-		return false, fmt.Errorf("valkey claim: %w", err)
+		return "", false, fmt.Errorf("valkey claim: %w", err)
 	}
-	return true, nil
+	owner, err := res[1].ToString()
+	if err != nil {
+		return "", false, fmt.Errorf("valkey claim: %w", err)
+	}
+	if owner == claimDone {
+		owner = ""
+	}
+	return owner, won == 1, nil
 }
 
 // Done implements cluster.Claims.
@@ -67,23 +72,28 @@ func (cl *Claims) Done(ctx context.Context, key string, window time.Duration) er
 	return nil
 }
 
-// Recheck implements cluster.Claims.
-func (cl *Claims) Recheck(ctx context.Context, keys []string, node string, lease time.Duration) ([]cluster.ClaimState, error) {
+// Recheck implements cluster.Claims: one GET per key, pipelined.
+func (cl *Claims) Recheck(ctx context.Context, keys []string) ([]cluster.ClaimState, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	execs := make([]valkey.LuaExec, len(keys))
-	ms := strconv.FormatInt(millis(lease), 10)
+	cmds := make(valkey.Commands, len(keys))
 	for i, k := range keys {
-		execs[i] = valkey.LuaExec{Keys: []string{cl.k.dedup(k)}, Args: []string{node, ms, claimDone}}
+		cmds[i] = cl.c.B().Get().Key(cl.k.dedup(k)).Build()
 	}
 	out := make([]cluster.ClaimState, len(keys))
-	for i, r := range recheckScript.ExecMulti(ctx, cl.c, execs...) {
-		n, err := r.AsInt64()
-		if err != nil {
+	for i, r := range cl.c.DoMulti(ctx, cmds...) {
+		v, err := r.ToString()
+		switch {
+		case valkey.IsValkeyNil(err):
+			out[i] = cluster.ClaimFree
+		case err != nil:
 			return nil, fmt.Errorf("valkey claim recheck: %w", err)
+		case v == claimDone:
+			out[i] = cluster.ClaimDone
+		default:
+			out[i] = cluster.ClaimBusy
 		}
-		out[i] = cluster.ClaimState(n)
 	}
 	return out, nil
 }

@@ -12,8 +12,9 @@ import (
 	"github.com/mqlive/mqlive/bridge/valkey"
 )
 
-// TestClaims is the two-phase claim of ingest mode lock: one owner, done
-// for the window, and a takeover when the owner's lease runs out.
+// TestClaims is the two-phase claim of ingest mode lock: one owner, named
+// to the losers; done for the window; free again when the owner's lease
+// runs out without a done mark.
 func TestClaims(t *testing.T) {
 	redis := bridgetest.StartRedis(t)
 	ctx := context.Background()
@@ -21,47 +22,47 @@ func TestClaims(t *testing.T) {
 	b := valkey.NewClaims(bpDial(t, redis.Addr), "t:")
 	lease := 300 * time.Millisecond
 
-	ok, err := a.Claim(ctx, "m1", "node-a", lease)
+	owner, ok, err := a.Claim(ctx, "m1", "node-a", lease)
 	require.NoError(t, err)
 	require.True(t, ok)
-	ok, err = b.Claim(ctx, "m1", "node-b", lease)
+	require.Equal(t, "node-a", owner)
+	owner, ok, err = b.Claim(ctx, "m1", "node-b", lease)
 	require.NoError(t, err)
 	require.False(t, ok, "one owner")
-	st, err := b.Recheck(ctx, []string{"m1"}, "node-b", lease)
+	require.Equal(t, "node-a", owner, "the loser learns who holds it")
+	st, err := b.Recheck(ctx, []string{"m1"})
 	require.NoError(t, err)
-	require.Equal(t, []cluster.ClaimState{cluster.ClaimBusy}, st, "the owner still holds its lease")
+	require.Equal(t, []cluster.ClaimState{cluster.ClaimBusy}, st)
 
 	require.NoError(t, a.Done(ctx, "m1", time.Second))
-	ok, err = b.Claim(ctx, "m1", "node-b", lease)
+	owner, ok, err = b.Claim(ctx, "m1", "node-b", lease)
 	require.NoError(t, err)
 	require.False(t, ok, "done within the window")
+	require.Empty(t, owner, "done: nobody to wait for")
 
-	// m2's owner dies before it is done: after its lease node-b takes over,
-	// once, and the other watchers see it busy, then done.
-	ok, err = a.Claim(ctx, "m2", "node-a", lease)
+	// m2's owner dies before it is done: the claim becomes free.
+	_, ok, err = a.Claim(ctx, "m2", "node-a", lease)
 	require.NoError(t, err)
 	require.True(t, ok)
-	c := valkey.NewClaims(bpDial(t, redis.Addr), "t:")
 	bridgetest.Eventually(t, 5*time.Second, func() error {
-		st, err := b.Recheck(ctx, []string{"m1", "m2"}, "node-b", lease)
+		st, err := b.Recheck(ctx, []string{"m1", "m2", "never"})
 		require.NoError(t, err)
 		require.Equal(t, cluster.ClaimDone, st[0])
-		if st[1] != cluster.ClaimTaken {
-			return errFor(st[1])
+		require.Equal(t, cluster.ClaimFree, st[2])
+		if st[1] != cluster.ClaimFree {
+			return errState(st[1])
 		}
 		return nil
 	})
-	st, err = c.Recheck(ctx, []string{"m2"}, "node-c", lease)
+	_, ok, err = b.Claim(ctx, "m2", "node-b", lease)
 	require.NoError(t, err)
-	require.Equal(t, []cluster.ClaimState{cluster.ClaimBusy}, st, "node-b holds it now")
-	require.NoError(t, b.Done(ctx, "m2", time.Second))
-	st, err = c.Recheck(ctx, []string{"m2"}, "node-c", lease)
+	require.True(t, ok, "the first watcher to claim a free message takes it over")
+	owner, ok, err = a.Claim(ctx, "m2", "node-c", lease)
 	require.NoError(t, err)
-	require.Equal(t, []cluster.ClaimState{cluster.ClaimDone}, st)
+	require.False(t, ok)
+	require.Equal(t, "node-b", owner)
 }
 
-type claimStateErr cluster.ClaimState
+type errState cluster.ClaimState
 
-func (e claimStateErr) Error() string { return "claim state " + string(rune('0'+int(e))) }
-
-func errFor(s cluster.ClaimState) error { return claimStateErr(s) }
+func (e errState) Error() string { return "claim state " + string(rune('0'+int(e))) }
