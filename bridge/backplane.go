@@ -116,6 +116,8 @@ func (b *Bridge) connectValkey(ctx context.Context) (*backplane, error) {
 		HistorySize: b.cfg.State.HistorySize, HistoryTTL: b.cfg.State.HistoryTTL, MaxDevices: b.cfg.State.MaxDevices,
 		MaxChannelBytes: int64(b.cfg.State.MaxChannelBytes), MaxDeviceFields: b.cfg.State.MaxDeviceFields,
 		MaxTagChannels: b.cfg.State.MaxTagChannels, IdentityTTL: b.cfg.State.IdentityTTL,
+		MaxChannels: b.cfg.State.MaxChannels,
+		OnEvict:     func(tenant, reason string) { b.metrics.StateEvicted.WithLabelValues(tenant, reason).Inc() },
 	})
 	fan := valkey.NewFanout(store, b.hub, log)
 	parts := valkey.NewBackplane(c, valkey.BackplaneConfig{KeyPrefix: cl.KeyPrefix, Heartbeat: cl.Heartbeat, Logger: log}, b.handleControl)

@@ -44,6 +44,10 @@ func (k storeKeys) devices(tenant string) string { return k.p + "{" + tenant + "
 
 // tenants is the set of tenants with devices: Ptenants (no tag; only
 // SweepStale and DeviceCounts read it).
+// channels is a tenant's channel index: a sorted set of channel names by
+// creation time (unix ms), for the per-tenant channel limit.
+func (k storeKeys) channels(tenant string) string { return k.p + "{" + tenant + "}:chans" }
+
 func (k storeKeys) tenants() string { return k.p + "tenants" }
 
 // tags counts a tenant's tag pairs: field "<key>\x00<value>", value the

@@ -38,10 +38,17 @@ type StoreOptions struct {
 	// MaxDevices per tenant; default 100000.
 	MaxDevices int
 	// MaxChannelBytes bounds the data bytes of one channel's stream (the
-	// newest publication is always kept); default 1 MiB. Streams expire
-	// HistoryTTL after their last publication, so there is no per-tenant
-	// channel or byte limit here: Valkey's maxmemory bounds the whole.
+	// newest publication is always kept); default 1 MiB.
 	MaxChannelBytes int64
+	// MaxChannels bounds the channels of a tenant; default 200000 (see
+	// state.Config.MaxChannels). A new channel past it evicts the tenant's
+	// oldest channels (by creation: a publication costs one round trip and
+	// does not touch the tenant's index), so a tenant's history is bounded
+	// by MaxChannels × MaxChannelBytes.
+	MaxChannels int
+	// OnEvict, when set, is called for every channel evicted by
+	// MaxChannels, with the tenant and the reason "channel_limit".
+	OnEvict func(tenant, reason string)
 	// MaxDeviceFields bounds the metrics plus attrs of one device; default
 	// 256 (see state.Config.MaxDeviceFields).
 	MaxDeviceFields int
@@ -70,6 +77,9 @@ func (o *StoreOptions) defaults() {
 	}
 	if o.MaxDevices <= 0 {
 		o.MaxDevices = 100000
+	}
+	if o.MaxChannels <= 0 {
+		o.MaxChannels = state.DefaultMaxChannels
 	}
 	if o.MaxChannelBytes <= 0 {
 		o.MaxChannelBytes = state.DefaultMaxChannelBytes
@@ -145,12 +155,12 @@ func (s *Store) Append(ctx context.Context, tenant string, ch wire.Channel, data
 			strconv.Itoa(s.historySize(ch)), msString(s.opt.HistoryTTL), msString(s.opt.MetaTTL),
 			strconv.FormatInt(s.opt.MaxChannelBytes, 10)})
 	arr, err := res.ToArray()
-	if err == nil && len(arr) != 2 {
+	if err == nil && len(arr) != 3 {
 		err = fmt.Errorf("unexpected reply of %d elements", len(arr))
 	}
 	var (
-		epoch string
-		off   int64
+		epoch        string
+		off, created int64
 	)
 	if err == nil {
 		epoch, err = arr[0].ToString()
@@ -158,10 +168,40 @@ func (s *Store) Append(ctx context.Context, tenant string, ch wire.Channel, data
 	if err == nil {
 		off, err = arr[1].AsInt64()
 	}
+	if err == nil {
+		created, err = arr[2].AsInt64()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("valkey: append %s: %w", ch.Name, err)
 	}
+	if created == 1 {
+		// A new channel: rare, so the tenant's channel index costs a round
+		// trip only here. The publication is made whatever happens to this
+		// bookkeeping (failing now would make the caller append it twice);
+		// a channel missing from the index still expires with its TTL.
+		_ = s.registerChannel(ctx, tenant, ch.Name, ms)
+	}
 	return state.NewPublication(ch.Name, epoch, uint64(off), data, r, time.UnixMilli(ms)), nil
+}
+
+// registerChannel records a new channel in its tenant's index and evicts
+// the tenant's oldest channels past MaxChannels.
+func (s *Store) registerChannel(ctx context.Context, tenant, channel string, ms int64) error {
+	evicted, err := storeChannelsScript.Exec(ctx, s.c, []string{s.k.channels(tenant)},
+		[]string{channel, strconv.FormatInt(ms, 10), msString(s.opt.MetaTTL), strconv.Itoa(s.opt.MaxChannels)}).AsStrSlice()
+	if err != nil {
+		return fmt.Errorf("valkey: register channel %s: %w", channel, err)
+	}
+	for _, old := range evicted {
+		// Meta and stream share the channel's hash tag: one DEL.
+		if err := s.c.Do(ctx, s.c.B().Del().Key(s.k.meta(tenant, old), s.k.stream(tenant, old)).Build()).Error(); err != nil {
+			return fmt.Errorf("valkey: evict channel %s: %w", old, err)
+		}
+		if s.opt.OnEvict != nil {
+			s.opt.OnEvict(tenant, "channel_limit")
+		}
+	}
+	return nil
 }
 
 // Position implements state.Store. A channel without meta (never published

@@ -22,8 +22,10 @@ import "github.com/valkey-io/valkey-go"
 // offset}.
 var storeAppendScript = valkey.NewLuaScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local created = 0
 if not epoch then
   epoch = ARGV[2]
+  created = 1
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', '0')
 end
@@ -47,7 +49,30 @@ redis.call('HSET', KEYS[1], 'bytes', bytes)
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('SPUBLISH', ARGV[1], '1 ' .. epoch .. ' ' .. soff .. ' ' .. ARGV[3] .. '\n' .. ARGV[4])
-return {epoch, off}
+return {epoch, off, created}
+`)
+
+// storeChannelsScript records a channel created in a tenant (the append
+// script said so) in the tenant's channel index, drops index entries older
+// than the meta TTL (their keys expired), and returns the channels past
+// the tenant's limit, oldest first, removed from the index: the caller
+// deletes their keys (other hash tags, so other shards).
+//
+// KEYS: the tenant's channel index. ARGV: channel, now (unix ms), meta TTL
+// (ms), max channels.
+var storeChannelsScript = valkey.NewLuaScript(`
+local now, ttl, max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%d', now - ttl))
+redis.call('PEXPIRE', KEYS[1], ttl)
+local over = redis.call('ZCARD', KEYS[1]) - max
+if over <= 0 then return {} end
+local out = {}
+local popped = redis.call('ZPOPMIN', KEYS[1], over)
+for i = 1, #popped, 2 do
+  if popped[i] ~= ARGV[1] then out[#out + 1] = popped[i] end
+end
+return out
 `)
 
 // storeSinceScript reads a channel's position and every publication after

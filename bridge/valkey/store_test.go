@@ -526,3 +526,45 @@ func TestStoreSweepStale(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{"t1": 3, "t2": 1}, counts)
 }
+
+// TestStoreChannelLimitPerTenant: a new channel past MaxChannels evicts the
+// tenant's oldest channel (a resuming client then gets a new epoch and a
+// snapshot); another tenant's channels are not touched.
+func TestStoreChannelLimitPerTenant(t *testing.T) {
+	_, c := storeTestRedis(t)
+	ctx := context.Background()
+	var evicted []string
+	s := valkey.NewStore(c, "", valkey.StoreOptions{MaxChannels: 3,
+		OnEvict: func(tenant, reason string) { evicted = append(evicted, tenant+"/"+reason) }})
+	app := func(name string) wire.Channel { return wire.Channel{Name: "app:" + name, Kind: wire.KindApp, Arg: name} }
+	_, err := s.Append(ctx, "other", app("a"), []byte(`1`), nil)
+	require.NoError(t, err)
+	for _, name := range []string{"a", "b", "c"} {
+		_, err := s.Append(ctx, "acme", app(name), []byte(`1`), nil)
+		require.NoError(t, err)
+		_, err = s.Append(ctx, "acme", app(name), []byte(`2`), nil) // not new: no eviction
+		require.NoError(t, err)
+	}
+	require.Empty(t, evicted)
+	old, err := s.Position(ctx, "acme", app("a"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), old.Offset)
+
+	_, err = s.Append(ctx, "acme", app("d"), []byte(`1`), nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"acme/channel_limit"}, evicted)
+	pos, err := s.Position(ctx, "acme", app("a"))
+	require.NoError(t, err)
+	require.Equal(t, wire.StreamPosition{}, pos, "the oldest channel is gone")
+	_, _, ok, err := s.Since(ctx, "acme", app("a"), old)
+	require.NoError(t, err)
+	require.False(t, ok, "a client resuming it gets a snapshot")
+	for _, name := range []string{"b", "c", "d"} {
+		pos, err := s.Position(ctx, "acme", app(name))
+		require.NoError(t, err)
+		require.NotEmpty(t, pos.Epoch, name)
+	}
+	pos, err = s.Position(ctx, "other", app("a"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), pos.Offset, "another tenant's channel of the same name stays")
+}
