@@ -536,7 +536,9 @@ func TestStoreChannelLimitPerTenant(t *testing.T) {
 	var evicted []string
 	s := valkey.NewStore(c, "", valkey.StoreOptions{MaxChannels: 3,
 		OnEvict: func(tenant, reason string) { evicted = append(evicted, tenant+"/"+reason) }})
-	app := func(name string) wire.Channel { return wire.Channel{Name: "app:" + name, Kind: wire.KindApp, Arg: name} }
+	app := func(name string) wire.Channel {
+		return wire.Channel{Name: "app:" + name, Kind: wire.KindApp, Arg: name}
+	}
 	_, err := s.Append(ctx, "other", app("a"), []byte(`1`), nil)
 	require.NoError(t, err)
 	for _, name := range []string{"a", "b", "c"} {
