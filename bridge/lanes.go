@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -14,10 +15,11 @@ const laneQueue = 256
 
 // lanes run the ingest pipeline on several goroutines:
 //   - in a cluster (cluster.ingest_workers), so that a node's Valkey round
-//     trips overlap instead of adding up message after message; a source
-//     always maps to the same lane, so its messages keep their order
-//     across topics (a Sparkplug birth before the data that uses its
-//     aliases, a Home Assistant discovery config before its state);
+//     trips overlap instead of adding up message after message; a topic
+//     always maps to the same lane, so a device's messages keep their
+//     order, and every message of a devices.Sequential source (Sparkplug,
+//     Home Assistant, Homie) maps to one lane, so a birth or discovery
+//     config is decoded before the data that needs it;
 //   - on one node with the embedded broker and several tenants, one lane
 //     per tenant, so that a tenant whose state is busy (a large snapshot
 //     being copied, a burst) never holds up another tenant's readings.
@@ -26,6 +28,8 @@ const laneQueue = 256
 //     not lose anyway; with an external broker a single node keeps
 //     processing on the MQTT client's goroutine, acknowledging after.
 type lanes struct {
+	seed     maphash.Seed
+	seq      []bool // per source: devices.Sequential
 	chs      []chan devices.Message
 	wg       sync.WaitGroup
 	byTenant map[string]int // lane of each tenant; nil: by source
@@ -35,7 +39,11 @@ type lanes struct {
 // startLanes starts n lanes keyed by source, or, with byTenant, one lane
 // per tenant.
 func (b *Bridge) startLanes(n int, byTenant map[string]int) *lanes {
-	l := &lanes{chs: make([]chan devices.Message, n), byTenant: byTenant, route: b.router.LookupIndex}
+	l := &lanes{seed: maphash.MakeSeed(), chs: make([]chan devices.Message, n), byTenant: byTenant, route: b.router.LookupIndex}
+	for _, s := range b.sources {
+		_, seq := s.handler.(devices.Sequential)
+		l.seq = append(l.seq, seq)
+	}
 	for i := range l.chs {
 		ch := make(chan devices.Message, laneQueue)
 		l.chs[i] = ch
@@ -53,10 +61,13 @@ func (b *Bridge) startLanes(n int, byTenant map[string]int) *lanes {
 func (l *lanes) enqueue(m devices.Message, tenantOf func(source int) string) {
 	i := 0 // a message no source takes is rejected on lane 0
 	if src, ok := l.route(m.Topic); ok {
-		if l.byTenant != nil {
+		switch {
+		case l.byTenant != nil:
 			i = l.byTenant[tenantOf(src)]
-		} else {
+		case l.seq[src]:
 			i = src % len(l.chs)
+		default:
+			i = int(maphash.String(l.seed, m.Topic) % uint64(len(l.chs)))
 		}
 	}
 	l.chs[i] <- m

@@ -85,6 +85,17 @@ type Staler interface {
 	StaleAfter() time.Duration
 }
 
+// Sequential is implemented by families whose decoding of one message
+// depends on earlier messages on other topics of the same source: a
+// Sparkplug birth names the aliases its data uses, a Home Assistant
+// discovery config or Homie attribute says how to read a state topic. The
+// bridge decodes every message of such a source in arrival order; the
+// messages of other families only keep their order per topic, so they can
+// be decoded in parallel.
+type Sequential interface {
+	Sequential()
+}
+
 // ErrIgnored marks a valid message that carries no device status.
 var ErrIgnored = errors.New("devices: ignored")
 

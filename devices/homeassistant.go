@@ -546,3 +546,9 @@ func (*HomeAssistant) Sample(base, device string, now time.Time, rnd *rand.Rand)
 	add(tilde+"/relay/state", state)
 	return msgs
 }
+
+// Sequential implements Sequential: decoding depends on earlier
+// messages of the source on other topics.
+func (*HomeAssistant) Sequential() {}
+
+var _ Sequential = (*HomeAssistant)(nil)

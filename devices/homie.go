@@ -677,3 +677,9 @@ func homieValueText(datatype string, v any) (string, error) {
 	}
 	return "", fmt.Errorf("value must be a string, number or boolean")
 }
+
+// Sequential implements Sequential: decoding depends on earlier
+// messages of the source on other topics.
+func (*Homie) Sequential() {}
+
+var _ Sequential = (*Homie)(nil)

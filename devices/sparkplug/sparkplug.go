@@ -485,3 +485,9 @@ func resolve(m *Payload_Metric, i int, set *birthSet) (metricDef, error) {
 
 // errUnknownAlias marks a DATA metric whose alias no birth defined.
 var errUnknownAlias = errors.New("sparkplug_b: metric alias not defined by the current birth")
+
+// Sequential implements devices.Sequential: decoding depends on earlier
+// messages of the source on other topics.
+func (*SparkplugB) Sequential() {}
+
+var _ devices.Sequential = (*SparkplugB)(nil)
