@@ -46,13 +46,15 @@ export interface StateEvent {
   reason: string;
 }
 
+/** The bridge's connect result. */
 export interface ConnectedEvent {
   session: string;
   node: string;
   user: string;
   tenant: string;
   ping_interval_ms: number;
-  expires_at?: string;
+  /** The token's `exp` (RFC 3339, UTC); always present, since the bridge requires `exp`. */
+  expires_at: string;
 }
 
 export interface DisconnectedEvent {
@@ -92,7 +94,8 @@ export interface SubscribeResult {
   epoch: string;
   offset: number;
   recovered: boolean;
-  snapshot?: Reading[];
+  /** The channel's state when not `recovered` (possibly empty); null when recovered. */
+  snapshot: Reading[] | null;
 }
 
 export interface SubscribedEvent {
@@ -178,6 +181,24 @@ export interface SubscribeOptions {
   since?: Position;
 }
 
+/** The result of `history()`. */
+export interface HistoryResult {
+  publications: Publication[];
+  epoch: string;
+  /** The channel's current offset. */
+  offset: number;
+  /** False when `limit` cut the list short. */
+  complete: boolean;
+}
+
+export interface PresenceClient {
+  user: string;
+  session: string;
+  node: string;
+  /** RFC 3339. */
+  connected_at: string;
+}
+
 export interface HistoryOptions {
   since?: Position;
   /** RFC 3339 time. */
@@ -194,29 +215,41 @@ declare class Emitter<E> {
 export declare class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
   readonly client: Client;
   readonly channel: string;
+  /** The options given to `subscribe()`. */
+  readonly options: SubscribeOptions;
   readonly state: SubscriptionState;
   /** Last position seen, replayed as `since` after a reconnect. */
   readonly position: Position | null;
   /** Resolves with the first subscribe result; rejects if the server refuses the channel. */
   readonly ready: Promise<SubscribeResult>;
+  /** Leaves the channel; resolves once the bridge confirmed (at once if not connected). */
   unsubscribe(): Promise<void>;
 }
 
 export declare class Client extends Emitter<ClientEvents> {
   readonly state: ClientState;
+  /** The last connect result; null before the first connect. */
   readonly session: ConnectedEvent | null;
+  /** Connects (and keeps reconnecting); resolves once connected, rejects with an MqliveError (code 4 after close()). */
   connect(): Promise<void>;
   disconnect(): void;
   close(): void;
   setToken(token: string): void;
+  /**
+   * Subscribes to a channel and returns its handle at once (the existing one,
+   * options unchanged, if the channel is already subscribed); attach handlers,
+   * then await `ready`. The subscription is replayed after every reconnect.
+   */
   subscribe<T = unknown>(channel: string, options?: SubscribeOptions): Subscription<T>;
   getSubscription(channel: string): Subscription | null;
   subscriptions(): Subscription[];
   publish(channel: string, data: unknown): Promise<{ offset: number }>;
-  history(channel: string, options?: HistoryOptions): Promise<{ publications: Publication[]; epoch: string; complete: boolean }>;
-  presence(channel: string): Promise<{ clients: { user: string; session: string; node: string; connected_at: string }[] }>;
+  history(channel: string, options?: HistoryOptions): Promise<HistoryResult>;
+  /** The clients subscribed to the channel, cluster-wide. */
+  presence(channel: string): Promise<{ clients: PresenceClient[] }>;
   command(device: string, name: string, args?: unknown): Promise<{ accepted: boolean }>;
-  ping(): Promise<Record<string, unknown>>;
+  /** `time_ms` is the bridge's clock (Unix ms) when it answered. */
+  ping(): Promise<{ time_ms: number }>;
   /** The local device table, sorted by id. */
   devices(): Device[];
   device(id: string): Device | null;
@@ -224,5 +257,7 @@ export declare class Client extends Emitter<ClientEvents> {
   latency(): Promise<LatencyStats>;
 }
 
+/** Loads the runtime if needed and creates a client; it does not connect until `connect()`. Rejects with a TypeError without `options.url`. */
 export declare function createClient(options: ClientOptions): Promise<Client>;
+/** Loads and starts the WebAssembly runtime once per page (memoised; a failed load can be retried). Resolves with the runtime's internal API. */
 export declare function loadRuntime(options?: { wasmURL?: string | URL }): Promise<unknown>;
