@@ -31,6 +31,10 @@ func TestWasmDependencies(t *testing.T) {
 	deps := strings.Fields(goCmd(t, "list", "-deps", cmdPkg))
 	require.Contains(t, deps, "syscall/js")
 	require.Contains(t, deps, "github.com/mqlive/mqlive/wasm/client")
+	// The protocol's constants come from the one shared package, which
+	// imports nothing; bridge/wire itself (encoding/json) stays out.
+	require.Contains(t, deps, "github.com/mqlive/mqlive/bridge/wire/protocol")
+	require.NotContains(t, deps, "github.com/mqlive/mqlive/bridge/wire")
 	for _, banned := range []string{"net/http", "crypto/tls", "fmt", "encoding/json", "net", "reflect", "log", "time"} {
 		require.NotContains(t, deps, banned)
 	}

@@ -1,59 +1,68 @@
 package wire
 
+import "github.com/mqlive/mqlive/bridge/wire/protocol"
+
+// The protocol's constants are defined once, in bridge/wire/protocol (shared
+// with the WebAssembly client and, generated, the JavaScript SDK); these are
+// the same constants under the names the bridge uses.
+
 // Subprotocol is the WebSocket subprotocol the server selects (PROTOCOL.md
 // "Transport").
-const Subprotocol = "mqlive.v1"
+const Subprotocol = protocol.Subprotocol
 
 // Method names.
 const (
-	MethodConnect     = "connect"
-	MethodSubscribe   = "subscribe"
-	MethodUnsubscribe = "unsubscribe"
-	MethodRefresh     = "refresh"
-	MethodPublish     = "publish"
-	MethodCommand     = "command"
-	MethodPresence    = "presence"
-	MethodHistory     = "history"
-	MethodPing        = "ping"
-	// MethodReport carries client-side measurements (an mqlive extension
-	// of PROTOCOL.md, documented in the README).
-	MethodReport = "report"
+	MethodConnect     = protocol.MethodConnect
+	MethodSubscribe   = protocol.MethodSubscribe
+	MethodUnsubscribe = protocol.MethodUnsubscribe
+	MethodRefresh     = protocol.MethodRefresh
+	MethodPublish     = protocol.MethodPublish
+	MethodCommand     = protocol.MethodCommand
+	MethodPresence    = protocol.MethodPresence
+	MethodHistory     = protocol.MethodHistory
+	MethodPing        = protocol.MethodPing
+	MethodReport      = protocol.MethodReport
 
 	// Notifications from the server.
-	MethodMessage    = "message"
-	MethodLagged     = "lagged"
-	MethodDisconnect = "disconnect"
+	MethodMessage      = protocol.MethodMessage
+	MethodLagged       = protocol.MethodLagged
+	MethodDisconnect   = protocol.MethodDisconnect
+	MethodUnsubscribed = protocol.MethodUnsubscribed
 )
+
+// UnsubscribedReasonPermission: the current token does not allow the
+// channel.
+const UnsubscribedReasonPermission = protocol.UnsubscribedReasonPermission
 
 // JSON-RPC error codes (JSON-RPC 2.0 §5.1 plus the mqlive range).
 const (
-	CodeParseError     = -32700
-	CodeInvalidRequest = -32600
-	CodeMethodNotFound = -32601
-	CodeInvalidParams  = -32602
-	CodeInternal       = -32603
-	CodeUnauthorized   = 4001
-	CodeForbidden      = 4003
-	CodeTokenExpired   = 4010
-	CodeRateLimited    = 4029
+	CodeParseError     = protocol.CodeParseError
+	CodeInvalidRequest = protocol.CodeInvalidRequest
+	CodeMethodNotFound = protocol.CodeMethodNotFound
+	CodeInvalidParams  = protocol.CodeInvalidParams
+	CodeInternal       = protocol.CodeInternal
+	CodeUnauthorized   = protocol.CodeUnauthorized
+	CodeForbidden      = protocol.CodeForbidden
+	CodeTokenExpired   = protocol.CodeTokenExpired
+	CodeRateLimited    = protocol.CodeRateLimited
 )
 
 // WebSocket close codes (RFC 6455 §7.4.1 plus the mqlive 4000 range).
 const (
-	CloseNormal       = 1000
-	CloseGoingAway    = 1001
-	ClosePolicy       = 1008
-	CloseTooBig       = 1009
-	CloseInternal     = 1011
-	CloseUnauthorized = 4001
-	CloseSignedOut    = 4003
-	CloseTooSlow      = 4009
-	CloseTokenExpired = 4010
-	CloseRateLimited  = 4029
+	CloseNormal       = protocol.CloseNormal
+	CloseGoingAway    = protocol.CloseGoingAway
+	ClosePolicy       = protocol.ClosePolicy
+	CloseTooBig       = protocol.CloseTooBig
+	CloseInternal     = protocol.CloseInternal
+	CloseUnauthorized = protocol.CloseUnauthorized
+	CloseSignedOut    = protocol.CloseSignedOut
+	CloseTooSlow      = protocol.CloseTooSlow
+	CloseTokenExpired = protocol.CloseTokenExpired
+	CloseRateLimited  = protocol.CloseRateLimited
 )
 
 // Subscription modes.
 const (
-	ModeStream = "stream"
-	ModeLatest = "latest"
+	ModeStream = protocol.ModeStream
+	ModeLatest = protocol.ModeLatest
 )

@@ -256,6 +256,13 @@ type LaggedParams struct {
 	Offset  uint64 `json:"offset"`
 }
 
+// UnsubscribedParams are the params of the unsubscribed notification
+// (MethodUnsubscribed): the server ended the subscription to Channel.
+type UnsubscribedParams struct {
+	Channel string `json:"channel"`
+	Reason  string `json:"reason"` // UnsubscribedReasonPermission
+}
+
 // DisconnectParams are the params of the disconnect notification.
 type DisconnectParams struct {
 	Code      int    `json:"code"`

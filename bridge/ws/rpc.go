@@ -368,21 +368,6 @@ func (cn *conn) refresh(raw json.RawMessage) (any, *wire.Error) {
 	return wire.RefreshResult{ExpiresAt: ident.Expires.UTC()}, nil
 }
 
-// MethodUnsubscribed is the notification that the server ended a
-// subscription (an mqlive extension of PROTOCOL.md, documented in the
-// README): after a refresh whose token no longer allows the channel.
-const MethodUnsubscribed = "unsubscribed"
-
-// UnsubscribedReasonPermission: the current token does not allow the
-// channel.
-const UnsubscribedReasonPermission = "permission"
-
-// UnsubscribedParams are the params of MethodUnsubscribed.
-type UnsubscribedParams struct {
-	Channel string `json:"channel"`
-	Reason  string `json:"reason"`
-}
-
 // recheckSubscriptions ends the subscriptions the session's current token
 // no longer allows, each with an `unsubscribed` notification queued before
 // the refresh result; nothing of such a channel is delivered after its
@@ -397,8 +382,8 @@ func (cn *conn) recheckSubscriptions() {
 			continue // ended meanwhile
 		}
 		ended = append(ended, ch)
-		frame, err := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: MethodUnsubscribed,
-			Params: UnsubscribedParams{Channel: ch, Reason: UnsubscribedReasonPermission}})
+		frame, err := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: wire.MethodUnsubscribed,
+			Params: wire.UnsubscribedParams{Channel: ch, Reason: wire.UnsubscribedReasonPermission}})
 		if err == nil {
 			cn.sess.Send(frame)
 		}

@@ -1,5 +1,8 @@
 // Type declarations for @mqlive/sdk (hand-written; the runtime is index.js).
 
+// Method names and JSON-RPC/close codes (generated from bridge/wire/protocol).
+export * from './protocol.js';
+
 /** A place in a channel's stream (PROTOCOL.md). */
 export interface Position {
   epoch: string;
@@ -62,7 +65,7 @@ export interface DisconnectedEvent {
   reason: string;
 }
 
-/** An Error with the JSON-RPC or close code (client-side codes: 1 timeout, 2 connection lost, 3 disconnected, 4 closed, 5 no token, 6 unsubscribed, 7 malformed reply). */
+/** An Error with the JSON-RPC or close code (CodeForbidden, CloseSignedOut… from this module; client-side codes: 1 timeout, 2 connection lost, 3 disconnected, 4 closed, 5 no token, 6 unsubscribed, 7 malformed reply). */
 export interface MqliveError extends Error {
   code: number;
   reason: string;

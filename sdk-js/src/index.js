@@ -4,6 +4,10 @@
 // shapes its events into a centrifuge-like API.
 import './wasm_exec.js';
 
+// The protocol's method names and error/close codes, generated from Go
+// (bridge/wire/protocol): compare err.code with CloseSignedOut, not 4003.
+export * from './protocol.js';
+
 const VERSION = '0.1.0';
 
 let runtime = null;

@@ -1,5 +1,7 @@
 package client
 
+import "github.com/mqlive/mqlive/bridge/wire/protocol"
+
 // actor holds all of a Client's state. Every method runs on the actor
 // goroutine (Client.run); timers and transport callbacks re-enter through
 // Client.post and are checked against gen, so late events are dropped.
@@ -161,7 +163,7 @@ func (a *actor) onOpen(gen uint64) {
 	a.opened = true
 	a.lastRecv = a.cfg.Clock.Now()
 	p := newObj().str("token", a.token).str("client", a.cfg.Name)
-	a.send("connect", p, a.onConnectReply)
+	a.send(protocol.MethodConnect, p, a.onConnectReply)
 }
 
 func (a *actor) onConnectReply(res Value, err error) {
@@ -186,7 +188,7 @@ func (a *actor) onConnectReply(res Value, err error) {
 	// early and from a clean round trip.
 	a.lat.est.reset()
 	a.lat.unsupported = false
-	a.send("ping", nil, func(Value, error) {})
+	a.send(protocol.MethodPing, nil, func(Value, error) {})
 	a.armPing()
 	a.armRefresh(str(res, "expires_at"))
 	a.armReport()
@@ -356,10 +358,10 @@ func (a *actor) armPing() {
 			a.retry(0, "no traffic from server")
 			return
 		case watchPing:
-			a.send("ping", nil, func(Value, error) {})
+			a.send(protocol.MethodPing, nil, func(Value, error) {})
 		default:
 			if a.cfg.Clock.Now()-a.lastPing >= a.pingInterval {
-				a.send("ping", nil, func(Value, error) {})
+				a.send(protocol.MethodPing, nil, func(Value, error) {})
 			}
 		}
 		a.armPing()
@@ -403,7 +405,7 @@ func (a *actor) armRefresh(expiresAt string) {
 					return // the server closes 4010 at expiry; dial refetches
 				}
 				a.token = tok
-				a.send("refresh", newObj().str("token", tok), func(res Value, err error) {
+				a.send(protocol.MethodRefresh, newObj().str("token", tok), func(res Value, err error) {
 					if err == nil {
 						a.armRefresh(str(res, "expires_at"))
 					}

@@ -1,7 +1,9 @@
 package client
 
+import "github.com/mqlive/mqlive/bridge/wire/protocol"
+
 // Protocol is the WebSocket subprotocol the client offers (PROTOCOL.md).
-const Protocol = "mqlive.v1"
+const Protocol = protocol.Subprotocol
 
 // Config configures a Client. Zero values take the documented defaults.
 type Config struct {
@@ -270,7 +272,7 @@ func (c *Client) Unsubscribe(channel string, done Done) {
 
 // Publish sends data (any JSON value of the Codec) to channel.
 func (c *Client) Publish(channel string, data Value, done Done) {
-	c.request("publish", done, func(p *obj) error {
+	c.request(protocol.MethodPublish, done, func(p *obj) error {
 		text, err := c.cfg.Codec.Stringify(data)
 		if err != nil {
 			return &Error{Code: CodeInvalidParams, Message: "publish data: " + err.Error()}
@@ -282,7 +284,7 @@ func (c *Client) Publish(channel string, data Value, done Done) {
 
 // History fetches a channel's stored publications.
 func (c *Client) History(channel string, opts HistoryOptions, done Done) {
-	c.request("history", done, func(p *obj) error {
+	c.request(protocol.MethodHistory, done, func(p *obj) error {
 		p.str("channel", channel)
 		if opts.Since != nil {
 			p.sub("since", positionObj(*opts.Since))
@@ -299,12 +301,12 @@ func (c *Client) History(channel string, opts HistoryOptions, done Done) {
 
 // Presence lists the clients subscribed to channel, cluster-wide.
 func (c *Client) Presence(channel string, done Done) {
-	c.request("presence", done, func(p *obj) error { p.str("channel", channel); return nil })
+	c.request(protocol.MethodPresence, done, func(p *obj) error { p.str("channel", channel); return nil })
 }
 
 // Command asks the bridge to send a command to a device; args may be nil.
 func (c *Client) Command(device, name string, args Value, done Done) {
-	c.request("command", done, func(p *obj) error {
+	c.request(protocol.MethodCommand, done, func(p *obj) error {
 		p.str("device", device).str("name", name)
 		if args != nil && args.Kind() != Missing {
 			text, err := c.cfg.Codec.Stringify(args)
@@ -318,7 +320,7 @@ func (c *Client) Command(device, name string, args Value, done Done) {
 }
 
 // Ping round-trips an application-level ping.
-func (c *Client) Ping(done Done) { c.request("ping", done, nil) }
+func (c *Client) Ping(done Done) { c.request(protocol.MethodPing, done, nil) }
 
 // Devices passes a copy of the device table, sorted by id, to f on the
 // actor goroutine.

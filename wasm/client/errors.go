@@ -1,6 +1,10 @@
 package client
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/mqlive/mqlive/bridge/wire/protocol"
+)
 
 // Error is a failed request: a JSON-RPC error from the server (PROTOCOL.md
 // "Errors and close codes") or one of the client-side errors below, which
@@ -25,15 +29,17 @@ var (
 	ErrBadReply       = &Error{Code: 7, Message: "malformed reply"}
 )
 
-// Protocol codes the client acts on (PROTOCOL.md).
+// Protocol codes the client acts on (PROTOCOL.md), defined once in
+// bridge/wire/protocol. A code means the same as a JSON-RPC error and as a
+// close code (4003 is both CodeForbidden and CloseSignedOut).
 const (
-	CodeUnauthorized     = 4001
-	CodePermissionDenied = 4003
-	CodeTooSlow          = 4009
-	CodeTokenExpired     = 4010
-	CodeRateLimited      = 4029
-	CodeInvalidParams    = -32602
-	CodeMethodNotFound   = -32601
+	CodeUnauthorized     = protocol.CodeUnauthorized
+	CodePermissionDenied = protocol.CodeForbidden
+	CodeTooSlow          = protocol.CloseTooSlow
+	CodeTokenExpired     = protocol.CodeTokenExpired
+	CodeRateLimited      = protocol.CodeRateLimited
+	CodeInvalidParams    = protocol.CodeInvalidParams
+	CodeMethodNotFound   = protocol.CodeMethodNotFound
 )
 
 func rpcError(v Value) *Error {

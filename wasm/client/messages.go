@@ -1,5 +1,7 @@
 package client
 
+import "github.com/mqlive/mqlive/bridge/wire/protocol"
+
 // frame renders one JSON-RPC 2.0 request (PROTOCOL.md: one object per text
 // frame; ping has no params).
 func frame(id int64, method string, params *obj) string {
@@ -29,7 +31,7 @@ func (a *actor) send(method string, params *obj, done Done) {
 // stamp notes when a request goes on the wire; ping replies turn that into
 // a round trip for the clock offset estimate.
 func (a *actor) stamp(p *pending) {
-	if p.method == "ping" {
+	if p.method == protocol.MethodPing {
 		p.sentAt = nowFine(a.cfg.Clock)
 		a.lastPing = a.cfg.Clock.Now()
 	}
@@ -112,13 +114,13 @@ func (a *actor) onMessage(gen uint64, text string) {
 	}
 	params := v.Get("params")
 	switch method := str(v, "method"); method {
-	case "message":
+	case protocol.MethodMessage:
 		a.onPublication(params)
-	case "lagged":
+	case protocol.MethodLagged:
 		a.onLagged(params)
-	case "unsubscribed":
+	case protocol.MethodUnsubscribed:
 		a.onUnsubscribed(params)
-	case "disconnect":
+	case protocol.MethodDisconnect:
 		code, _ := num(params, "code")
 		reconnect := true
 		if r := params.Get("reconnect"); r.Kind() == Bool {
@@ -149,7 +151,7 @@ func (a *actor) onReply(id int64, v Value) {
 		p.done(nil, rpcError(e))
 		return
 	}
-	if p.method == "ping" {
+	if p.method == protocol.MethodPing {
 		a.onPong(p.sentAt, v.Get("result"))
 	}
 	p.done(v.Get("result"), nil)

@@ -1,5 +1,7 @@
 package client
 
+import "github.com/mqlive/mqlive/bridge/wire/protocol"
+
 // maxReportSamples is the most samples the bridge accepts in one report
 // (wire.MaxReportSamples).
 const maxReportSamples = 100000
@@ -100,7 +102,7 @@ func (a *actor) onPong(sentAt float64, res Value) {
 	}
 	a.lat.est.add(sentAt, nowFine(a.cfg.Clock), server)
 	if a.lat.est.n < warmupPings {
-		a.after(warmupGap, func() { a.send("ping", nil, func(Value, error) {}) })
+		a.after(warmupGap, func() { a.send(protocol.MethodPing, nil, func(Value, error) {}) })
 	}
 }
 
@@ -125,7 +127,7 @@ func (a *actor) sendReport() {
 	part := l.unacked.take(maxReportSamples)
 	sent := &part
 	l.inflight = sent
-	a.send("report", part.reportParams(), func(_ Value, err error) {
+	a.send(protocol.MethodReport, part.reportParams(), func(_ Value, err error) {
 		if l.inflight == sent {
 			l.inflight = nil
 		}

@@ -3,6 +3,8 @@ package client
 import (
 	"slices"
 	"strings"
+
+	"github.com/mqlive/mqlive/bridge/wire/protocol"
 )
 
 // sub is one channel in the desired-subscription set.
@@ -78,7 +80,7 @@ func (a *actor) sendSubscribe(s *sub) {
 	if s.havePos {
 		p.sub("since", positionObj(s.pos))
 	}
-	a.send("subscribe", p, func(res Value, err error) { a.onSubscribeReply(s, res, err) })
+	a.send(protocol.MethodSubscribe, p, func(res Value, err error) { a.onSubscribeReply(s, res, err) })
 }
 
 func (a *actor) onSubscribeReply(s *sub, res Value, err error) {
@@ -140,7 +142,7 @@ func (a *actor) unsubscribe(channel string, done Done) {
 		done(nil, nil)
 		return
 	}
-	a.send("unsubscribe", newObj().str("channel", channel), done)
+	a.send(protocol.MethodUnsubscribe, newObj().str("channel", channel), done)
 }
 
 // onPublication delivers one message notification. Publications at or
