@@ -460,10 +460,12 @@ async function main() {
   client.on('disconnected', (p) => {
     // 4003 (signed out) and 4001 (token refused): the stored token is no
     // use any more; a reload must not present it again.
-    if (p.code === 4001 || p.code === 4003) forgetToken();
-    if (p.code === 4003) setConn('error', 'Signed out');
-    const why = p.code === 4001 ? 'The token was refused (expired, invalid or signed out). Get a new dashboard URL.'
-      : p.code === 4003 ? `You were signed out${p.reason ? `: ${escapeHTML(p.reason)}` : ''}. Sign in again for a new dashboard URL.`
+    const refused = p.code === sdk.CloseUnauthorized;
+    const signedOut = p.code === sdk.CloseSignedOut;
+    if (refused || signedOut) forgetToken();
+    if (signedOut) setConn('error', 'Signed out');
+    const why = refused ? 'The token was refused (expired, invalid or signed out). Get a new dashboard URL.'
+      : signedOut ? `You were signed out${p.reason ? `: ${escapeHTML(p.reason)}` : ''}. Sign in again for a new dashboard URL.`
       : `Disconnected: ${escapeHTML(p.reason || p.code)}`;
     notice(why);
   });

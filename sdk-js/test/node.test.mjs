@@ -78,15 +78,15 @@ test('a refused token stops the client without reconnecting', { timeout: 30000 }
   const client = await sdk.createClient({ url: bridge.wsURL, token: 'not-a-token', minReconnectDelay: 50 });
   const events = record(client);
   try {
-    await assert.rejects(client.connect(), (err) => err.code === 4001);
+    await assert.rejects(client.connect(), (err) => err.code === sdk.CodeUnauthorized);
     // The client decides on the close it got: a reconnect would be
     // scheduled, and announced by a 'connecting' state carrying the close
     // code and the delay, in the same step that instead reports
     // 'disconnected' (stopped for good).
     await waitFor(() => events.some((e) => e.name === 'disconnected'), { what: 'disconnected' });
     const disconnected = events.find((e) => e.name === 'disconnected');
-    assert.equal(disconnected.p.code, 4001);
-    const retries = events.filter((e) => e.name === 'state' && e.p.state === 'connecting' && (e.p.attempt >= 1 || e.p.code === 4001));
+    assert.equal(disconnected.p.code, sdk.CloseUnauthorized);
+    const retries = events.filter((e) => e.name === 'state' && e.p.state === 'connecting' && (e.p.attempt >= 1 || e.p.code === sdk.CloseUnauthorized));
     assert.deepEqual(retries, [], 'no reconnect after 4001');
     assert.equal(events.filter((e) => e.name === 'state' && e.p.state === 'connecting').length, 1, 'one dial');
     assert.equal(client.state, 'disconnected');
@@ -114,10 +114,10 @@ test('getToken, publish and history', { timeout: 30000 }, async () => {
     const hist = await client.history('devices', { limit: 5 });
     assert.ok(Array.isArray(hist.publications));
     assert.equal(typeof hist.epoch, 'string');
-    await assert.rejects(client.publish('devices', { no: 1 }), (err) => err.code === 4003);
+    await assert.rejects(client.publish('devices', { no: 1 }), (err) => err.code === sdk.CodeForbidden);
     // A subscription the token does not allow rejects its ready promise.
     const sub = client.subscribe('user:someone-else');
-    await assert.rejects(sub.ready, (err) => err.code === 4003);
+    await assert.rejects(sub.ready, (err) => err.code === sdk.CodeForbidden);
     assert.equal(sub.state, 'unsubscribed');
   } finally {
     client.close();
