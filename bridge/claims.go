@@ -29,6 +29,9 @@ type watchedClaim struct {
 	m     devices.Message
 	owner string // the node that claimed it
 	due   time.Time
+	// freeSince is when the claim was first found gone without a done
+	// mark (zero: not yet).
+	freeSince time.Time
 }
 
 // claimWatch keeps the copies of messages other nodes claimed and, once
@@ -108,16 +111,42 @@ func (b *Bridge) watchClaims(ctx context.Context) {
 			}
 			for i, st := range states {
 				it := items[i]
-				switch {
-				case st == cluster.ClaimBusy:
+				switch st {
+				case cluster.ClaimBusy:
 					b.watch.add(it)
-				case st == cluster.ClaimFree && !alive[it.owner]:
-					b.takeOver(ctx, it)
+				case cluster.ClaimFree:
+					b.freeClaim(ctx, it, alive, time.Now())
 				}
-				// Done, or free while its owner lives (the backplane lost
-				// the key, e.g. a restarted Valkey): the owner processed it.
+				// Done: the owner processed it.
 			}
 		}
+	}
+}
+
+// freeClaim decides about a message whose claim is gone without a done
+// mark. Either its owner died (its lease ran out): take it over; or the
+// backplane lost the key (a restarted Valkey) while the owner lives and
+// has processed it: drop it. The node registry tells them apart, but only
+// once it can be trusted: a dead node stays listed for up to two
+// heartbeats, and a restarted Valkey lists no node until each heartbeats
+// again. So a message is taken over only when it has been free for two
+// heartbeats, its owner is not listed and this node is; and dropped once
+// its owner has been listed for long after it became free.
+func (b *Bridge) freeClaim(ctx context.Context, it watchedClaim, alive map[string]bool, now time.Time) {
+	hb := b.cfg.Cluster.Heartbeat
+	if it.freeSince.IsZero() {
+		it.freeSince = now
+		b.watch.add(it)
+		return
+	}
+	free := now.Sub(it.freeSince)
+	switch {
+	case alive[it.owner] && free > 6*hb:
+		return // a live owner processed it; the backplane lost the mark
+	case !alive[it.owner] && alive[b.cfg.Node] && free >= 2*hb:
+		b.takeOver(ctx, it)
+	default:
+		b.watch.add(it)
 	}
 }
 
