@@ -76,10 +76,10 @@ export function distEntry() {
 
 /** A spawned process that is killed (only it, by pid) when stopped. */
 class Proc {
-  constructor(cmd, args, name) {
+  constructor(cmd, args, name, cwd) {
     this.name = name;
     this.output = '';
-    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
     const keep = (chunk) => {
       this.output += chunk.toString();
@@ -102,14 +102,27 @@ class Proc {
  * Starts the bridge in dev mode on the given ports (fresh free ones when
  * absent) and resolves once it printed its dashboard URL.
  */
+// Dev mode keeps state (.mqlive/ under the working directory); each bridge
+// gets its own fresh directory, kept across a restart on the same port, so
+// no run sees the devices of an earlier one.
+const bridgeDirs = new Map();
+process.on('exit', () => {
+  for (const dir of bridgeDirs.values()) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function startBridge({ httpPort, mqttPort } = {}) {
   httpPort ??= await freePort();
   mqttPort ??= await freePort();
+  let dir = bridgeDirs.get(httpPort);
+  if (!dir) {
+    dir = mkdtempSync(path.join(tmpdir(), 'mqlive-bridge-'));
+    bridgeDirs.set(httpPort, dir);
+  }
   const args = ['--dev', '--http-addr', `127.0.0.1:${httpPort}`, '--mqtt-listen', `127.0.0.1:${mqttPort}`,
     '--jwt-secret', SECRET, '--log-level', 'warn'];
   // A restart may find its old port briefly in use: retry a few times.
   for (let attempt = 0; ; attempt++) {
-    const proc = new Proc(binaries().bridge, args, 'mqlive');
+    const proc = new Proc(binaries().bridge, args, 'mqlive', dir);
     try {
       const line = await waitFor(() => proc.output.match(/^Dashboard: (\S+)$/m), {
         timeout: 20000, what: 'the bridge to print its dashboard URL',
