@@ -27,6 +27,11 @@ func (h mochiHandler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Message == "" && r.Level == slog.LevelWarn {
 		r.Message, r.Level = "client connection ended without DISCONNECT", slog.LevelDebug
 	}
+	if r.Level == slog.LevelError && r.Message == "failed to get data" && notFound(r) {
+		// The bolt storage hook reports a key a new store does not hold
+		// yet (the broker's $SYS info on the first start) as an error.
+		r.Level = slog.LevelDebug
+	}
 	if !h.inner.Enabled(ctx, r.Level) {
 		return nil
 	}
@@ -39,4 +44,17 @@ func (h mochiHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h mochiHandler) WithGroup(name string) slog.Handler {
 	return mochiHandler{h.inner.WithGroup(name)}
+}
+
+// notFound reports whether a record's error attribute says "key not found".
+func notFound(r slog.Record) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "error" && a.Value.String() == "key not found" {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
 }

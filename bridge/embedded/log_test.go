@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"testing"
 
@@ -29,4 +30,13 @@ func TestMochiHandler(t *testing.T) {
 	require.Contains(t, buf.String(), "level=DEBUG")
 	require.Contains(t, buf.String(), "client connection ended without DISCONNECT")
 	require.Contains(t, buf.String(), "g.error=EOF")
+}
+
+func TestFirstStartBoltMissIsNotAnError(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(mochiHandler{slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})})
+	log.Error("failed to get data", "hook", "bolt-db", "error", errors.New("key not found"), "key", "SYS")
+	require.Empty(t, buf.String(), "a new store lacking the $SYS key is routine")
+	log.Error("failed to get data", "hook", "bolt-db", "error", errors.New("disk I/O error"))
+	require.Contains(t, buf.String(), "disk I/O error", "other storage errors stay errors")
 }
