@@ -103,10 +103,34 @@ export interface SubscribeResult {
 
 export interface SubscribedEvent {
   channel: string;
+  /** The missed publications were delivered (before this event); false: `result.snapshot` replaces the state. */
   recovered: boolean;
+  /** The subscribe resumed from a position (`since`): a reconnect, a `lagged`, or the `since` option. */
+  wasRecovering: boolean;
+  /** Publications recovered, i.e. delivered between the subscribe request and this event. */
+  recoveredCount: number;
   epoch: string;
   offset: number;
   result: SubscribeResult;
+}
+
+/**
+ * Continuity was lost: no publication was delivered after
+ * (`lastEpoch`, `lastOffset`) and before (`epoch`, `firstOffset`). Fired
+ * when a resume answered `recovered: false` (before that `subscribed`
+ * event; `firstOffset` is the result's offset + 1, the snapshot stands for
+ * the state up to the result's offset), or when a live publication brings
+ * a new epoch (before it; `firstOffset` is its offset). Not fired when a
+ * `lagged` or a reconnect was recovered in full.
+ */
+export interface GapEvent {
+  channel: string;
+  /** The last publication delivered before the gap (or the `since` resumed from). */
+  lastEpoch: string;
+  lastOffset: number;
+  /** The first publication after the gap. */
+  epoch: string;
+  firstOffset: number;
 }
 
 export interface LaggedEvent {
@@ -163,6 +187,7 @@ export interface ClientEvents {
   error: MqliveError;
   publication: Publication;
   subscribed: SubscribedEvent;
+  gap: GapEvent;
   device: Device;
   deviceRemoved: { id: string };
 }
@@ -173,6 +198,7 @@ export interface SubscriptionEvents<T> {
   subscribed: SubscribedEvent;
   snapshot: Reading[];
   lagged: LaggedEvent;
+  gap: GapEvent;
   error: MqliveError;
 }
 

@@ -185,6 +185,10 @@ export class Client extends Emitter {
       case 'lagged':
         this._subs.get(p.channel)?._emit('lagged', p);
         break;
+      case 'gap':
+        this._subs.get(p.channel)?._emit('gap', p);
+        this._emit('gap', p);
+        break;
       case 'device':
         this._devices.set(p.id, p);
         this._emit('device', p);

@@ -40,6 +40,16 @@ test('connects, subscribes, sees simulated devices, survives a bridge restart', 
     const sub = client.subscribe('devices', { mode: 'latest' });
     const pubs = [];
     sub.on('publication', (p) => pubs.push(p));
+    const subscribed = [];
+    const gaps = [];
+    const clientGaps = [];
+    sub.on('subscribed', (e) => subscribed.push(e));
+    sub.on('gap', (g) => gaps.push(g));
+    let lastLive = null; // the last position delivered on the old connection
+    sub.on('state', ({ state }) => {
+      if (state === 'subscribing') lastLive = { ...sub.position };
+    });
+    client.on('gap', (g) => clientGaps.push(g));
     const result = await sub.ready;
     assert.equal(result.channel, 'devices');
     assert.equal(sub.state, 'subscribed');
@@ -56,6 +66,11 @@ test('connects, subscribes, sees simulated devices, survives a bridge restart', 
     const presence = await client.presence('devices');
     assert.ok(presence.clients.some((c) => c.session === client.session.session));
 
+    assert.equal(subscribed.length, 1);
+    assert.equal(subscribed[0].wasRecovering, false);
+    assert.equal(subscribed[0].recoveredCount, 0);
+    assert.deepEqual(gaps, [], 'no gap while live');
+
     // Kill the bridge hard, then start it again on the same ports.
     const oldSession = client.session.session;
     const killedAt = Date.now();
@@ -66,6 +81,16 @@ test('connects, subscribes, sees simulated devices, survives a bridge restart', 
     bridge = await startBridge({ httpPort: bridge.httpPort, mqttPort: bridge.mqttPort });
     await waitFor(() => client.state === 'connected' && client.session.session !== oldSession, { timeout: 30000, what: 'reconnect' });
     await waitFor(() => sub.state === 'subscribed', { what: 'resubscribe' });
+    // The history was not saved: the resume answers recovered:false with a
+    // new epoch, and a gap event, before it, says what is missing.
+    const again = subscribed[subscribed.length - 1];
+    assert.equal(again.wasRecovering, true);
+    assert.equal(again.recovered, false);
+    assert.equal(again.recoveredCount, 0);
+    assert.notEqual(again.epoch, lastLive.epoch);
+    assert.equal(gaps.length, 1, 'one gap');
+    assert.deepEqual(gaps[0], { channel: 'devices', lastEpoch: lastLive.epoch, lastOffset: lastLive.offset, epoch: again.epoch, firstOffset: again.offset + 1 });
+    assert.deepEqual(clientGaps, gaps, 'the client emits it too');
     const restartedAt = Date.now();
     await waitFor(() => events.some((e) => e.name === 'device' && e.at > restartedAt), { timeout: 30000, what: 'a device update after the restart' });
     assert.ok(!events.some((e) => e.name === 'disconnected'), 'never gave up');

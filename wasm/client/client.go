@@ -146,8 +146,10 @@ const (
 	// EvPublication: Channel, Data (the whole Publication: channel, epoch,
 	// offset, data, conflated), Epoch, Offset.
 	EvPublication
-	// EvSubscribed: Channel, Recovered, Epoch, Offset, Data (the subscribe
-	// result; its snapshot replaces the channel's state when !Recovered).
+	// EvSubscribed: Channel, Recovered, WasRecovering (since was sent),
+	// Count (publications recovered before it), Epoch, Offset, Data (the
+	// subscribe result; its snapshot replaces the channel's state when
+	// !Recovered). An EvGap precedes it when a resume lost data.
 	EvSubscribed
 	// EvSubscribeError: Channel, Err; the subscription was dropped.
 	EvSubscribeError
@@ -157,6 +159,12 @@ const (
 	EvDevice
 	// EvDeviceRemoved: DeviceID, dropped by a "devices" snapshot.
 	EvDeviceRemoved
+	// EvGap: continuity of Channel was lost. LastEpoch/LastOffset is the
+	// last publication delivered (or the since resumed from); Epoch/Offset
+	// the first one delivered after the gap: a live publication of a new
+	// epoch, or, when a re-subscribe answered recovered:false, the result's
+	// offset+1 (the snapshot stands for the state up to the result's offset).
+	EvGap
 )
 
 // Event is one notification to the application.
@@ -171,10 +179,16 @@ type Event struct {
 	Channel   string
 	Data      Value
 	Recovered bool
-	Epoch     string
-	Offset    int64
-	Device    Device
-	DeviceID  string
+	// WasRecovering: the subscribe carried since; Count: publications
+	// recovered (delivered before the result).
+	WasRecovering bool
+	Count         int
+	Epoch         string
+	Offset        int64
+	LastEpoch     string
+	LastOffset    int64
+	Device        Device
+	DeviceID      string
 }
 
 // Done receives a request's result, or its error (always an *Error).

@@ -17,8 +17,15 @@ type sub struct {
 	// connection arrived. Publications before it are recovered ones, old
 	// by design, so they are not measured for latency.
 	subscribed bool
-	attempt    int // failed subscribes in a row, for the retry backoff
-	waiters    []Done
+	// since: the subscribe in flight carried since (a resume); recovered
+	// counts the publications delivered before its result.
+	since     bool
+	recovered int
+	// resync: a lagged arrived; until the subscribe result only the next
+	// offset of the same epoch is delivered (README "Modes").
+	resync  bool
+	attempt int // failed subscribes in a row, for the retry backoff
+	waiters []Done
 }
 
 func (s *sub) fail(err error) {
@@ -70,6 +77,7 @@ func (a *actor) subscribe(channel string, opts SubscribeOptions, done Done) {
 
 func (a *actor) sendSubscribe(s *sub) {
 	s.subscribed = false
+	s.since, s.recovered = s.havePos, 0
 	p := newObj().str("channel", s.channel)
 	if s.opts.Mode != "" {
 		p.str("mode", s.opts.Mode)
@@ -109,7 +117,13 @@ func (a *actor) onSubscribeReply(s *sub, res Value, err error) {
 	epoch := str(res, "epoch")
 	off, _ := num(res, "offset")
 	recovered := res.Get("recovered").Truth()
-	s.pos, s.havePos = Position{Epoch: epoch, Offset: int64(off)}, true
+	now := Position{Epoch: epoch, Offset: int64(off)}
+	if s.since && !recovered && s.pos != now {
+		// History gone: the snapshot replaces the state, and the next live
+		// publication carries offset+1.
+		a.gap(s, now.Epoch, now.Offset+1)
+	}
+	s.pos, s.havePos, s.resync = now, true, false
 	if !recovered && isDeviceChannel(s.channel) {
 		set, removed := a.table.Replace(res.Get("snapshot"), s.channel == "devices")
 		for _, id := range removed {
@@ -119,7 +133,8 @@ func (a *actor) onSubscribeReply(s *sub, res Value, err error) {
 			a.emit(Event{Kind: EvDevice, Channel: s.channel, Device: d})
 		}
 	}
-	a.emit(Event{Kind: EvSubscribed, Channel: s.channel, Recovered: recovered, Epoch: epoch, Offset: int64(off), Data: res})
+	a.emit(Event{Kind: EvSubscribed, Channel: s.channel, Recovered: recovered, WasRecovering: s.since,
+		Count: s.recovered, Epoch: epoch, Offset: int64(off), Data: res})
 	ws := s.waiters
 	s.waiters = nil
 	for _, w := range ws {
@@ -145,8 +160,16 @@ func (a *actor) unsubscribe(channel string, done Done) {
 	a.send(protocol.MethodUnsubscribe, newObj().str("channel", channel), done)
 }
 
+// gap reports lost continuity: nothing was delivered after s.pos and
+// before (epoch, first).
+func (a *actor) gap(s *sub, epoch string, first int64) {
+	a.emit(Event{Kind: EvGap, Channel: s.channel, Epoch: epoch, Offset: first, LastEpoch: s.pos.Epoch, LastOffset: s.pos.Offset})
+}
+
 // onPublication delivers one message notification. Publications at or
-// before the last position seen are duplicates and dropped.
+// before the last position seen are duplicates and dropped, and so is any
+// but the next one while a lagged re-sync is pending. A live publication
+// of a new epoch is delivered after a gap event.
 func (a *actor) onPublication(p Value) {
 	ch := str(p, "channel")
 	s, ok := a.subs[ch]
@@ -156,8 +179,14 @@ func (a *actor) onPublication(p Value) {
 	epoch := str(p, "epoch")
 	f, _ := num(p, "offset")
 	off := int64(f)
-	if s.havePos && epoch == s.pos.Epoch && off <= s.pos.Offset {
+	if s.havePos && epoch == s.pos.Epoch && off <= s.pos.Offset ||
+		s.resync && (epoch != s.pos.Epoch || off != s.pos.Offset+1) {
 		return
+	}
+	if !s.subscribed {
+		s.recovered++
+	} else if s.havePos && s.pos.Epoch != "" && epoch != s.pos.Epoch {
+		a.gap(s, epoch, off)
 	}
 	s.pos, s.havePos = Position{Epoch: epoch, Offset: off}, true
 	if isDeviceChannel(ch) {
@@ -178,6 +207,7 @@ func (a *actor) onLagged(p Value) {
 	off, _ := num(p, "offset")
 	a.emit(Event{Kind: EvLagged, Channel: ch, Offset: int64(off)})
 	if s, ok := a.subs[ch]; ok && a.state == StateConnected {
+		s.resync = s.havePos
 		a.sendSubscribe(s)
 	}
 }

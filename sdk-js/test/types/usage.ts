@@ -15,6 +15,7 @@ import {
   type ConnectedEvent,
   type Device,
   type DisconnectedEvent,
+  type GapEvent,
   type HistoryOptions,
   type LaggedEvent,
   type LatencyStats,
@@ -72,6 +73,13 @@ client.on('error', (err: MqliveError) => {
 });
 client.on('publication', (p: Publication) => console.log(p.channel, p.epoch, p.offset, p.data, p.conflated ?? 1));
 client.on('subscribed', (e: SubscribedEvent) => console.log(e.channel, e.recovered, e.epoch, e.offset, e.result.snapshot?.length));
+client.on('subscribed', (e) => {
+  const resumed: boolean = e.wasRecovering;
+  const n: number = e.recoveredCount;
+  console.log(resumed && !e.recovered ? 'snapshot replaced the state' : n);
+});
+// A chart breaks its line between the two positions instead of drawing across the gap.
+client.on('gap', (g: GapEvent) => console.log(g.channel, g.lastEpoch, g.lastOffset, g.epoch, g.firstOffset));
 const onDevice = (d: Device) => {
   const online: boolean | null = d.online;
   const temp = d.metrics['temperature'];
@@ -83,7 +91,7 @@ client.off('device', onDevice);
 client.once('connected', (e) => console.log('first connect', e.session));
 
 // A handler for every event, keyed by the event map.
-const names: (keyof ClientEvents)[] = ['state', 'connecting', 'connected', 'disconnected', 'error', 'publication', 'subscribed', 'device', 'deviceRemoved'];
+const names: (keyof ClientEvents)[] = ['state', 'connecting', 'connected', 'disconnected', 'error', 'publication', 'subscribed', 'gap', 'device', 'deviceRemoved'];
 for (const name of names) client.on(name, (arg: ClientEvents[typeof name]) => console.log(name, arg));
 
 // --- connect, state -------------------------------------------------------
@@ -117,6 +125,7 @@ sub.on('snapshot', (readings: Reading[]) => {
   }
 });
 sub.on('lagged', (e: LaggedEvent) => console.log(e.channel, e.offset));
+sub.on('gap', ({ lastOffset, firstOffset }) => console.log('no data between', lastOffset, firstOffset));
 sub.on('error', (err) => console.log(err.code, err.reason));
 
 const result: SubscribeResult = await sub.ready;

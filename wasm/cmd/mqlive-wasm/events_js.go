@@ -47,10 +47,19 @@ func eventJS(e client.Event) (string, js.Value) {
 	case client.EvSubscribed:
 		o.Set("channel", e.Channel)
 		o.Set("recovered", e.Recovered)
+		o.Set("wasRecovering", e.WasRecovering)
+		o.Set("recoveredCount", e.Count)
 		o.Set("epoch", e.Epoch)
 		o.Set("offset", e.Offset)
 		o.Set("result", unwrap(e.Data))
 		return "subscribed", o
+	case client.EvGap:
+		o.Set("channel", e.Channel)
+		o.Set("lastEpoch", e.LastEpoch)
+		o.Set("lastOffset", e.LastOffset)
+		o.Set("epoch", e.Epoch)
+		o.Set("firstOffset", e.Offset)
+		return "gap", o
 	case client.EvSubscribeError:
 		o.Set("channel", e.Channel)
 		o.Set("error", jsError(e.Err))
