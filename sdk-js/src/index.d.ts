@@ -14,7 +14,12 @@ export interface ClientOptions {
   url: string;
   /** JWT sent in `connect`. */
   token?: string;
-  /** Fetches a fresh token: first connect without `token`, after 4010, and before `expires_at`. */
+  /**
+   * Fetches a fresh token: first connect without `token`, after 4010, and
+   * before `expires_at`. Throw (or reject with) an `UnauthorizedError` to
+   * stop the client in `disconnected` with code 4001 (no retry); any other
+   * failure is retried with backoff.
+   */
   getToken?: () => string | Promise<string>;
   /** Full-jitter backoff bounds in ms. Defaults 500 and 20000. */
   minReconnectDelay?: number;
@@ -38,7 +43,14 @@ export interface ClientOptions {
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'closed';
 
+/**
+ * A client state transition (README "Connection states"): `from` → `to`
+ * (`state` is `to`). `from === to` (`connecting`) only when another
+ * reconnect attempt is scheduled.
+ */
 export interface StateEvent {
+  from: ClientState;
+  to: ClientState;
   state: ClientState;
   /** Reconnect attempt (0 for the first connect). */
   attempt: number;
@@ -58,6 +70,25 @@ export interface ConnectedEvent {
   ping_interval_ms: number;
   /** The token's `exp` (RFC 3339, UTC); always present, since the bridge requires `exp`. */
   expires_at: string;
+}
+
+/** A subscription state transition, on the Subscription (`state`) and the Client (`subscriptionState`). */
+export interface SubscriptionStateEvent {
+  channel: string;
+  from: SubscriptionState;
+  to: SubscriptionState;
+  /** Same as `to`. */
+  state: SubscriptionState;
+  /** Close or error code behind the transition, 0 if none. */
+  code: number;
+  reason: string;
+}
+
+/** Throw it from `getToken` when the user may not connect: the client stops (code 4001) instead of retrying. */
+export declare class UnauthorizedError extends Error {
+  constructor(message?: string);
+  readonly name: 'UnauthorizedError';
+  readonly unauthorized: true;
 }
 
 export interface DisconnectedEvent {
@@ -184,6 +215,7 @@ export interface ClientEvents {
   connecting: StateEvent;
   connected: ConnectedEvent;
   disconnected: DisconnectedEvent;
+  subscriptionState: SubscriptionStateEvent;
   error: MqliveError;
   publication: Publication;
   subscribed: SubscribedEvent;
@@ -193,7 +225,7 @@ export interface ClientEvents {
 }
 
 export interface SubscriptionEvents<T> {
-  state: { state: SubscriptionState };
+  state: SubscriptionStateEvent;
   publication: Publication<T>;
   subscribed: SubscribedEvent;
   snapshot: Reading[];

@@ -60,6 +60,20 @@ async function start(wasmURL) {
   }
 }
 
+/**
+ * Thrown (or rejected with) by a getToken callback when the user is not
+ * allowed to connect (e.g. signed out): the client stops in 'disconnected'
+ * with code 4001 instead of retrying. Any error with `unauthorized: true`
+ * counts as well.
+ */
+export class UnauthorizedError extends Error {
+  constructor(message = 'unauthorized') {
+    super(message);
+    this.name = 'UnauthorizedError';
+    this.unauthorized = true;
+  }
+}
+
 /** A small typed-event emitter: on/off/once. Handler exceptions are logged, not propagated. */
 class Emitter {
   constructor() {
@@ -126,7 +140,8 @@ export class Client extends Emitter {
       reportInterval: options.reportInterval,
     };
     if (typeof options.token === 'string') goOptions.token = options.token;
-    if (typeof options.getToken === 'function') goOptions.getToken = () => options.getToken();
+    // async: a synchronous throw becomes a rejection the Go side can read.
+    if (typeof options.getToken === 'function') goOptions.getToken = async () => options.getToken();
     this._id = api.newClient(goOptions, (type, payload) => this._onEvent(type, payload));
     if (typeof this._id !== 'number') {
       // The Go side refused the options and returned a rejected Promise.
@@ -143,12 +158,14 @@ export class Client extends Emitter {
   _onEvent(type, p) {
     switch (type) {
       case 'state':
+        if (this.state === 'closed') break; // close() already reported it
         this.state = p.state;
-        if (p.state !== 'connected') {
-          for (const sub of this._subs.values()) sub._setState('subscribing');
-        }
         this._emit('state', p);
         if (p.state === 'connecting') this._emit('connecting', p);
+        break;
+      case 'subscriptionState':
+        this._subs.get(p.channel)?._onState(p);
+        this._emit('subscriptionState', p);
         break;
       case 'connected':
         this.session = p;
@@ -216,9 +233,13 @@ export class Client extends Emitter {
   close() {
     if (this._online) globalThis.removeEventListener('online', this._online);
     this._api.close(this._id);
-    for (const sub of this._subs.values()) sub._setState('unsubscribed');
+    for (const sub of this._subs.values()) sub._setState('unsubscribed', 1000, 'client closed');
     this._subs.clear();
-    this.state = 'closed';
+    if (this.state !== 'closed') {
+      const from = this.state;
+      this.state = 'closed';
+      this._emit('state', { from, to: 'closed', state: 'closed', attempt: 0, delayMs: 0, code: 1000, reason: 'client closed' });
+    }
   }
 
   /** Replaces the token used by the next connect. */
@@ -309,28 +330,36 @@ export class Subscription extends Emitter {
     );
   }
 
-  _setState(state) {
+  // _onState applies a transition reported by the Go core.
+  _onState(p) {
+    if (this.state === 'unsubscribed') return;
+    this.state = p.to;
+    this._emit('state', p);
+  }
+
+  // _setState is a local transition (unsubscribe, close, refusal).
+  _setState(state, code = 0, reason = '') {
     if (this.state === state || this.state === 'unsubscribed') return;
+    const from = this.state;
     this.state = state;
-    this._emit('state', { state });
+    this._emit('state', { channel: this.channel, from, to: state, state, code, reason });
   }
 
   _onSubscribed(p) {
     this.position = { epoch: p.epoch, offset: p.offset };
-    this._setState('subscribed');
     this._emit('subscribed', p);
     if (!p.recovered) this._emit('snapshot', p.result?.snapshot || []);
   }
 
   _onError(err) {
-    this._setState('unsubscribed');
+    this._setState('unsubscribed', err?.code || 0, err?.message || '');
     this._reject(err);
     this._emit('error', err);
   }
 
   unsubscribe() {
     if (this.state === 'unsubscribed') return Promise.resolve();
-    this._setState('unsubscribed');
+    this._setState('unsubscribed', 0, 'unsubscribe');
     if (this.client._subs.get(this.channel) === this) this.client._subs.delete(this.channel);
     return this.client._api.unsubscribe(this.client._id, this.channel);
   }

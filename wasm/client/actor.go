@@ -61,9 +61,33 @@ func (a *actor) init(c *Client) {
 
 func (a *actor) emit(e Event) { a.cfg.OnEvent(e) }
 
+// setState moves the client to s and emits the transition. Staying
+// connecting is reported only when it schedules a new attempt (delayMs > 0
+// or a code), not for the dial that follows.
 func (a *actor) setState(s State, code int, reason string, delayMs int64) {
+	from := a.state
 	a.state = s
-	a.emit(Event{Kind: EvState, State: s, Attempt: a.attempt, DelayMs: delayMs, Code: code, Reason: reason})
+	if from == s && delayMs == 0 && code == 0 && reason == "" {
+		return
+	}
+	a.emit(Event{Kind: EvState, From: from, State: s, Attempt: a.attempt, DelayMs: delayMs, Code: code, Reason: reason})
+}
+
+// setSubState moves subscription s to st and emits the transition.
+func (a *actor) setSubState(s *sub, st SubState, code int, reason string) {
+	from := s.state
+	if from == st {
+		return
+	}
+	s.state = st
+	a.emit(Event{Kind: EvSubState, Channel: s.channel, SubFrom: from, SubState: st, Code: code, Reason: reason})
+}
+
+// isUnauthorized reports whether GetToken said the user is not allowed (an
+// *Error with code 4001): the client stops instead of retrying.
+func isUnauthorized(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Code == CodeUnauthorized
 }
 
 // after runs f on the actor after d unless the generation moved on.
@@ -134,6 +158,15 @@ func (a *actor) dial() {
 		tok, err := get()
 		a.c.post(func() {
 			if a.gen != gen {
+				return
+			}
+			if isUnauthorized(err) {
+				a.emit(Event{Kind: EvError, Err: err})
+				reason := "get token: unauthorized"
+				if m := err.(*Error).Message; m != "" {
+					reason = "get token: " + m
+				}
+				a.stop(&Error{Code: CodeUnauthorized, Message: reason}, CodeUnauthorized, reason)
 				return
 			}
 			if err != nil || tok == "" {
@@ -226,7 +259,7 @@ func (a *actor) onClosed(gen uint64, code int, reason string) {
 	if gen != a.gen {
 		return
 	}
-	a.teardown(ErrConnectionLost)
+	a.teardownWith(ErrConnectionLost, code, reason)
 	a.handleEnd(code, reason, true)
 }
 
@@ -271,7 +304,11 @@ func (a *actor) reconnectNow() {
 // teardown drops the current connection: it bumps the generation so its
 // late events are ignored, stops the timers and fails the requests that
 // were sent on it with why.
-func (a *actor) teardown(why *Error) {
+func (a *actor) teardown(why *Error) { a.teardownWith(why, why.Code, why.Message) }
+
+// teardownWith is teardown; code and reason (the close that ended the
+// connection) go with the subscriptions' subscribed -> subscribing.
+func (a *actor) teardownWith(why *Error, code int, reason string) {
 	a.gen++
 	if a.conn != nil {
 		a.conn.Close(1000, "")
@@ -290,13 +327,19 @@ func (a *actor) teardown(why *Error) {
 		}
 		p.done(nil, why)
 	}
-	for _, s := range a.subs {
+	for _, s := range a.sortedSubs() {
 		s.subscribed = false
+		a.setSubState(s, SubSubscribing, code, reason)
 	}
 }
 
 // stop ends the session without reconnecting.
 func (a *actor) stop(err *Error, code int, reason string) {
+	a.stopTo(StateDisconnected, err, code, reason)
+}
+
+// stopTo is stop, ending in state to (disconnected, or closed by Close).
+func (a *actor) stopTo(to State, err *Error, code int, reason string) {
 	a.want = false
 	if a.state == StateConnected || a.state == StateConnecting {
 		a.teardown(err)
@@ -313,7 +356,7 @@ func (a *actor) stop(err *Error, code int, reason string) {
 	for _, w := range ws {
 		w(err)
 	}
-	a.setState(StateDisconnected, code, reason, 0)
+	a.setState(to, code, reason, 0)
 	a.emit(Event{Kind: EvDisconnected, Code: code, Reason: reason, Err: err})
 }
 
@@ -326,13 +369,16 @@ func (a *actor) disconnect(err *Error, code int, reason string) {
 
 func (a *actor) close() {
 	if a.state != StateClosed {
-		a.disconnect(ErrClosed, 1000, "client closed")
-		for ch, s := range a.subs {
+		for _, s := range a.sortedSubs() {
+			delete(a.subs, s.channel)
+			a.setSubState(s, SubUnsubscribed, 1000, "client closed")
 			s.fail(ErrClosed)
-			delete(a.subs, ch)
 		}
-		a.state = StateClosed
-		a.emit(Event{Kind: EvState, State: StateClosed})
+		if a.state == StateDisconnected {
+			a.setState(StateClosed, 1000, "client closed", 0)
+		} else {
+			a.stopTo(StateClosed, ErrClosed, 1000, "client closed")
+		}
 	}
 	a.stopped = true
 }
@@ -401,7 +447,16 @@ func (a *actor) armRefresh(expiresAt string) {
 		go func() {
 			tok, err := get()
 			a.c.post(func() {
-				if a.gen != gen || err != nil || tok == "" {
+				if a.gen != gen {
+					return
+				}
+				if isUnauthorized(err) {
+					a.emit(Event{Kind: EvError, Err: err})
+					reason := "get token: " + err.(*Error).Message
+					a.stop(&Error{Code: CodeUnauthorized, Message: reason}, CodeUnauthorized, reason)
+					return
+				}
+				if err != nil || tok == "" {
 					return // the server closes 4010 at expiry; dial refetches
 				}
 				a.token = tok

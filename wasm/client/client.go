@@ -100,6 +100,28 @@ func (s State) String() string {
 	return "disconnected"
 }
 
+// SubState is a subscription's state. A subscription is subscribing from
+// subscribe until the server's result, again whenever the connection is
+// lost or a lagged asks for a re-sync, and unsubscribed once it is over.
+type SubState uint8
+
+// Subscription states.
+const (
+	SubUnsubscribed SubState = iota
+	SubSubscribing
+	SubSubscribed
+)
+
+func (s SubState) String() string {
+	switch s {
+	case SubSubscribing:
+		return "subscribing"
+	case SubSubscribed:
+		return "subscribed"
+	}
+	return "unsubscribed"
+}
+
 // Position is a place in a channel's stream (PROTOCOL.md "Subscribe,
 // recovery and snapshot").
 type Position struct {
@@ -131,8 +153,11 @@ type EventKind uint8
 
 // Event kinds.
 const (
-	// EvState: State, Attempt, DelayMs (until the next dial), Code/Reason
-	// (why the last connection ended).
+	// EvState: a transition From -> State (disconnected, connecting,
+	// connected, closed; README "Connection states"), with Attempt, DelayMs
+	// (until the next dial), Code/Reason (why: the close code of the last
+	// connection, or the client-side error). From == State (connecting) only
+	// when a further reconnect attempt is scheduled.
 	EvState EventKind = iota + 1
 	// EvConnected: Data is the connect result (session, node, user, tenant,
 	// ping_interval_ms, expires_at).
@@ -165,12 +190,21 @@ const (
 	// epoch, or, when a re-subscribe answered recovered:false, the result's
 	// offset+1 (the snapshot stands for the state up to the result's offset).
 	EvGap
+	// EvSubState: subscription Channel went SubFrom -> SubState, with
+	// Code/Reason. Emitted on every transition: unsubscribed -> subscribing
+	// (subscribe), subscribing -> subscribed (result), subscribed ->
+	// subscribing (connection lost, lagged), any -> unsubscribed
+	// (unsubscribe, refused, ended by the server, Close).
+	EvSubState
 )
 
 // Event is one notification to the application.
 type Event struct {
 	Kind      EventKind
 	State     State
+	From      State
+	SubState  SubState
+	SubFrom   SubState
 	Attempt   int
 	DelayMs   int64
 	Code      int

@@ -25,6 +25,7 @@ type sub struct {
 	// offset of the same epoch is delivered (README "Modes").
 	resync  bool
 	attempt int // failed subscribes in a row, for the retry backoff
+	state   SubState
 	waiters []Done
 }
 
@@ -62,6 +63,9 @@ func (a *actor) subscribe(channel string, opts SubscribeOptions, done Done) {
 	if !ok {
 		s = &sub{channel: channel}
 		a.subs[channel] = s
+	}
+	if a.state == StateConnected || !ok {
+		a.setSubState(s, SubSubscribing, 0, "subscribe")
 	}
 	s.opts = opts
 	if opts.Since != nil {
@@ -108,6 +112,7 @@ func (a *actor) onSubscribeReply(s *sub, res Value, err error) {
 			return
 		}
 		delete(a.subs, s.channel)
+		a.setSubState(s, SubUnsubscribed, e.Code, e.Message)
 		a.emit(Event{Kind: EvSubscribeError, Channel: s.channel, Err: e})
 		s.fail(e)
 		return
@@ -124,6 +129,7 @@ func (a *actor) onSubscribeReply(s *sub, res Value, err error) {
 		a.gap(s, now.Epoch, now.Offset+1)
 	}
 	s.pos, s.havePos, s.resync = now, true, false
+	a.setSubState(s, SubSubscribed, 0, "")
 	if !recovered && isDeviceChannel(s.channel) {
 		set, removed := a.table.Replace(res.Get("snapshot"), s.channel == "devices")
 		for _, id := range removed {
@@ -152,6 +158,7 @@ func (a *actor) unsubscribe(channel string, done Done) {
 		return
 	}
 	delete(a.subs, channel)
+	a.setSubState(s, SubUnsubscribed, 0, "unsubscribe")
 	s.fail(ErrUnsubscribed)
 	if a.state != StateConnected {
 		done(nil, nil)
@@ -208,6 +215,7 @@ func (a *actor) onLagged(p Value) {
 	a.emit(Event{Kind: EvLagged, Channel: ch, Offset: int64(off)})
 	if s, ok := a.subs[ch]; ok && a.state == StateConnected {
 		s.resync = s.havePos
+		a.setSubState(s, SubSubscribing, 0, "lagged")
 		a.sendSubscribe(s)
 	}
 }
@@ -222,6 +230,7 @@ func (a *actor) onUnsubscribed(p Value) {
 		return
 	}
 	delete(a.subs, ch)
+	a.setSubState(s, SubUnsubscribed, CodePermissionDenied, "unsubscribed by the server: "+str(p, "reason"))
 	s.fail(ErrUnsubscribed)
 	a.emit(Event{Kind: EvError, Channel: ch, Err: &Error{Code: CodePermissionDenied, Message: "unsubscribed by the server: " + str(p, "reason")}})
 }

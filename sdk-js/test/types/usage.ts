@@ -9,6 +9,8 @@ import {
   loadRuntime,
   Client,
   Subscription,
+  UnauthorizedError,
+  type SubscriptionStateEvent,
   type ClientOptions,
   type ClientState,
   type ClientEvents,
@@ -52,6 +54,20 @@ const options: ClientOptions = {
   wasmURL: '/sdk/mqlive.wasm',
 };
 const client: Client = await createClient(options);
+// A getToken that signals "signed out": the client stops (code 4001) instead of retrying.
+const guarded = await createClient({
+  url: 'ws://localhost:8080/ws',
+  getToken: async () => {
+    const resp = await fetch('/token');
+    if (resp.status === 401) throw new UnauthorizedError('signed out');
+    return resp.text();
+  },
+});
+guarded.close();
+const unauthorized: UnauthorizedError = new UnauthorizedError();
+const marked: true = unauthorized.unauthorized;
+console.log(unauthorized instanceof Error, unauthorized.name, marked);
+
 // The smallest valid options, and a synchronous getToken.
 const other = await createClient({ url: 'ws://localhost:8080/ws', getToken: () => 'token' });
 other.close();
@@ -60,11 +76,18 @@ other.close();
 
 client.on('state', (e: StateEvent) => {
   const s: ClientState = e.state;
+  const from: ClientState = e.from;
+  const to: ClientState = e.to;
+  if (from === 'connected' && to === 'connecting') console.log('lost the connection', e.code);
   console.log(s, e.attempt, e.delayMs, e.code, e.reason.toUpperCase());
 });
 client.on('connecting', (e) => console.log(`attempt ${e.attempt} in ${e.delayMs} ms`));
 client.on('connected', (e: ConnectedEvent) => {
   console.log(e.session, e.node, e.user, e.tenant, e.ping_interval_ms.toFixed(0), e.expires_at.length);
+});
+client.on('subscriptionState', (e: SubscriptionStateEvent) => {
+  const from: SubscriptionState = e.from;
+  console.log(e.channel, from, e.to, e.state, e.code, e.reason);
 });
 client.on('disconnected', (e: DisconnectedEvent) => console.log(e.code, e.reason));
 client.on('error', (err: MqliveError) => {
@@ -91,7 +114,7 @@ client.off('device', onDevice);
 client.once('connected', (e) => console.log('first connect', e.session));
 
 // A handler for every event, keyed by the event map.
-const names: (keyof ClientEvents)[] = ['state', 'connecting', 'connected', 'disconnected', 'error', 'publication', 'subscribed', 'gap', 'device', 'deviceRemoved'];
+const names: (keyof ClientEvents)[] = ['state', 'connecting', 'connected', 'disconnected', 'subscriptionState', 'error', 'publication', 'subscribed', 'gap', 'device', 'deviceRemoved'];
 for (const name of names) client.on(name, (arg: ClientEvents[typeof name]) => console.log(name, arg));
 
 // --- connect, state -------------------------------------------------------
@@ -116,6 +139,9 @@ client.subscribe('device:abc');
 sub.on('state', ({ state }) => {
   const s: SubscriptionState = state;
   console.log(s);
+});
+sub.on('state', (e: SubscriptionStateEvent) => {
+  if (e.from === 'subscribed' && e.to === 'subscribing') console.log('re-syncing', e.channel, e.code, e.reason);
 });
 sub.on('publication', (p: Publication<Temperature>) => console.log(p.data.celsius.toFixed(1), p.offset));
 sub.on('subscribed', (e) => console.log(e.recovered, e.result.recovered, e.result.epoch));
@@ -196,6 +222,8 @@ client.on('message', () => {});
 client.on('lagged', () => {});
 // @ts-expect-error a client state event's payload has no 'channel'
 client.on('state', (e) => console.log(e.channel));
+// @ts-expect-error 'paused' is not a client state
+client.on('state', (e) => e.to === 'paused');
 // @ts-expect-error mode is 'stream' or 'latest'
 client.subscribe('devices', { mode: 'fast' });
 // @ts-expect-error maxRateHz is a number

@@ -28,12 +28,22 @@ func eventJS(e client.Event) (string, js.Value) {
 	o := object()
 	switch e.Kind {
 	case client.EvState:
+		o.Set("from", e.From.String())
+		o.Set("to", e.State.String())
 		o.Set("state", e.State.String())
 		o.Set("attempt", e.Attempt)
 		o.Set("delayMs", e.DelayMs)
 		o.Set("code", e.Code)
 		o.Set("reason", e.Reason)
 		return "state", o
+	case client.EvSubState:
+		o.Set("channel", e.Channel)
+		o.Set("from", e.SubFrom.String())
+		o.Set("to", e.SubState.String())
+		o.Set("state", e.SubState.String())
+		o.Set("code", e.Code)
+		o.Set("reason", e.Reason)
+		return "subscriptionState", o
 	case client.EvConnected:
 		return "connected", unwrap(e.Data)
 	case client.EvDisconnected:

@@ -55,11 +55,18 @@ func awaitString(v js.Value) (string, error) {
 		return nil
 	})
 	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := "getToken rejected"
-		if e := arg(args, 0); e.Type() == js.TypeObject && e.Get("message").Type() == js.TypeString {
-			msg = e.Get("message").String()
+		msg, code := "getToken rejected", client.ErrNoToken.Code
+		if e := arg(args, 0); e.Type() == js.TypeObject {
+			if e.Get("message").Type() == js.TypeString {
+				msg = e.Get("message").String()
+			}
+			// An UnauthorizedError (index.js), or any error marked
+			// unauthorized: true, stops the client instead of retrying.
+			if e.Get("unauthorized").Truthy() || e.Get("name").Type() == js.TypeString && e.Get("name").String() == "UnauthorizedError" {
+				code = client.CodeUnauthorized
+			}
 		}
-		ch <- outcome{err: &client.Error{Code: client.ErrNoToken.Code, Message: msg}}
+		ch <- outcome{err: &client.Error{Code: code, Message: msg}}
 		return nil
 	})
 	v.Call("then", then, catch)
