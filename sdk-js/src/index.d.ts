@@ -37,6 +37,14 @@ export interface ClientOptions {
   reportInterval?: number;
   /** Sent as connect's `client` param. */
   name?: string;
+  /**
+   * Follow the page lifecycle (browsers only; default true): `offline`
+   * closes the connection (state `disconnected`, reason `offline`) and stops
+   * retrying until `online`, which reconnects at once; showing or resuming
+   * the page, or waking from sleep, checks the connection at once and
+   * reconnects if it is dead. `false` turns this off.
+   */
+  lifecycle?: boolean;
   /** Where to load mqlive.wasm from; default next to index.js. */
   wasmURL?: string | URL;
 }

@@ -148,11 +148,50 @@ export class Client extends Emitter {
       Promise.resolve(this._id).catch(() => {});
       throw new TypeError('mqlive: invalid client options');
     }
-    // Browsers report regained connectivity: skip the rest of the backoff.
-    if (typeof globalThis.addEventListener === 'function' && typeof globalThis.window !== 'undefined') {
-      this._online = () => api.reconnectNow(this._id);
-      globalThis.addEventListener('online', this._online);
+    if (options.lifecycle !== false) this._watchLifecycle();
+  }
+
+  // Page lifecycle (browsers only; Node has no window/document): offline
+  // closes the transport and stops retrying, online dials at once; showing,
+  // resuming or waking the page (a wall-clock jump) checks the socket at
+  // once instead of waiting for a throttled timer. While hidden, the
+  // server's WebSocket pings are the liveness signal.
+  _watchLifecycle() {
+    const win = globalThis.window;
+    const doc = globalThis.document;
+    if (!win || typeof win.addEventListener !== 'function') return;
+    const api = this._api;
+    const id = this._id;
+    const hidden = () => !!doc && doc.visibilityState === 'hidden';
+    const on = [];
+    const listen = (target, type, fn) => {
+      target.addEventListener(type, fn);
+      on.push(() => target.removeEventListener(type, fn));
+    };
+    listen(win, 'offline', () => api.offline(id));
+    listen(win, 'online', () => api.online(id));
+    if (doc && typeof doc.addEventListener === 'function') {
+      listen(doc, 'visibilitychange', () => api.setHidden(id, hidden()));
+      listen(doc, 'freeze', () => api.setHidden(id, true));
+      listen(doc, 'resume', () => {
+        api.setHidden(id, hidden());
+        api.check(id, 0);
+      });
+      if (hidden()) api.setHidden(id, true);
     }
+    // Wake from sleep: a timer that fires far later than its period.
+    // Hidden tabs' timers are throttled to about once a minute, so only a
+    // larger gap counts there.
+    const period = 5000;
+    let last = Date.now();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const gap = now - last - period;
+      last = now;
+      if (gap > (hidden() ? 90000 : 15000)) api.check(id, gap);
+    }, period);
+    on.push(() => clearInterval(timer));
+    this._unwatch = () => on.forEach((off) => off());
   }
 
   _onEvent(type, p) {
@@ -231,7 +270,7 @@ export class Client extends Emitter {
 
   /** Disconnects for good and releases the client. */
   close() {
-    if (this._online) globalThis.removeEventListener('online', this._online);
+    this._unwatch?.();
     this._api.close(this._id);
     for (const sub of this._subs.values()) sub._setState('unsubscribed', 1000, 'client closed');
     this._subs.clear();

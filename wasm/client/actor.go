@@ -11,6 +11,8 @@ type actor struct {
 	state   State
 	want    bool // the application asked to be connected
 	stopped bool // Close: the actor exits after this batch
+	offline bool // the page is offline: no dial until Online
+	hidden  bool // the page is hidden: the client's watchdog never gives up
 	gen     uint64
 	conn    Conn
 	opened  bool // the current conn fired Open
@@ -132,6 +134,9 @@ func (a *actor) connect(done func(error)) {
 	}
 	a.want = true
 	a.attempt = 0
+	if a.offline {
+		return // Online dials
+	}
 	a.dial()
 }
 
@@ -286,7 +291,7 @@ func (a *actor) handleEnd(code int, reason string, reconnect bool) {
 
 // retry schedules the next dial after the backoff delay.
 func (a *actor) retry(code int, reason string) {
-	if !a.want {
+	if !a.want || a.offline {
 		return
 	}
 	d := Backoff(a.attempt, a.cfg.MinReconnectDelay, a.cfg.MaxReconnectDelay, a.cfg.Rand)
@@ -344,6 +349,14 @@ func (a *actor) stopTo(to State, err *Error, code int, reason string) {
 	if a.state == StateConnected || a.state == StateConnecting {
 		a.teardown(err)
 	}
+	a.failWaiting(err)
+	a.setState(to, code, reason, 0)
+	a.emit(Event{Kind: EvDisconnected, Code: code, Reason: reason, Err: err})
+}
+
+// failWaiting fails the requests and Connect callbacks waiting for a
+// connection.
+func (a *actor) failWaiting(err *Error) {
 	for _, p := range a.unsent {
 		if p.stopTimer != nil {
 			p.stopTimer()
@@ -356,11 +369,16 @@ func (a *actor) stopTo(to State, err *Error, code int, reason string) {
 	for _, w := range ws {
 		w(err)
 	}
-	a.setState(to, code, reason, 0)
-	a.emit(Event{Kind: EvDisconnected, Code: code, Reason: reason, Err: err})
 }
 
 func (a *actor) disconnect(err *Error, code int, reason string) {
+	if a.state == StateDisconnected && a.want {
+		// Offline, waiting for Online: forget the wish to connect.
+		a.want = false
+		a.failWaiting(err)
+		a.emit(Event{Kind: EvDisconnected, Code: code, Reason: reason, Err: err})
+		return
+	}
 	if a.state == StateDisconnected || a.state == StateClosed {
 		return
 	}
@@ -374,7 +392,7 @@ func (a *actor) close() {
 			a.setSubState(s, SubUnsubscribed, 1000, "client closed")
 			s.fail(ErrClosed)
 		}
-		if a.state == StateDisconnected {
+		if a.state == StateDisconnected && !a.want {
 			a.setState(StateClosed, 1000, "client closed", 0)
 		} else {
 			a.stopTo(StateClosed, ErrClosed, 1000, "client closed")
@@ -400,6 +418,14 @@ func (a *actor) armPing() {
 	a.pingTimer = a.after(tick, func() {
 		switch watchdog(a.cfg.Clock.Now()-a.lastRecv, a.pingInterval, a.cfg.MaxServerPingDelay) {
 		case watchDead:
+			if a.hidden {
+				// A hidden tab's timers are throttled (to once a minute in
+				// Chromium), so this timer's silence says little: the
+				// server's WebSocket pings, which the browser answers,
+				// decide. Keep probing; Check runs when the page shows.
+				a.send(protocol.MethodPing, nil, func(Value, error) {})
+				break
+			}
 			a.teardown(ErrConnectionLost)
 			a.retry(0, "no traffic from server")
 			return
@@ -412,6 +438,58 @@ func (a *actor) armPing() {
 		}
 		a.armPing()
 	})
+}
+
+// ---- page lifecycle ----
+
+// goOffline drops the connection and stops retrying until goOnline; the
+// wish to be connected (and Connect's waiters) survive.
+func (a *actor) goOffline() {
+	if a.offline || a.state == StateClosed {
+		return
+	}
+	a.offline = true
+	if !a.want {
+		return
+	}
+	a.teardownWith(ErrConnectionLost, 0, "offline")
+	a.attempt = 0
+	a.setState(StateDisconnected, 0, "offline", 0)
+}
+
+// goOnline dials at once, without backoff, when the client wants to be
+// connected.
+func (a *actor) goOnline() {
+	if !a.offline {
+		a.reconnectNow()
+		return
+	}
+	a.offline = false
+	if a.want && a.state == StateDisconnected {
+		a.attempt = 0
+		a.dial()
+	}
+}
+
+// check looks at the connection at once, e.g. when the page shows again
+// or wakes from sleep: a connection silent for longer than two ping
+// intervals (plus sleptMs the Clock may not have seen) is dead and
+// replaced at once; a client waiting in backoff dials at once.
+func (a *actor) check(sleptMs int64) {
+	if a.offline || !a.want {
+		return
+	}
+	switch a.state {
+	case StateConnected:
+		if a.cfg.Clock.Now()-a.lastRecv+sleptMs > 2*a.pingInterval {
+			a.teardown(ErrConnectionLost)
+			a.attempt = 0
+			a.setState(StateConnecting, 0, "no traffic from server", 0)
+			a.dial()
+		}
+	case StateConnecting:
+		a.reconnectNow()
+	}
 }
 
 type watchAction uint8

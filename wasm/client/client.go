@@ -299,6 +299,37 @@ func (c *Client) Close() { c.post(func() { c.a.close() }) }
 // reports it is back online.
 func (c *Client) ReconnectNow() { c.post(func() { c.a.reconnectNow() }) }
 
+// Offline closes the connection (state disconnected, reason "offline")
+// and stops reconnecting until Online; subscriptions, pending Connect
+// callbacks and queued requests are kept. Connect while offline waits for
+// Online. The browser SDK calls it on the window's offline event.
+func (c *Client) Offline() { c.post(func() { c.a.goOffline() }) }
+
+// Online ends Offline and dials at once, without backoff, when the client
+// wants to be connected; it also cuts short a backoff delay.
+func (c *Client) Online() { c.post(func() { c.a.goOnline() }) }
+
+// Check looks at the connection at once instead of waiting for a
+// (possibly throttled) timer: a connected client that heard nothing for
+// longer than twice the server's ping interval drops the connection and
+// dials at once; a client waiting in backoff dials at once. sleptMs is
+// time the page was suspended that the Clock may not count (a wall-clock
+// jump on waking from sleep); 0 otherwise.
+func (c *Client) Check(sleptMs int64) { c.post(func() { c.a.check(sleptMs) }) }
+
+// SetHidden tells the client whether the page is hidden. While hidden its
+// own watchdog never drops the connection (hidden tabs' timers are
+// throttled): the server's WebSocket pings are the liveness signal. Showing
+// the page again runs Check.
+func (c *Client) SetHidden(hidden bool) {
+	c.post(func() {
+		c.a.hidden = hidden
+		if !hidden {
+			c.a.check(0)
+		}
+	})
+}
+
 // SetToken replaces the token used by the next connect.
 func (c *Client) SetToken(token string) { c.post(func() { c.a.token = token }) }
 

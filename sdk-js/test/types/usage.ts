@@ -50,6 +50,7 @@ const options: ClientOptions = {
   timeout: 5000,
   maxServerPingDelay: 10000,
   reportInterval: 0,
+  lifecycle: true,
   name: 'dashboard/1.0',
   wasmURL: '/sdk/mqlive.wasm',
 };
