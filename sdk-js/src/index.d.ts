@@ -47,6 +47,31 @@ export interface ClientOptions {
   lifecycle?: boolean;
   /** Where to load mqlive.wasm from; default next to index.js. */
   wasmURL?: string | URL;
+  /**
+   * Resume across a page reload (off by default). `true` or an object: the
+   * client keeps each subscription's last position in `sessionStorage` (or
+   * `storage`) under `mqlive.resume.<key>` (key default `'default'`; use one
+   * key per client on a page), saved at most every 250 ms and on
+   * `pagehide`/`beforeunload`. A `subscribe()` without `since` then resumes
+   * from the stored position, so a reloaded page gets `recovered: true`
+   * instead of a snapshot when the bridge still has the history; a resume
+   * answered `recovered: false` just replaces the position. Positions are
+   * tied to the connection's tenant/user (another user's are dropped on
+   * connect) and forgotten on `close()`, `unsubscribe()` and a 4001/4003
+   * stop. Without a storage (Node, blocked storage) the option does nothing.
+   */
+  resume?: boolean | ResumeOptions;
+}
+
+export interface ResumeOptions {
+  /** Names the stored record (`mqlive.resume.<key>`). Default `'default'`. */
+  key?: string;
+  /** Default `sessionStorage`; any Web Storage–like object works. */
+  storage?: {
+    getItem(key: string): string | null;
+    setItem(key: string, value: string): void;
+    removeItem(key: string): void;
+  };
 }
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'closed';
@@ -302,6 +327,7 @@ export declare class Client extends Emitter<ClientEvents> {
   /** Connects (and keeps reconnecting); resolves once connected, rejects with an MqliveError (code 4 after close()). */
   connect(): Promise<void>;
   disconnect(): void;
+  /** Disconnects for good and releases the client; forgets the `resume` positions. */
   close(): void;
   setToken(token: string): void;
   /**

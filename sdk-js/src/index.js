@@ -149,6 +149,7 @@ export class Client extends Emitter {
       throw new TypeError('mqlive: invalid client options');
     }
     if (options.lifecycle !== false) this._watchLifecycle();
+    this._resume = Resume.open(options.resume);
   }
 
   // Page lifecycle (browsers only; Node has no window/document): offline
@@ -199,6 +200,9 @@ export class Client extends Emitter {
       case 'state':
         if (this.state === 'closed') break; // close() already reported it
         this.state = p.state;
+        // A stop for 4001/4003 (unauthorized, signed out): forget the
+        // positions, the next user must not resume them.
+        if (p.state === 'disconnected' && (p.code === 4001 || p.code === 4003)) this._resume?.clear();
         this._emit('state', p);
         if (p.state === 'connecting') this._emit('connecting', p);
         break;
@@ -208,6 +212,7 @@ export class Client extends Emitter {
         break;
       case 'connected':
         this.session = p;
+        this._resume?.setOwner(p);
         this._emit('connected', p);
         break;
       case 'disconnected':
@@ -220,6 +225,7 @@ export class Client extends Emitter {
         const sub = this._subs.get(p.channel);
         if (sub) {
           sub.position = { epoch: p.epoch, offset: p.offset };
+          this._resume?.put(p.channel, sub.position);
           sub._emit('publication', p);
         }
         this._emit('publication', p);
@@ -233,6 +239,7 @@ export class Client extends Emitter {
         const sub = this._subs.get(p.channel);
         if (sub) {
           this._subs.delete(p.channel);
+          this._resume?.drop(p.channel);
           sub._onError(p.error);
         }
         this._emit('error', p.error);
@@ -271,6 +278,9 @@ export class Client extends Emitter {
   /** Disconnects for good and releases the client. */
   close() {
     this._unwatch?.();
+    this._resume?.clear();
+    this._resume?.stop();
+    this._resume = null;
     this._api.close(this._id);
     for (const sub of this._subs.values()) sub._setState('unsubscribed', 1000, 'client closed');
     this._subs.clear();
@@ -294,6 +304,8 @@ export class Client extends Emitter {
     let sub = this._subs.get(channel);
     if (sub) return sub;
     sub = new Subscription(this, channel, options);
+    // Resume across a page reload: the stored position, unless `since` is explicit.
+    if (!options.since) sub._since = this._resume?.get(channel) || undefined;
     this._subs.set(channel, sub);
     sub._start();
     return sub;
@@ -362,7 +374,8 @@ export class Subscription extends Emitter {
   }
 
   _start() {
-    const { mode, maxRateHz, since } = this.options;
+    const { mode, maxRateHz } = this.options;
+    const since = this.options.since || this._since;
     this.client._api.subscribe(this.client._id, this.channel, { mode, maxRateHz, since }).then(
       (result) => this._resolve(result),
       (err) => this._reject(err),
@@ -386,6 +399,8 @@ export class Subscription extends Emitter {
 
   _onSubscribed(p) {
     this.position = { epoch: p.epoch, offset: p.offset };
+    // recovered or not, this is the position to resume from now.
+    this.client._resume?.put(this.channel, this.position);
     this._emit('subscribed', p);
     if (!p.recovered) this._emit('snapshot', p.result?.snapshot || []);
   }
@@ -399,7 +414,121 @@ export class Subscription extends Emitter {
   unsubscribe() {
     if (this.state === 'unsubscribed') return Promise.resolve();
     this._setState('unsubscribed', 0, 'unsubscribe');
-    if (this.client._subs.get(this.channel) === this) this.client._subs.delete(this.channel);
+    if (this.client._subs.get(this.channel) === this) {
+      this.client._subs.delete(this.channel);
+      this.client._resume?.drop(this.channel);
+    }
     return this.client._api.unsubscribe(this.client._id, this.channel);
+  }
+}
+
+// Resume keeps the subscriptions' positions in sessionStorage (or the given
+// storage) so that a reloaded page resubscribes with `since` and gets
+// `recovered: true` instead of a snapshot. One record per key:
+// {owner: 'tenant/user' | '', positions: {channel: {epoch, offset}}}. Saved
+// at most every 250 ms while publications flow, and at once on pagehide /
+// beforeunload; cleared by close(), a 4001/4003 stop, and a connection of
+// another user.
+const RESUME_PREFIX = 'mqlive.resume.';
+const RESUME_THROTTLE_MS = 250;
+
+class Resume {
+  static open(option) {
+    if (!option) return null;
+    const conf = option === true ? {} : option;
+    let storage = conf.storage;
+    if (!storage) {
+      try {
+        storage = globalThis.sessionStorage; // throws where storage is blocked
+      } catch {
+        storage = null;
+      }
+    }
+    if (!storage || typeof storage.getItem !== 'function') return null;
+    return new Resume(storage, RESUME_PREFIX + (conf.key || 'default'));
+  }
+
+  constructor(storage, name) {
+    this.storage = storage;
+    this.name = name;
+    this.owner = '';
+    this.positions = {};
+    this.timer = null;
+    try {
+      const rec = JSON.parse(storage.getItem(name) || 'null');
+      if (rec && typeof rec === 'object' && rec.positions && typeof rec.positions === 'object') {
+        this.owner = typeof rec.owner === 'string' ? rec.owner : '';
+        for (const [ch, pos] of Object.entries(rec.positions)) {
+          if (pos && typeof pos.epoch === 'string' && Number.isSafeInteger(pos.offset)) {
+            this.positions[ch] = { epoch: pos.epoch, offset: pos.offset };
+          }
+        }
+      }
+    } catch {
+      // unreadable record: start empty
+    }
+    const win = globalThis.window;
+    if (win && typeof win.addEventListener === 'function') {
+      const flush = () => this.flush();
+      win.addEventListener('pagehide', flush);
+      win.addEventListener('beforeunload', flush);
+      this.unlisten = () => {
+        win.removeEventListener('pagehide', flush);
+        win.removeEventListener('beforeunload', flush);
+      };
+    }
+  }
+
+  get(channel) {
+    const pos = this.positions[channel];
+    return pos ? { epoch: pos.epoch, offset: pos.offset } : null;
+  }
+
+  put(channel, pos) {
+    this.positions[channel] = { epoch: pos.epoch, offset: pos.offset };
+    this.schedule();
+  }
+
+  drop(channel) {
+    if (!(channel in this.positions)) return;
+    delete this.positions[channel];
+    this.schedule();
+  }
+
+  // setOwner ties the positions to the connection's tenant/user: another
+  // user's positions are forgotten.
+  setOwner(session) {
+    const owner = `${session?.tenant || ''}/${session?.user || ''}`;
+    if (this.owner && this.owner !== owner) this.positions = {};
+    this.owner = owner;
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.timer !== null) return;
+    this.timer = setTimeout(() => this.flush(), RESUME_THROTTLE_MS);
+  }
+
+  flush() {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      if (Object.keys(this.positions).length === 0) this.storage.removeItem(this.name);
+      else this.storage.setItem(this.name, JSON.stringify({ owner: this.owner, positions: this.positions }));
+    } catch {
+      // quota or blocked storage: resuming is best effort
+    }
+  }
+
+  clear() {
+    this.positions = {};
+    this.owner = '';
+    this.flush();
+  }
+
+  stop() {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.unlisten?.();
   }
 }

@@ -25,6 +25,7 @@ import {
   type Position,
   type Publication,
   type Reading,
+  type ResumeOptions,
   type StateEvent,
   type SubscribedEvent,
   type SubscribeOptions,
@@ -55,6 +56,13 @@ const options: ClientOptions = {
   wasmURL: '/sdk/mqlive.wasm',
 };
 const client: Client = await createClient(options);
+// Resume across a page reload: positions kept in sessionStorage (or any Storage).
+const resume: ResumeOptions = { key: 'dashboard', storage: sessionStorage };
+await createClient({ url: 'ws://localhost:8080/ws', token: 't', resume });
+await createClient({ url: 'ws://localhost:8080/ws', token: 't', resume: true });
+await createClient({ url: 'ws://localhost:8080/ws', token: 't', resume: { key: 'main' } });
+// @ts-expect-error resume is true/false or { key?, storage? }
+await createClient({ url: 'ws://x', resume: 'dashboard' });
 // A getToken that signals "signed out": the client stops (code 4001) instead of retrying.
 const guarded = await createClient({
   url: 'ws://localhost:8080/ws',
