@@ -20,7 +20,7 @@ type backplane struct {
 	store    state.Store
 	fanout   fanout.Fanout
 	presence cluster.Presence
-	dedup    cluster.Dedup
+	dedup    cluster.Dedup  // ingest mode shared; nil on one node (dedup.Window there)
 	claims   cluster.Claims // ingest mode lock; nil on one node
 	nodes    cluster.Nodes
 	control  cluster.Control
@@ -42,7 +42,6 @@ func (b *Bridge) memoryBackplane(mem *state.Memory) *backplane {
 		store:    mem,
 		fanout:   fanout.NewMemory(mem, b.hub),
 		presence: cluster.NewMemoryPresence(),
-		dedup:    b.dedup,
 		nodes:    cluster.NewMemoryNodes(),
 		control:  cluster.NewMemoryControl(b.handleControl),
 		leases:   cluster.MemoryLeases{},

@@ -34,6 +34,7 @@ type lanes struct {
 	wg       sync.WaitGroup
 	byTenant map[string]int // lane of each tenant; nil: by source
 	route    func(topic string) (source int, ok bool)
+	tenants  []string // per source
 }
 
 // startLanes starts n lanes keyed by source, or, with byTenant, one lane
@@ -43,6 +44,7 @@ func (b *Bridge) startLanes(n int, byTenant map[string]int) *lanes {
 	for _, s := range b.sources {
 		_, seq := s.handler.(devices.Sequential)
 		l.seq = append(l.seq, seq)
+		l.tenants = append(l.tenants, s.tenant)
 	}
 	for i := range l.chs {
 		ch := make(chan devices.Message, laneQueue)
@@ -58,12 +60,12 @@ func (b *Bridge) startLanes(n int, byTenant map[string]int) *lanes {
 	return l
 }
 
-func (l *lanes) enqueue(m devices.Message, tenantOf func(source int) string) {
+func (l *lanes) enqueue(m devices.Message) {
 	i := 0 // a message no source takes is rejected on lane 0
 	if src, ok := l.route(m.Topic); ok {
 		switch {
 		case l.byTenant != nil:
-			i = l.byTenant[tenantOf(src)]
+			i = l.byTenant[l.tenants[src]]
 		case l.seq[src]:
 			i = src % len(l.chs)
 		default:
@@ -101,7 +103,7 @@ func (l *lanes) stop(timeout time.Duration) {
 // on one worker, or hands the message to its lane.
 func (b *Bridge) ingestMessage(m devices.Message) {
 	if l := b.lanes; l != nil {
-		l.enqueue(m, func(src int) string { return b.sources[src].tenant })
+		l.enqueue(m)
 		return
 	}
 	b.handleMessage(m)

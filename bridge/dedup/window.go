@@ -1,7 +1,6 @@
 package dedup
 
 import (
-	"context"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -67,14 +66,4 @@ func (w *Window) Seen(key uint64, now time.Time) bool {
 func (w *Window) Duplicate(topic string, payload []byte, dup bool, now time.Time) bool {
 	seen := w.Seen(w.Key(topic, payload), now)
 	return dup && seen
-}
-
-// Claim implements cluster.Dedup on one node: it reports whether key is
-// new within the window given at New (the per-call window is the same for
-// every caller of one bridge, so it is not kept per key).
-func (w *Window) Claim(_ context.Context, key string, _ time.Duration) (bool, error) {
-	var h maphash.Hash
-	h.SetSeed(w.seed)
-	_, _ = h.WriteString(key)
-	return !w.Seen(h.Sum64(), time.Now()), nil
 }

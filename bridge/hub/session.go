@@ -444,25 +444,16 @@ func (s *Session) overflowLocked(sub *Sub, p *state.Publication) {
 	s.queue = kept
 	s.overflowed = true
 	m := s.cfg.Metrics
-	if !sub.lagQueued {
-		// A channel's publications reach a subscription with consecutive
-		// offsets, so the client has (or gets from the queue ahead of the
-		// notice, like recovered publications) everything before the
-		// first dropped one, even when the writer has not run since the
-		// subscribe result.
-		last := sub.delivered
-		if gap > 0 {
-			last = max(last, gap-1)
-		}
-		frame, _ := json.Marshal(wire.Notification{JSONRPC: "2.0", Method: wire.MethodLagged,
-			Params: wire.LaggedParams{Channel: sub.channel, Offset: last}})
-		s.queue = append(s.queue, item{frame: frame, lagOf: sub, reply: true})
-		s.replyBytes += len(frame)
-		sub.lagQueued = true
-		if m != nil {
-			m.Lagged.Inc()
-		}
+	// A channel's publications reach a subscription with consecutive
+	// offsets, so the client has (or gets from the queue ahead of the
+	// notice, like recovered publications) everything before the first
+	// dropped one, even when the writer has not run since the subscribe
+	// result.
+	last := sub.delivered
+	if gap > 0 {
+		last = max(last, gap-1)
 	}
+	s.lagLocked(sub, last)
 	now := time.Now()
 	if s.lagSince.IsZero() {
 		s.lagSince = now
