@@ -32,14 +32,14 @@ return {1, ARGV[1]}
 // Claims is safe for concurrent use; it keeps no state.
 type Claims struct {
 	c valkey.Client
-	k clusterKeys
+	k keyNames
 }
 
 var _ cluster.Claims = (*Claims)(nil)
 
 // NewClaims returns claims under prefix ("" means "mqlive:").
 func NewClaims(c valkey.Client, prefix string) *Claims {
-	return &Claims{c: c, k: newClusterKeys(prefix)}
+	return &Claims{c: c, k: newKeyNames(prefix)}
 }
 
 func millis(d time.Duration) int64 { return max(d.Milliseconds(), 1) }

@@ -6,49 +6,38 @@ import "strconv"
 // the same default as Config.KeyPrefix.
 const clusterDefaultPrefix = "mqlive:"
 
-// clusterKeys names the keys of the cluster backplane (presence, node
-// registry, dedup, control, leases). Every key starts with the prefix.
-// Keys that a script or a pipeline touches together share a hash tag
-// ({...}), so they live in one slot of a Valkey Cluster.
-type clusterKeys struct{ p string }
-
-// newClusterKeys returns the key names under prefix ("" means the default).
-func newClusterKeys(prefix string) clusterKeys {
-	if prefix == "" {
-		prefix = clusterDefaultPrefix
-	}
-	return clusterKeys{p: prefix}
-}
+// The keys of the cluster backplane (presence, node registry, dedup,
+// control, leases); keyNames (keys.go) is the whole layout. Keys that a
+// script or a pipeline touches together share a hash tag ({...}), so they
+// live in one slot of a Valkey Cluster.
 
 // presence is the hash of a channel's sessions: field session id, value
 // JSON wire.PresenceClient.
-func (k clusterKeys) presence(tenant, channel string) string {
-	return k.p + "{" + tenant + ":" + channel + "}:p"
-}
+func (k keyNames) presence(tenant, channel string) string { return k.topic(tenant, channel) + ":p" }
 
 // nodePresence is the set of presence keys a node has written to.
-func (k clusterKeys) nodePresence(node string) string { return k.p + "{node:" + node + "}:pk" }
+func (k keyNames) nodePresence(node string) string { return k.p + "{node:" + node + "}:pk" }
 
 // presenceNodes is the set of nodes that have a nodePresence set.
-func (k clusterKeys) presenceNodes() string { return k.p + "{nodes}:pn" }
+func (k keyNames) presenceNodes() string { return k.p + "{nodes}:pn" }
 
 // nodesZ is the sorted set node → last heartbeat (server unix ms).
-func (k clusterKeys) nodesZ() string { return k.p + "{nodes}:z" }
+func (k keyNames) nodesZ() string { return k.p + "{nodes}:z" }
 
 // nodesInfo is the hash node → JSON cluster.NodeInfo.
-func (k clusterKeys) nodesInfo() string { return k.p + "{nodes}:i" }
+func (k keyNames) nodesInfo() string { return k.p + "{nodes}:i" }
 
 // dedup is the key that marks a message key as seen.
-func (k clusterKeys) dedup(key string) string { return k.p + "dd:" + key }
+func (k keyNames) dedup(key string) string { return k.p + "dd:" + key }
 
 // controlTopic is the sharded pub/sub channel of control messages.
-func (k clusterKeys) controlTopic() string { return k.p + "{control}" }
+func (k keyNames) controlTopic() string { return k.p + "{control}" }
 
 // revocations is the hash jti → revoked until (unix ms).
-func (k clusterKeys) revocations() string { return k.p + "{control}:r" }
+func (k keyNames) revocations() string { return k.p + "{control}:r" }
 
 // lease is the key of the named lease; its value is the holder.
-func (k clusterKeys) lease(name string) string { return k.p + "lease:" + name }
+func (k keyNames) lease(name string) string { return k.p + "lease:" + name }
 
 // clusterMillis formats d (or a unix time in ms) as a decimal string of
 // milliseconds, at least 1 so that PX never gets 0.

@@ -79,7 +79,7 @@ return out
 
 // signOuts is the hash tenant/user → "<not before>:<until>" (unix ms). It
 // shares the {control} hash tag with the revocations.
-func (k clusterKeys) signOuts() string { return k.p + "{control}:s" }
+func (k keyNames) signOuts() string { return k.p + "{control}:s" }
 
 // Control is the cluster's control channel and token revocation list in
 // Valkey. Send publishes a JSON cluster.ControlMessage with SPUBLISH on
@@ -102,7 +102,7 @@ func (k clusterKeys) signOuts() string { return k.p + "{control}:s" }
 // Lock order: mu and smu are never held together.
 type Control struct {
 	c     valkey.Client
-	k     clusterKeys
+	k     keyNames
 	h     cluster.ControlHandler
 	log   *slog.Logger
 	queue chan cluster.ControlMessage
@@ -132,7 +132,7 @@ func NewControl(c valkey.Client, prefix string, h cluster.ControlHandler, log *s
 	if h == nil {
 		h = func(cluster.ControlMessage) {}
 	}
-	return &Control{c: c, k: newClusterKeys(prefix), h: h, log: log,
+	return &Control{c: c, k: newKeyNames(prefix), h: h, log: log,
 		queue: make(chan cluster.ControlMessage, ControlQueue), reload: make(chan struct{}, 1),
 		revoked: make(map[string]time.Time), signouts: make(map[string]cluster.SignOut)}
 }

@@ -16,14 +16,14 @@ import (
 // Dedup is safe for concurrent use; it keeps no state.
 type Dedup struct {
 	c valkey.Client
-	k clusterKeys
+	k keyNames
 }
 
 var _ cluster.Dedup = (*Dedup)(nil)
 
 // NewDedup returns dedup under prefix ("" means "mqlive:").
 func NewDedup(c valkey.Client, prefix string) *Dedup {
-	return &Dedup{c: c, k: newClusterKeys(prefix)}
+	return &Dedup{c: c, k: newKeyNames(prefix)}
 }
 
 // Claim records key for window (at least 1 ms) and reports whether this

@@ -38,14 +38,14 @@ return 0
 // Leases is safe for concurrent use; it keeps no state.
 type Leases struct {
 	c valkey.Client
-	k clusterKeys
+	k keyNames
 }
 
 var _ cluster.Leases = (*Leases)(nil)
 
 // NewLeases returns leases under prefix ("" means "mqlive:").
 func NewLeases(c valkey.Client, prefix string) *Leases {
-	return &Leases{c: c, k: newClusterKeys(prefix)}
+	return &Leases{c: c, k: newKeyNames(prefix)}
 }
 
 // Acquire takes the named lease for node for ttl (at least 1 ms) if it is

@@ -70,7 +70,7 @@ return out
 // configuration.
 type Nodes struct {
 	c         valkey.Client
-	k         clusterKeys
+	k         keyNames
 	heartbeat time.Duration
 }
 
@@ -82,7 +82,7 @@ func NewNodes(c valkey.Client, prefix string, heartbeat time.Duration) *Nodes {
 	if heartbeat <= 0 {
 		heartbeat = DefaultHeartbeat
 	}
-	return &Nodes{c: c, k: newClusterKeys(prefix), heartbeat: heartbeat}
+	return &Nodes{c: c, k: newKeyNames(prefix), heartbeat: heartbeat}
 }
 
 // Interval is how often a node should call Heartbeat.

@@ -43,7 +43,7 @@ return n
 // Presence is safe for concurrent use; it keeps no state.
 type Presence struct {
 	c     valkey.Client
-	k     clusterKeys
+	k     keyNames
 	nodes *Nodes
 }
 
@@ -52,7 +52,7 @@ var _ cluster.Presence = (*Presence)(nil)
 // NewPresence returns presence under prefix ("" means "mqlive:") whose
 // liveness comes from nodes, which must use the same client and prefix.
 func NewPresence(c valkey.Client, prefix string, nodes *Nodes) *Presence {
-	return &Presence{c: c, k: newClusterKeys(prefix), nodes: nodes}
+	return &Presence{c: c, k: newKeyNames(prefix), nodes: nodes}
 }
 
 // Join records that session pc.Session of node pc.Node subscribes to

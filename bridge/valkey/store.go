@@ -104,7 +104,7 @@ func (o *StoreOptions) defaults() {
 // use and keeps nothing in memory; every node sees the same state.
 type Store struct {
 	c   valkey.Client
-	k   storeKeys
+	k   keyNames
 	opt StoreOptions
 }
 
@@ -114,7 +114,7 @@ var _ state.Store = (*Store)(nil)
 // "mqlive:"). It does no I/O.
 func NewStore(c valkey.Client, prefix string, opt StoreOptions) *Store {
 	opt.defaults()
-	return &Store{c: c, k: newStoreKeys(prefix), opt: opt}
+	return &Store{c: c, k: newKeyNames(prefix), opt: opt}
 }
 
 // snapshotBatch is how many device hashes one pipeline reads.
