@@ -80,9 +80,10 @@ func (h *health) check() error {
 func (b *Bridge) retry(ctx context.Context, name string, op func(ctx context.Context) error) error {
 	wait := 50 * time.Millisecond
 	for {
-		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := op(octx)
-		cancel()
+		// No per-call deadline: it would cost a context and a timer per
+		// operation on every message, and a dead Valkey connection is
+		// already detected by valkey-go's ConnWriteTimeout (client.go).
+		err := op(ctx)
 		if err == nil || errors.Is(err, state.ErrLimit) { // a limit is not a failure
 			return err
 		}
