@@ -20,6 +20,7 @@ import (
 	"github.com/mqlive/mqlive/bridge/ingest"
 	"github.com/mqlive/mqlive/bridge/metrics"
 	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/webhook"
 	"github.com/mqlive/mqlive/bridge/ws"
 	"github.com/mqlive/mqlive/dashboard"
 	"github.com/mqlive/mqlive/devices"
@@ -83,6 +84,8 @@ type Bridge struct {
 	// monitorWanted holds, per tenant, whether any node has a monitor
 	// subscriber (a cluster refreshes it each second from presence).
 	monitorWanted sync.Map // tenant → bool
+	// hooks sends webhook events (webhooks.go); nil without webhooks.
+	hooks *webhook.Dispatcher
 
 	statsMu   sync.Mutex
 	lastStats ingest.Stats
@@ -114,6 +117,9 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		return nil, err
 	}
 	if err := b.buildSources(); err != nil {
+		return nil, err
+	}
+	if b.hooks, err = b.newHooks(); err != nil {
 		return nil, err
 	}
 	b.hub = hub.New(hub.Config{
@@ -322,6 +328,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	ingestDone := make(chan error, 1)
 	bpDone := make(chan error, 1)
 	g.Go(func() error { return b.server.Run(gctx) })
+	g.Go(func() error { return b.hooks.Run(gctx) })
 	if b.metricsSrv != nil {
 		g.Go(func() error { return b.metricsSrv.Run(gctx) })
 	}
@@ -475,6 +482,7 @@ func (b *Bridge) sweep(ctx context.Context) {
 	}
 	for i := range stale {
 		b.metrics.StaleTransitions.WithLabelValues(stale[i].Tenant).Inc()
+		b.hookStale(stale[i].Tenant, &stale[i].Reading)
 		b.publishReading(ctx, stale[i].Tenant, &stale[i].Reading)
 	}
 	if b.bp.sweepPresence != nil {

@@ -31,6 +31,7 @@ func (b *Bridge) command(ctx context.Context, id *auth.Identity, p wire.CommandP
 		}
 		b.metrics.Commands.WithLabelValues(family, id.Tenant, outcome).Inc()
 		b.monitorCommand(ctx, id, family, p, msg, outcome, err)
+		b.hookCommand(id, family, p.Name, p.Device, msg, outcome, err)
 	}()
 	if !id.CanCommand(p.Device) {
 		return wire.NewError(wire.CodeForbidden, "permission denied: token may not command this device")

@@ -37,6 +37,9 @@ type Config struct {
 	Sources []SourceConfig `yaml:"sources"`
 	// Cluster chooses where state, fan-out, presence and control live.
 	Cluster ClusterConfig `yaml:"cluster"`
+	// Webhooks lists the HTTP receivers of device, source and command
+	// events (README "Webhooks"); empty: none.
+	Webhooks []WebhookConfig `yaml:"webhooks"`
 }
 
 // Backplanes.

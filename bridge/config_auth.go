@@ -69,5 +69,6 @@ func (c Config) Redacted() Config {
 		c.MQTT.Password = "REDACTED"
 	}
 	c.MQTT.URL = redactURL(c.MQTT.URL)
+	c.Webhooks = redactWebhooks(c.Webhooks)
 	return c
 }

@@ -70,6 +70,9 @@ func Load(args []string, env []string) (Config, error) {
 	if err := cfg.Auth.loadSecretFile(); err != nil {
 		return Config{}, err
 	}
+	if err := cfg.loadWebhookSecrets(env, configDir(path)); err != nil {
+		return Config{}, err
+	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err

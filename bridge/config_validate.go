@@ -90,6 +90,7 @@ func (c *Config) Validate() error {
 	c.validateCluster(&v)
 
 	c.validateSources(&v)
+	c.validateWebhooks(&v)
 	return v.err()
 }
 

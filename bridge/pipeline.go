@@ -54,6 +54,7 @@ func (b *Bridge) process(ctx context.Context, idx int, src *source, m devices.Me
 	b.metrics.IngestMessages.WithLabelValues(family, src.tenant, verdict).Inc()
 	if reason != "" {
 		b.metrics.IngestRejected.WithLabelValues(family, src.tenant, reason).Inc()
+		b.hooks.Rejected(src.tenant, family, src.base, reason)
 		b.log.Debug("message rejected", "topic", m.Topic, "family", family, "reason", reason, "err", err)
 	}
 	b.monitor(ctx, src.tenant, family, m, verdict, reason, err, len(readings))
@@ -74,6 +75,7 @@ func (b *Bridge) process(ctx context.Context, idx int, src *source, m devices.Me
 		// The device id is owned by the source's stable key (family and
 		// base), not by its index, which shifts when the configuration
 		// changes (state.SourceKey).
+		avail := b.availabilityChange(ctx, src.tenant, r, m.Retained)
 		meta := state.Meta{Source: idx, SourceKey: state.SourceKey(family, src.base), StaleAfter: src.staleAfter, Tags: src.tags, Topic: m.Topic}
 		err := b.retry(ctx, "apply", func(ctx context.Context) error { return b.bp.store.Apply(ctx, src.tenant, r, meta) })
 		// Limits: a refused Reading (device_limit, identity_conflict) is
@@ -85,11 +87,13 @@ func (b *Bridge) process(ctx context.Context, idx int, src *source, m devices.Me
 				b.metrics.StateLimited.WithLabelValues(src.tenant, reason).Inc()
 			} else {
 				b.metrics.IngestRejected.WithLabelValues(family, src.tenant, reason).Inc()
+				b.hooks.Rejected(src.tenant, family, src.base, reason)
 			}
 		}
 		if !merged {
 			continue // refused, or shutting down
 		}
+		b.sendAvailability(avail)
 		b.publishReading(ctx, src.tenant, r)
 	}
 }
