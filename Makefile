@@ -9,6 +9,9 @@ DEVICES     ?= 4
 INTERVAL    ?= 2s
 SEED        ?= 1
 GO          ?= go
+# bench-load: which workloads, and extra mqlive-sim load flags (e.g. --steps)
+LOAD_WORKLOADS ?= w1,w2,w3
+LOAD_FLAGS  ?=
 # Tests and `make run` install what they need on Debian/Ubuntu (as root or
 # through sudo); set NO_INSTALL=1 to skip that and manage packages yourself.
 NO_INSTALL  ?=
@@ -16,7 +19,7 @@ NO_INSTALL  ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MQTT_PORT = $(lastword $(subst :, ,$(MQTT_LISTEN)))
 
-.PHONY: help build wasm run cluster test test-go test-js lint bench fuzz grafana deps deps-test clean
+.PHONY: help build wasm run cluster test test-go test-js lint bench bench-load fuzz grafana deps deps-test clean
 
 ## help: list the targets
 help:
@@ -68,6 +71,10 @@ lint:
 ## bench: run the benchmarks (decoders, hub fan-out, end to end over real sockets, three nodes on redis-server beside one)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./devices/... ./bridge/...
+
+## bench-load: measure a fresh `mqlive --dev` from outside with mqlive-sim load: W1 (5,000 sockets, one channel, 1→30 msg/s), W2 (5,000 sockets, 1,000 channels, 2,000 msg/s), W3 (19,500 idle sockets); one markdown table, ~3 min
+bench-load: build
+	$(BUILD)/mqlive-sim load --bridge-bin $(BUILD)/mqlive --workloads $(LOAD_WORKLOADS) --timeout 10m $(LOAD_FLAGS)
 
 ## fuzz: run each fuzz target for FUZZTIME (default 20s)
 fuzz:

@@ -20,7 +20,12 @@ const envPrefix = "MQLIVE_SIM_"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "load" {
+		err = runLoad(ctx, os.Args[2:], os.LookupEnv, os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
+	}
 	stop()
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -72,6 +77,7 @@ own MQTT connection with the family's LWT as its Will, announces itself
 online, then reports every --interval. Names and values follow --seed.
 
 Usage: mqlive-sim [flags]
+       mqlive-sim load [flags]   (load generator; mqlive-sim load --help)
 
 Every flag can also be set in the environment as %s<FLAG>, upper case with
 '-' as '_' (e.g. %sURL, %sLOG_LEVEL); a flag on the command line wins.
@@ -80,19 +86,8 @@ Flags:
 `, envPrefix, envPrefix, envPrefix)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "mqlive-sim: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
-	}
-	if err := applyEnv(fs, lookupEnv); err != nil {
-		fmt.Fprintln(stderr, "mqlive-sim:", err)
-		return errUsage
+	if err := parse(fs, args, lookupEnv, stderr); err != nil {
+		return err
 	}
 	if err := finish(&cfg, families, bases, start, qos); err != nil {
 		fmt.Fprintln(stderr, "mqlive-sim:", err)
@@ -106,6 +101,27 @@ Flags:
 		return errUsage
 	}
 	return sim.Run(ctx)
+}
+
+// parse parses args, then the environment for the flags args left unset;
+// a bad value is printed (prefixed with the flag set's name) and returns
+// errUsage, --help returns flag.ErrHelp.
+func parse(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool), stderr io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	}
+	if err := applyEnv(fs, lookupEnv); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+		return errUsage
+	}
+	return nil
 }
 
 // applyEnv sets every flag not given on the command line from its

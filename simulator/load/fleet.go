@@ -1,0 +1,267 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mqlive/mqlive/bridge/wire/protocol"
+)
+
+// handshakeTimeout bounds a socket's upgrade, connect and subscribe.
+const handshakeTimeout = 15 * time.Second
+
+// fleet is the load generator's WebSocket subscribers and what they
+// received. Every subscriber has one goroutine reading its socket.
+type fleet struct {
+	log   *slog.Logger
+	clock time.Time // origin of the publisher's send stamps (monotonic)
+	subs  []*subscriber
+	steps []*stepStats // indexed by the step stamped in the payload (1-based)
+
+	wg          sync.WaitGroup
+	closing     atomic.Bool
+	lagged      atomic.Int64 // lagged notifications
+	disconnects atomic.Int64 // sockets the server closed or lost
+	badFrames   atomic.Int64 // frames that did not parse, or a message on the wrong channel
+	firstDrop   sync.Once
+}
+
+// subscriber is one WebSocket subscribed to one channel.
+type subscriber struct {
+	conn    *websocket.Conn
+	channel []byte
+	last    int64 // offset of the last delivery, for duplicates and order
+}
+
+// stepStats is what one sweep step received.
+type stepStats struct {
+	hist     histogram
+	received atomic.Int64
+	dups     atomic.Int64 // deliveries at or below the last offset seen
+	late     atomic.Int64 // deliveries after the step's drain ended: lost
+	closed   atomic.Bool
+}
+
+func newFleet(log *slog.Logger, clock time.Time, n, steps int) *fleet {
+	f := &fleet{log: log, clock: clock, subs: make([]*subscriber, n), steps: make([]*stepStats, steps+1)}
+	for i := range f.steps {
+		f.steps[i] = &stepStats{}
+	}
+	return f
+}
+
+// dialers returns one WebSocket dialer per source address 127.0.0.1..n.
+// A bound source address gets its own ephemeral port range, so 20k sockets
+// to one server port do not run out of ports (or into TIME_WAIT of an
+// earlier run). Small buffers: the frames are under 1 KiB and the load
+// generator holds tens of thousands of sockets on the server's machine.
+func dialers(n int) []*websocket.Dialer {
+	pool := &sync.Pool{}
+	ds := make([]*websocket.Dialer, n)
+	for i := range ds {
+		nd := &net.Dialer{Timeout: handshakeTimeout, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}}
+		ds[i] = &websocket.Dialer{
+			NetDialContext:   nd.DialContext,
+			HandshakeTimeout: handshakeTimeout,
+			Subprotocols:     []string{protocol.Subprotocol},
+			ReadBufferSize:   2048,
+			WriteBufferSize:  512,
+			WriteBufferPool:  pool,
+		}
+	}
+	return ds
+}
+
+// connect opens the sockets, concurrency at a time: upgrade, connect with
+// token, subscribe to channelOf(i); then each socket's reader starts. It
+// stops at the first failure: a benchmark with missing sockets measures
+// something else.
+func (f *fleet) connect(ctx context.Context, url, token string, ds []*websocket.Dialer, concurrency int, channelOf func(int) string) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	for i := range f.subs {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			ch := channelOf(i)
+			conn, res, err := open(gctx, ds[i%len(ds)], url, token, ch)
+			if err != nil {
+				return fmt.Errorf("socket %d: %w", i+1, err)
+			}
+			s := &subscriber{conn: conn, channel: []byte(ch), last: res.Offset}
+			f.subs[i] = s
+			f.wg.Add(1)
+			go f.read(s)
+			return nil
+		})
+	}
+	err := g.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+// subscribeResult is the part of a subscribe result the load generator uses.
+type subscribeResult struct {
+	Offset   int64             `json:"offset"`
+	Snapshot []json.RawMessage `json:"snapshot"`
+}
+
+// open dials one socket and runs connect and subscribe (PROTOCOL.md,
+// "Session start" and "Subscribe").
+func open(ctx context.Context, d *websocket.Dialer, url, token, channel string) (*websocket.Conn, subscribeResult, error) {
+	var res subscribeResult
+	conn, resp, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		if resp != nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+			err = fmt.Errorf("%w: HTTP %d %s", err, resp.StatusCode, bytes.TrimSpace(body))
+		}
+		return nil, res, err
+	}
+	if err := call(conn, 1, protocol.MethodConnect, map[string]string{"token": token, "client": "mqlive-sim-load"}, nil); err != nil {
+		conn.Close()
+		return nil, res, err
+	}
+	if err := call(conn, 2, protocol.MethodSubscribe, map[string]string{"channel": channel}, &res); err != nil {
+		conn.Close()
+		return nil, res, err
+	}
+	return conn, res, nil
+}
+
+// call sends one request and waits for its response, skipping anything
+// else the server sends first.
+func call(conn *websocket.Conn, id int, method string, params, result any) error {
+	_ = conn.SetWriteDeadline(time.Now().Add(handshakeTimeout))
+	_ = conn.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	defer conn.SetReadDeadline(time.Time{})
+	req := map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params}
+	if err := conn.WriteJSON(req); err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	for {
+		_, b, err := conn.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("%s: %w", method, err)
+		}
+		var resp struct {
+			ID     *int            `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  *struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(b, &resp); err != nil {
+			return fmt.Errorf("%s: bad frame %.80q: %w", method, b, err)
+		}
+		switch {
+		case resp.ID == nil || *resp.ID != id:
+			continue
+		case resp.Error != nil:
+			return fmt.Errorf("%s: error %d: %s", method, resp.Error.Code, resp.Error.Message)
+		case result != nil:
+			if err := json.Unmarshal(resp.Result, result); err != nil {
+				return fmt.Errorf("%s: result %.80q: %w", method, resp.Result, err)
+			}
+		}
+		return nil
+	}
+}
+
+// read counts every frame of one socket until it closes.
+func (f *fleet) read(s *subscriber) {
+	defer f.wg.Done()
+	buf := make([]byte, 0, 1024)
+	for {
+		_, r, err := s.conn.NextReader()
+		if err != nil {
+			if !f.closing.Load() {
+				f.disconnects.Add(1)
+				f.firstDrop.Do(func() { f.log.Warn("the server closed a subscriber", "channel", string(s.channel), "err", err) })
+			}
+			return
+		}
+		if buf, err = readAll(r, buf[:0]); err != nil {
+			continue // the next NextReader reports the broken socket
+		}
+		f.handle(s, buf, time.Since(f.clock))
+	}
+}
+
+// readAll appends r to buf, growing it: one buffer per socket, reused.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// handle counts one frame received at now (since the clock origin).
+func (f *fleet) handle(s *subscriber, b []byte, now time.Duration) {
+	kind, d, err := parseFrame(b)
+	switch kind {
+	case frameMessage:
+		if err != nil || !bytes.Equal(d.channel, s.channel) {
+			f.badFrames.Add(1)
+			return
+		}
+		if d.step <= 0 || d.step >= int64(len(f.steps)) {
+			return // priming, or a publication of someone else
+		}
+		st := f.steps[d.step]
+		if d.offset <= s.last {
+			st.dups.Add(1)
+			return
+		}
+		s.last = d.offset
+		if st.closed.Load() {
+			st.late.Add(1)
+			return
+		}
+		st.hist.record(now - time.Duration(d.sentUS)*time.Microsecond)
+		st.received.Add(1)
+	case frameLagged:
+		f.lagged.Add(1)
+	default:
+		if err != nil {
+			f.badFrames.Add(1)
+		}
+	}
+}
+
+// close ends every socket with a normal close and waits for the readers.
+func (f *fleet) close() {
+	f.closing.Store(true)
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	for _, s := range f.subs {
+		if s != nil {
+			_ = s.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			_ = s.conn.Close()
+		}
+	}
+	f.wg.Wait()
+}

@@ -1,0 +1,56 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mqlive/mqlive/bridge/bridgetest"
+)
+
+// TestSmoke runs the whole harness against a bridge it starts itself: 50
+// sockets over 2 channels, two short steps. Every publication must be
+// counted exactly once per subscriber of its channel, and the server's
+// figures must come from its /proc entries. It checks what was counted,
+// not how fast.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the bridge")
+	}
+	bin := bridgetest.BuildBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w := Workload{Subscribers: 50, Channels: 2, Rates: []float64{10, 20}, Step: 2 * time.Second, P99Limit: 5 * time.Second, Idle: 200 * time.Millisecond}
+	res, err := Run(ctx, Config{BridgeBin: bin, Workloads: []Workload{w}, SourceIPs: 2, Concurrency: 8})
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	r := res[0]
+	require.Equal(t, 50, r.Connect.Sockets)
+	require.Positive(t, r.Connect.Duration)
+	require.Positive(t, r.Connect.RSSBefore)
+	require.Positive(t, r.Connect.RSSAfter)
+	require.Empty(t, r.Stopped)
+	require.Equal(t, 1, r.Passed)
+	require.Len(t, r.Steps, 2)
+	for i, s := range r.Steps {
+		sent := int64(w.Rates[i] * w.Step.Seconds())
+		require.Equal(t, sent, s.Sent, "step %d", i)
+		require.Equal(t, sent*25, s.Expected, "step %d: 25 subscribers per channel", i)
+		require.Equal(t, s.Expected, s.Received, "step %d", i)
+		require.Zero(t, s.Dups+s.Lagged+s.Dropped, "step %d", i)
+		require.Positive(t, s.P50, "step %d", i)
+		require.LessOrEqual(t, s.P50, s.P99, "step %d", i)
+		require.LessOrEqual(t, s.P99, s.Max, "step %d", i)
+		require.GreaterOrEqual(t, s.Window, w.Step, "step %d", i)
+		require.GreaterOrEqual(t, s.ServerCPU, 0.0, "step %d", i)
+		require.GreaterOrEqual(t, s.GenCPU, 0.0, "step %d", i)
+	}
+
+	var out bytes.Buffer
+	require.NoError(t, WriteMarkdown(&out, res))
+	require.Contains(t, out.String(), "| 50 sockets over 2 channels, rate stepped 10→20 msg/s: highest rate with no loss and p99 ≤ 5 s | ")
+	require.Contains(t, out.String(), " (20 msg/s, p99 ")
+}
