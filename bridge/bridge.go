@@ -261,6 +261,10 @@ func (b *Bridge) buildSources() error {
 				return fmt.Errorf("sources[%d].state_filters: %w", i, err)
 			}
 			h = ha
+		} else if sc.Family == "ttn" && len(sc.TTNTenants) > 0 {
+			if h, err = devices.NewTTN(devices.TTNConfig{Tenants: sc.TTNTenants}); err != nil {
+				return fmt.Errorf("sources[%d].ttn_tenants: %w", i, err)
+			}
 		} else {
 			var ok bool
 			if h, ok = reg.Handler(sc.Family); !ok {

@@ -297,6 +297,11 @@ type SourceConfig struct {
 	// they are outside the base (e.g. "esphome-node/#"); empty means only
 	// state topics under the base are decoded.
 	StateFilters []string `yaml:"state_filters"`
+	// TTNTenants, for family ttn only, are the The Things Stack tenant ids
+	// (v3/<app>@<tenant>/devices/…) whose uplinks the source accepts;
+	// messages of any other TTS tenant on the broker are dropped and
+	// counted (reason foreign_tenant). Empty accepts every TTS tenant.
+	TTNTenants []string `yaml:"ttn_tenants"`
 }
 
 // Defaults, named so tests and docs agree with DefaultConfig.

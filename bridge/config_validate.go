@@ -267,6 +267,7 @@ func (c *Config) validateSources(v *validator) {
 				v.addf(key+".state_filters", "%v; write MQTT topic filters such as \"esphome-node/#\"", err)
 			}
 		}
+		v.ttnTenants(key, s)
 		tenant := s.Tenant
 		if tenant == "" {
 			tenant = DefaultTenant

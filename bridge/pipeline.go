@@ -57,7 +57,12 @@ func (b *Bridge) process(ctx context.Context, idx int, src *source, m devices.Me
 		b.hooks.Rejected(src.tenant, family, src.base, reason)
 		b.log.Debug("message rejected", "topic", m.Topic, "family", family, "reason", reason, "err", err)
 	}
-	b.monitor(ctx, src.tenant, family, m, verdict, reason, err, len(readings))
+	// A message of a TTS tenant the source does not accept is counted,
+	// never shown on this tenant's monitor: its topic and payload belong
+	// to someone else.
+	if reason != devices.ReasonForeignTenant {
+		b.monitor(ctx, src.tenant, family, m, verdict, reason, err, len(readings))
+	}
 	if err != nil {
 		return
 	}

@@ -490,7 +490,7 @@ func tasmotaState(r *Reading, obj []member) error {
 		case "Wifi":
 			err = tasmotaWifi(r, mb.val)
 		default:
-			err = flatten(r, SnakeCase(mb.key), mb.val)
+			err = flatten(r, Alias("tasmota", SnakeCase(mb.key)), mb.val)
 		}
 		if err != nil {
 			return err

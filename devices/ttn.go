@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,7 +29,65 @@ import (
 // device_id (unique within a TTS application); the application and TTS
 // tenant become the tags ttn_application and ttn_tenant. The topic is the
 // identity: a payload whose end_device_ids disagree with it is rejected.
-type TTN struct{}
+//
+// The zero TTN accepts every TTS tenant; NewTTN restricts it to named
+// tenants, so that uplinks of other tenants that share the broker are
+// dropped (ReasonForeignTenant) rather than mixed into the source's
+// mqlive tenant.
+type TTN struct {
+	// tenants is the sorted set of TTS tenant ids accepted; nil accepts
+	// every tenant.
+	tenants []string
+}
+
+// ReasonForeignTenant rejects a TTS message of a tenant the source does not
+// accept (TTNConfig.Tenants). It is a reject reason like those of
+// devices.go, kept here beside the only family that uses it.
+const ReasonForeignTenant = "foreign_tenant"
+
+// TTNConfig configures a TTN handler.
+type TTNConfig struct {
+	// Tenants are the TTS tenant ids (the <tenant-id> of
+	// v3/<app-id>@<tenant-id>/devices/…) the source accepts. Empty accepts
+	// every tenant, and topics without one (the Open Source edition).
+	Tenants []string
+}
+
+// NewTTN returns a TTN handler for cfg. A tenant id must be a TTS
+// identifier: 1 to 36 of a-z, 0-9 and '-', not starting or ending with '-'.
+func NewTTN(cfg TTNConfig) (TTN, error) {
+	var t TTN
+	for _, id := range cfg.Tenants {
+		if !ttnValidID(id) {
+			return TTN{}, fmt.Errorf("ttn tenant %.40q is not a The Things Stack tenant id (1 to 36 of a-z, 0-9 and '-', not at either end)", id)
+		}
+		if !slices.Contains(t.tenants, id) {
+			t.tenants = append(t.tenants, id)
+		}
+	}
+	slices.Sort(t.tenants)
+	return t, nil
+}
+
+// Tenants returns the accepted TTS tenant ids, sorted; nil accepts all.
+func (t TTN) Tenants() []string { return slices.Clone(t.tenants) }
+
+// ttnValidID reports whether id is a TTS identifier
+// (https://www.thethingsindustries.com/docs/reference/id-eui-constraints/:
+// lower-case letters, digits and dashes, at most 36 characters, no dash
+// at either end).
+func ttnValidID(id string) bool {
+	if id == "" || len(id) > 36 || id[0] == '-' || id[len(id)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 var (
 	_ Handler = TTN{}
@@ -83,6 +142,14 @@ func (t TTN) Decode(base string, m Message) ([]Reading, error) {
 	tp, err := ttnParseTopic(base, m.Topic)
 	if err != nil {
 		return nil, err
+	}
+	if t.tenants != nil {
+		if _, ok := slices.BinarySearch(t.tenants, tp.tenant); !ok || tp.tenant == "" {
+			// Checked before anything else, downlink events included:
+			// another tenant's messages must not even reach the monitor
+			// as this source's decoded or ignored traffic.
+			return nil, Reject(ReasonForeignTenant, "TTS tenant %.40q is not one this source accepts", tp.tenant)
+		}
 	}
 	switch tp.kind {
 	case "up", "join":
@@ -208,9 +275,11 @@ func ttnUplink(r *Reading, up map[string]any) error {
 		}
 	}
 	if dp, ok := up["decoded_payload"].(map[string]any); ok {
-		return ttnDecodedPayload(r, dp)
+		if err := ttnDecodedPayload(r, dp); err != nil {
+			return err
+		}
 	}
-	return nil
+	return ttnUserLocation(r, up)
 }
 
 // ttnNumberMetric stores v under name when it is a number, or a number
@@ -342,38 +411,27 @@ func ttnSettings(r *Reading, v any) error {
 	return nil
 }
 
-// ttnAliases maps decoded_payload names that payload formatters commonly
-// use for a canonical quantity in its canonical unit. Names whose unit
-// varies between formatters (vbat: V or mV; batt: % or V) are not here:
-// they pass through under their own name.
-var ttnAliases = map[string]string{
-	"temp":              "temperature",
-	"rh":                "humidity",
-	"relative_humidity": "humidity",
-	"battery_level":     "battery",
-	"battery_voltage":   "voltage",
-	"lux":               "illuminance",
-	"pm2_5":             "pm25",
-	"lat":               "latitude",
-	"lon":               "longitude",
-	"lng":               "longitude",
-}
-
 // ttnDecodedPayload maps the payload formatter's output: names are
-// snake_cased (so "Temperature" is the canonical temperature), the aliases
-// above become canonical names, numbers and booleans are metrics, strings
-// attrs, nested objects are flattened and arrays skipped (flatten). A name
-// already taken (rssi from the gateway, or temperature beside temp) is kept
-// as decoded.<name> rather than overwriting it. Keys are visited in sorted
-// order, exact names before aliases, so the result never depends on the
-// payload's key order.
+// snake_cased (so "Temperature" is the canonical temperature), vendor
+// aliases (alias.go: ttnAliases, Dragino's TempC_SHT, …) and CayenneLPP
+// keys (temperature_1, relative_humidity_2, gps_3, …) become canonical
+// names, numbers and booleans are metrics, strings attrs, nested objects
+// are flattened and arrays skipped (flatten). A name already taken (rssi
+// from the gateway, or temperature beside temp) is kept as decoded.<name>
+// rather than overwriting it. Keys are visited in sorted order, exact
+// names before aliases before CayenneLPP channels, so the result never
+// depends on the payload's key order.
 func ttnDecodedPayload(r *Reading, dp map[string]any) error {
 	keys := slices.Sorted(maps.Keys(dp))
-	var aliased []string
+	var aliased, lpp []string
 	for _, k := range keys {
 		name := SnakeCase(k)
 		if _, isAlias := ttnAliases[name]; isAlias {
 			aliased = append(aliased, k)
+			continue
+		}
+		if _, _, isLPP := cayenneKey(name); isLPP || isCayenneGPS(name, dp[k]) {
+			lpp = append(lpp, k)
 			continue
 		}
 		if err := ttnDecodedField(r, name, dp[k]); err != nil {
@@ -382,10 +440,145 @@ func ttnDecodedPayload(r *Reading, dp map[string]any) error {
 	}
 	for _, k := range aliased {
 		name := SnakeCase(k)
-		if _, isNum := dp[k].(json.Number); isNum && !hasField(r, ttnAliases[name]) {
-			name = ttnAliases[name]
+		switch dp[k].(type) {
+		case json.Number, bool: // a string ("n/a") is not the quantity
+			if !hasField(r, ttnAliases[name]) {
+				name = ttnAliases[name]
+			}
 		}
 		if err := ttnDecodedField(r, name, dp[k]); err != nil {
+			return err
+		}
+	}
+	return ttnCayenne(r, dp, lpp)
+}
+
+// ttnCayenne maps CayenneLPP keys <type>_<channel> (The Things Stack's
+// CayenneLPP formatter). Per quantity the lowest channel is the primary
+// instance, named canonically (temperature_1 → temperature) unless that
+// name is taken; other channels are channel_<n>.<quantity> (READINGS.md
+// "<instance>.<metric>"). presence is 0/1 and becomes the bool occupancy.
+// gps_<n> ({latitude, longitude, altitude}) gives the position.
+func ttnCayenne(r *Reading, dp map[string]any, keys []string) error {
+	type lppField struct {
+		key, quantity string
+		channel       int
+	}
+	fields := make([]lppField, 0, len(keys))
+	for _, k := range keys {
+		name := SnakeCase(k)
+		q, ch, ok := cayenneKey(name)
+		if !ok { // gps_<n>
+			q = "gps"
+			ch, _ = strconv.Atoi(name[len("gps_"):])
+		}
+		fields = append(fields, lppField{key: k, quantity: q, channel: ch})
+	}
+	slices.SortFunc(fields, func(a, b lppField) int {
+		if c := strings.Compare(a.quantity, b.quantity); c != 0 {
+			return c
+		}
+		return a.channel - b.channel
+	})
+	for i, f := range fields {
+		primary := i == 0 || fields[i-1].quantity != f.quantity
+		v := dp[f.key]
+		if f.quantity == "gps" {
+			if err := ttnCayenneGPS(r, f.channel, primary, v.(map[string]any)); err != nil {
+				return err
+			}
+			continue
+		}
+		n, isNum := v.(json.Number)
+		if !isNum {
+			// Not the number the format defines: keep it under its key.
+			if err := ttnDecodedField(r, SnakeCase(f.key), v); err != nil {
+				return err
+			}
+			continue
+		}
+		val, err := parseNumber(n)
+		if err != nil {
+			return err
+		}
+		name := f.quantity
+		if !primary || hasField(r, name) {
+			name = "channel_" + strconv.Itoa(f.channel) + "." + f.quantity
+		}
+		var mv any = val
+		if f.quantity == "occupancy" {
+			mv = val != 0
+		}
+		if err := setMetric(r, name, mv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isCayenneGPS reports whether name is gps_<channel> with an object value,
+// as The Things Stack's CayenneLPP formatter writes a GPS location.
+func isCayenneGPS(name string, v any) bool {
+	ch, ok := strings.CutPrefix(name, "gps_")
+	if !ok || ch == "" || len(ch) > 3 || strings.Trim(ch, "0123456789") != "" {
+		return false
+	}
+	_, isObj := v.(map[string]any)
+	return isObj
+}
+
+// ttnCayenneGPS maps a CayenneLPP GPS object: the primary channel's
+// latitude, longitude and altitude (degrees, degrees, m) are the device's
+// position, others are channel_<n>.latitude, ….
+func ttnCayenneGPS(r *Reading, channel int, primary bool, obj map[string]any) error {
+	for _, k := range []string{"latitude", "longitude", "altitude"} {
+		v, ok := obj[k].(json.Number)
+		if !ok {
+			continue
+		}
+		f, err := parseNumber(v)
+		if err != nil {
+			return err
+		}
+		name := k
+		if !primary || hasField(r, name) {
+			name = "channel_" + strconv.Itoa(channel) + "." + k
+		}
+		if err := setMetric(r, name, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ttnUserLocation is the fallback position: when the payload formatter
+// gave none, uplink_message.locations.user (the location set on the device
+// in The Things Stack's registry, source SOURCE_REGISTRY) is the device's
+// latitude, longitude and altitude.
+func ttnUserLocation(r *Reading, up map[string]any) error {
+	if hasField(r, "latitude") || hasField(r, "longitude") {
+		return nil
+	}
+	locs, _ := up["locations"].(map[string]any)
+	user, _ := locs["user"].(map[string]any)
+	lat, okLat := user["latitude"].(json.Number)
+	lon, okLon := user["longitude"].(json.Number)
+	if !okLat || !okLon {
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"latitude", lat}, {"longitude", lon}, {"altitude", user["altitude"]}} {
+		n, ok := f.v.(json.Number)
+		if !ok || hasField(r, f.name) {
+			continue
+		}
+		x, err := parseNumber(n)
+		if err != nil {
+			return err
+		}
+		if err := setMetric(r, f.name, x); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package devices_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -31,7 +32,7 @@ func TestTTNDecodedPayload(t *testing.T) {
 		{"gateway_ids":{"gateway_id":"near"},"rssi":-61,"snr":9.25},{"gateway_ids":{"gateway_id":"near-2"},"rssi":-61,"snr":3}]}`))
 	require.Equal(t, map[string]any{
 		"f_port": 2.0, "temperature": 21.5, "humidity": 48.0, "battery": 97.0, "illuminance": 310.0,
-		"pm25": 4.0, "temp_c_ds": 19.25, "motion": true, "gps.lat": 52.1, "gps.lon": 5.2,
+		"pm25": 4.0, "ds18b20.temperature": 19.25, "motion": true, "gps.lat": 52.1, "gps.lon": 5.2,
 		"gateways": 3.0, "rssi": -61.0, "snr": 9.25, "decoded.rssi": -80.0,
 	}, r.Metrics)
 	require.Equal(t, map[string]string{"door": "open", "gateway_id": "near"}, r.Attrs)
@@ -120,7 +121,50 @@ func FuzzTTN(f *testing.F) {
 	f.Add("v3/app1@ttn/devices/dev1/join", []byte(`{"end_device_ids":{"device_id":"dev1","application_ids":{"application_id":"app1"}}}`))
 	f.Add("v3/app1/devices/dev1/down/push", []byte(`{"downlinks":[]}`))
 	f.Add("v3/@/devices//up", []byte(`{}`))
+	// Vendor keys (alias.go): Dragino, CayenneLPP channels and GPS, and
+	// the registry location fallback.
+	f.Add("v3/app1@ttn/devices/dev1/up", []byte(ttnUp(`{"decoded_payload":{"BatV":3.05,"TempC_SHT":23.45,"temperature_3":1,"temperature_03":2,"presence_1":"x","gps_1":{"latitude":"1"},"gps_2":[1],"luminosity_999":1},"locations":{"user":{"latitude":1e400,"longitude":2}}}`)))
+	f.Add("v3/app1@acme/devices/dev1/up", []byte(ttnUp(`{"f_cnt":1}`)))
+	acme, err := devices.NewTTN(devices.TTNConfig{Tenants: []string{"acme"}})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		fuzzDecode(t, devices.TTN{}, "v3", topic, payload)
+		fuzzDecode(t, acme, "v3", topic, payload)
 	})
+}
+
+// TestTTNTenants: a source that names its TTS tenants takes their
+// uplinks and drops every other tenant's, and the Open Source edition's
+// untenanted topics, with the reason foreign_tenant. Topics and payloads
+// are the data-formats page's uplink
+// (https://www.thethingsindustries.com/docs/integrations/data-formats/)
+// on the MQTT Server's v3/<app-id>@<tenant-id>/devices/<device-id>/up
+// (https://www.thethingsindustries.com/docs/integrations/other-integrations/mqtt/).
+func TestTTNTenants(t *testing.T) {
+	h, err := devices.NewTTN(devices.TTNConfig{Tenants: []string{"acme", "globex", "acme"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"acme", "globex"}, h.Tenants())
+	r := decodeOne(t, h, "v3", "v3/app1@acme/devices/dev1/up", ttnUp(`{"f_cnt":3}`))
+	require.Equal(t, map[string]string{"ttn_application": "app1", "ttn_tenant": "acme"}, r.Tags)
+	for _, topic := range []string{
+		"v3/app1@ttn/devices/dev1/up",       // another tenant on the same broker
+		"v3/app1@acme-2/devices/dev1/up",    // a prefix is not the tenant
+		"v3/app1/devices/dev1/up",           // the Open Source edition: no tenant
+		"v3/app1@ttn/devices/dev1/join",     // every event, not only uplinks
+		"v3/app1@ttn/devices/dev1/down/ack", // even those that would be ignored
+	} {
+		v, why := decodeErr(t, h, "v3", topic, ttnUp(`{"f_cnt":3}`))
+		require.Equal(t, "rejected", v, topic)
+		require.Equal(t, devices.ReasonForeignTenant, why, topic)
+	}
+	// Without tenants every tenant is accepted, as before.
+	r = decodeOne(t, devices.TTN{}, "v3", "v3/app1@ttn/devices/dev1/up", ttnUp(`{"f_cnt":3}`))
+	require.Equal(t, "dev1", r.Device)
+
+	for _, bad := range [][]string{{""}, {"Acme"}, {"-acme"}, {"acme-"}, {"ac me"}, {"a@b"}, {strings.Repeat("a", 37)}} {
+		_, err := devices.NewTTN(devices.TTNConfig{Tenants: bad})
+		require.Error(t, err, "%q", bad)
+	}
 }

@@ -33,8 +33,14 @@ func protocolMetric(name string) bool {
 // joined with '.', the separator READINGS.md uses for a quantity that
 // belongs to an instance: "Temperature" → "temperature",
 // "Sensors/Temperature" → "sensors.temperature", "Inputs/Active Power" →
-// "inputs.active_power". Empty levels are dropped.
+// "inputs.active_power". Empty levels are dropped. A last level that is a
+// vendor alias (devices.Alias: "Supply Voltage" → "voltage") takes the
+// canonical name, its folders kept as the instance.
 func metricKey(name string) string {
+	return devices.Alias("sparkplug_b", folderKey(name))
+}
+
+func folderKey(name string) string {
 	if !strings.Contains(name, "/") {
 		return devices.SnakeCase(name)
 	}
