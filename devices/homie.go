@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,8 +38,9 @@ import (
 // what it learns in a table bounded by MaxLearnt entries, keyed by base,
 // version, device, node and property, and safe for concurrent use; Decode
 // does no I/O and holds the table's lock only for map operations. A value
-// of a property whose $datatype is not known (yet) is ignored: $datatype is
-// required, and retained attributes arrive with the subscription.
+// of a property whose $datatype is not known (yet) is read by its form
+// (true/false a boolean, a number a float, else a string) and named from
+// its property id; once $datatype and $unit are learnt they refine it.
 //
 // Availability: ready, init and alert (connected) and sleeping (a planned
 // absence; staleness still catches a device that never wakes) are online;
@@ -355,15 +357,27 @@ func (h *Homie) value(base, ver, dev, node, prop string, m Message) ([]Reading, 
 	if len(m.Payload) == 0 {
 		return nil, fmt.Errorf("%w: empty payload", ErrIgnored) // cleared retained value [MQTT-3.3.1-10]
 	}
-	meta, ok := h.meta.get(learntKey(base, ver, dev, node, prop))
-	if !ok || meta.datatype == "" {
-		// $datatype is required (v4 "Property Attributes"; v5 description):
-		// without it the value's type, and so its meaning, is unknown.
-		return nil, fmt.Errorf("%w: homie property %s/%s has no $datatype yet", ErrIgnored, node, prop)
-	}
+	meta, _ := h.meta.get(learntKey(base, ver, dev, node, prop))
 	s := string(m.Payload)
 	if s == "\x00" {
 		s = "" // v5: an empty string value is one NUL byte
+	}
+	if meta.datatype == "" {
+		// $datatype is required (v4 "Property Attributes"; v5
+		// description), but it arrives on its own retained topic, in no
+		// set order with the value, and some firmwares never send it.
+		// Until it is known the value is read by its form; the property
+		// is refined once $datatype (and $unit, which applies as soon as
+		// it is known) arrive. A node whose property list is known ($properties,
+		// v5 $description) and does not name it has no such property.
+		if props, ok := h.meta.get(learntKey(base, ver, dev, node)); ok && len(props.list) > 0 && !slices.Contains(props.list, prop) {
+			return nil, fmt.Errorf("%w: homie property %s/%s is not among the node's properties", ErrIgnored, node, prop)
+		}
+		dt, ok := homieInferType(s)
+		if !ok {
+			return nil, fmt.Errorf("%w: homie property %s/%s has no $datatype and its value is not a plain value", ErrIgnored, node, prop)
+		}
+		meta.datatype = dt
 	}
 	r := newReading(h.Family(), dev, m)
 	name := h.metricName(base, ver, dev, node, prop, meta.datatype)
@@ -407,6 +421,29 @@ func (h *Homie) value(base, ver, dev, node, prop string, m Message) ([]Reading, 
 	}
 	return []Reading{r}, nil
 }
+
+// homieInferType is the datatype a value has by its form: "true"/"false"
+// are booleans (the only boolean payloads Homie allows), a number is a
+// float, other short printable text a string. Anything else (control
+// characters, a JSON document, which needs v5's declared json datatype,
+// text over homieMaxInferred bytes) is not read without a $datatype: ok is
+// false.
+func homieInferType(s string) (datatype string, ok bool) {
+	if s == "true" || s == "false" {
+		return "boolean", true
+	}
+	if _, isNum, err := numericString(s); err == nil && isNum {
+		return "float", true
+	}
+	if len(s) > homieMaxInferred || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) ||
+		strings.ContainsAny(s[:min(len(s), 1)], "{}[]") {
+		return "", false
+	}
+	return "string", true
+}
+
+// homieMaxInferred bounds a string value read without a $datatype.
+const homieMaxInferred = 256
 
 // parseISODuration reads the ISO 8601 durations Homie uses: PnDTnHnMnS
 // with any part optional (e.g. "PT12H5M46S", "PT1.5S").

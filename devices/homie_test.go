@@ -22,6 +22,37 @@ func TestHomieOverlap(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestHomieValuesBeforeAttributes: a value that arrives before its
+// property's $datatype (or on a device that never sends one) is a Reading
+// named from the property id, read by its form; $datatype and $unit refine
+// the next one. Topics and values are the convention's kitchen-light and
+// super-car examples (https://homieiot.github.io/specification/spec-core-v4_0_0/).
+func TestHomieValuesBeforeAttributes(t *testing.T) {
+	h := devices.NewHomie()
+	r := decodeOne(t, h, "homie", "homie/kitchen-light/light/power", "true")
+	require.Equal(t, map[string]any{"light.state": true}, r.Metrics, "a boolean power is the state")
+	r = decodeOne(t, h, "homie", "homie/super-car/engine/temperature", "21.5")
+	require.Equal(t, map[string]any{"engine.temperature": 21.5}, r.Metrics)
+	r = decodeOne(t, h, "homie", "homie/super-car/engine/direction", "forward")
+	require.Equal(t, map[string]string{"engine.direction": "forward"}, r.Attrs)
+	r = decodeOne(t, h, "homie", "homie/super-car/engine/speed", "\x00")
+	require.Equal(t, map[string]string{"engine.speed": ""}, r.Attrs, "v5's empty string")
+	// The attributes arrive: the same property is refined.
+	learn(t, h, "homie",
+		"homie/super-car/$nodes", "engine,wheels",
+		"homie/super-car/engine/temperature/$unit", "°F",
+		"homie/super-car/engine/direction/$datatype", "enum",
+		"homie/super-car/engine/speed/$datatype", "integer",
+	)
+	r = decodeOne(t, h, "homie", "homie/super-car/engine/temperature", "70.7")
+	require.Equal(t, map[string]any{"temperature": 21.5}, r.Metrics, "primary node and °F → °C")
+	_, why := decodeErr(t, h, "homie", "homie/super-car/engine/speed", "fast")
+	require.Equal(t, devices.ReasonInvalidPayload, why, "a declared integer is checked")
+	// A number out of float64 range by form is text, not a crash or a metric.
+	r = decodeOne(t, h, "homie", "homie/super-car/engine/torque", "1e400")
+	require.Equal(t, map[string]string{"torque": "1e400"}, r.Attrs)
+}
+
 func TestHomieNodesAndUnits(t *testing.T) {
 	h := devices.NewHomie()
 	learn(t, h, "homie",
@@ -36,21 +67,24 @@ func TestHomieNodesAndUnits(t *testing.T) {
 	require.Equal(t, map[string]any{"temperature": 21.5}, r.Metrics)
 	r = decodeOne(t, h, "homie", "homie/th/probe/temperature", "19")
 	require.Equal(t, map[string]any{"probe.temperature": 19.0}, r.Metrics)
-	v, _ := decodeErr(t, h, "homie", "homie/th/sensor/pressure", "101325")
-	require.Equal(t, "ignored", v, "no $datatype yet")
+	// No $datatype yet: read by form, the learnt $unit already applies.
+	r = decodeOne(t, h, "homie", "homie/th/sensor/pressure", "101325")
+	require.Equal(t, map[string]any{"pressure": 1013.25}, r.Metrics)
 	learn(t, h, "homie", "homie/th/sensor/pressure/$datatype", "integer")
 	r = decodeOne(t, h, "homie", "homie/th/sensor/pressure", "101325")
 	require.Equal(t, map[string]any{"pressure": 1013.25}, r.Metrics)
 	learn(t, h, "homie", "homie/th/sensor/label/$datatype", "string")
 	r = decodeOne(t, h, "homie", "homie/th/sensor/label", "Porch")
 	require.Equal(t, map[string]string{"label": "Porch"}, r.Attrs)
-	// Another base is another source: nothing learnt there.
-	v, _ = decodeErr(t, h, "site2/homie", "site2/homie/th/sensor/temperature", "70.7")
-	require.Equal(t, "ignored", v)
-	// A cleared datatype (empty retained payload) stops decoding.
+	// Another base is another source: nothing learnt there (no unit, no
+	// primary node), the value is read by form.
+	r = decodeOne(t, h, "site2/homie", "site2/homie/th/sensor/temperature", "70.7")
+	require.Equal(t, map[string]any{"sensor.temperature": 70.7}, r.Metrics)
+	// A cleared datatype (empty retained payload): read by form again,
+	// with the unit still learnt.
 	learn(t, h, "homie", "homie/th/sensor/temperature/$datatype", "")
-	v, _ = decodeErr(t, h, "homie", "homie/th/sensor/temperature", "32")
-	require.Equal(t, "ignored", v)
+	r = decodeOne(t, h, "homie", "homie/th/sensor/temperature", "32")
+	require.Equal(t, map[string]any{"temperature": 0.0}, r.Metrics)
 	_, why := decodeErr(t, h, "homie", "homie/th/sensor/temperature/$unit", "\x00")
 	require.Equal(t, devices.ReasonInvalidPayload, why)
 	// Legacy stats.
@@ -163,6 +197,12 @@ func FuzzHomie(f *testing.F) {
 	f.Add("homie/d/n/p", []byte(`PT1H`))
 	f.Add("homie/d/$stats/uptime", []byte(`12`))
 	f.Add("homie/5/d/$description", []byte(`{"nodes":{"n":{"properties":{"p":{"datatype":"float","unit":"°F"}}}}}`))
+	// Values of undeclared properties, read by form.
+	f.Add("homie/u/n/p", []byte(`true`))
+	f.Add("homie/u/n/p", []byte(`-1.5e3`))
+	f.Add("homie/u/n/p", []byte(`{"a":1}`))
+	f.Add("homie/5/u/n/p", []byte("\x00"))
+	f.Add("homie/u/n/p", []byte("a\tb"))
 	h := devices.NewHomie()
 	// Seed metadata so fuzzed values reach every datatype branch.
 	for _, dt := range []string{"integer", "float", "boolean", "string", "enum", "color", "datetime", "duration"} {

@@ -17,9 +17,12 @@ import (
 //
 //	owntracks/<user>/<device>              _type location: decoded
 //	                                       _type lwt: offline
+//	                                       _type transition, beacon: attrs
 //	                                       other _types: ignored
-//	owntracks/<user>/<device>/<subtopic>   event, cmd, info, waypoint(s),
-//	                                       status, step, beacon, dump: ignored
+//	owntracks/<user>/<device>/event        _type transition: attrs with their time
+//	owntracks/<user>/<device>/beacon       _type beacon (iOS ranging): attrs
+//	owntracks/<user>/<device>/<subtopic>   cmd, info, waypoint(s), status,
+//	                                       step, dump: ignored
 //
 // The device id is the publish topic below base, <user>/<device> with the
 // apps' default pubTopicBase (owntracks/%u/%d). The in-payload "topic"
@@ -86,8 +89,12 @@ func (o OwnTracks) Decode(base string, m Message) ([]Reading, error) {
 		}
 		l = next
 	}
+	subtopic := ""
 	if sub {
-		return nil, fmt.Errorf("%w: owntracks %s subtopic", ErrIgnored, m.Topic[strings.LastIndexByte(m.Topic, '/')+1:])
+		subtopic = m.Topic[strings.LastIndexByte(m.Topic, '/')+1:]
+		if subtopic != "event" && subtopic != "beacon" {
+			return nil, fmt.Errorf("%w: owntracks %s subtopic", ErrIgnored, subtopic)
+		}
 	}
 	if len(m.Payload) == 0 {
 		return nil, fmt.Errorf("%w: empty payload", ErrIgnored) // cleared retained location [MQTT-3.3.1-10]
@@ -108,8 +115,19 @@ func (o OwnTracks) Decode(base string, m Message) ([]Reading, error) {
 	if !ok {
 		return nil, Reject(ReasonInvalidPayload, "no _type string")
 	}
+	if sub && typ != otSubtopicType[subtopic] {
+		return nil, fmt.Errorf("%w: owntracks _type %.40q on the %s subtopic", ErrIgnored, typ, subtopic)
+	}
 	r := newReading(o.Family(), device, m)
 	switch typ {
+	case "transition":
+		if err := otTransition(&r, obj); err != nil {
+			return nil, err
+		}
+	case "beacon":
+		if err := otBeacon(&r, obj); err != nil {
+			return nil, err
+		}
 	case "location":
 		if err := otLocation(&r, obj); err != nil {
 			return nil, err
@@ -122,12 +140,111 @@ func (o OwnTracks) Decode(base string, m Message) ([]Reading, error) {
 		offline := false
 		r.Online = &offline
 	default:
-		// transition, waypoint(s), card, cmd, configuration, status,
-		// steps, beacon, request, and encrypted (the key is the apps'
-		// secret) are not device status.
+		// waypoint(s), card, cmd, configuration, status, steps,
+		// request, and encrypted (the key is the apps' secret) are not
+		// device status.
 		return nil, fmt.Errorf("%w: owntracks _type %.40q", ErrIgnored, typ)
 	}
 	return []Reading{r}, nil
+}
+
+// otSubtopicType is the _type the apps publish on a decoded subtopic
+// (https://owntracks.org/booklet/tech/json/ "Topics"): enter/leave
+// transitions on …/event, iOS beacon ranging on …/beacon.
+var otSubtopicType = map[string]string{"event": "transition", "beacon": "beacon"}
+
+// otTransition maps a transition (entering or leaving a region or a BLE
+// beacon's range) to attrs of the device, with the time it happened
+// (tst, also the Reading's time): transition.event (enter, leave),
+// transition.region (desc), transition.region_id (rid), transition.trigger
+// (t: c circular region, b beacon, l location update) and
+// transition.time (RFC 3339). The latest transition wins; the regions the
+// device is in are the location's inregions.
+func otTransition(r *Reading, obj []member) error {
+	ev, _ := lookup(obj, "event")
+	event, _ := ev.(string)
+	if event != "enter" && event != "leave" {
+		return Reject(ReasonInvalidPayload, "transition event %.40q, want enter or leave", fmt.Sprint(ev))
+	}
+	if err := otEventTime(r, obj, "transition.time"); err != nil {
+		return err
+	}
+	if err := setAttr(r, "transition.event", event); err != nil {
+		return err
+	}
+	return otTextAttrs(r, obj, map[string]string{"desc": "transition.region", "rid": "transition.region_id", "t": "transition.trigger"})
+}
+
+// otBeaconProximity names the booklet's prox codes.
+var otBeaconProximity = []string{"unknown", "immediate", "near", "far"}
+
+// otBeacon maps an iOS beacon ranging message: attrs beacon.region (desc),
+// beacon.uuid, beacon.major, beacon.minor, beacon.proximity and
+// beacon.time; metrics beacon.rssi (dBm) and beacon.accuracy (m).
+func otBeacon(r *Reading, obj []member) error {
+	if err := otEventTime(r, obj, "beacon.time"); err != nil {
+		return err
+	}
+	if err := otTextAttrs(r, obj, map[string]string{"desc": "beacon.region", "uuid": "beacon.uuid", "major": "beacon.major", "minor": "beacon.minor"}); err != nil {
+		return err
+	}
+	for _, kn := range [][2]string{{"rssi", "beacon.rssi"}, {"acc", "beacon.accuracy"}} {
+		key, name := kn[0], kn[1]
+		v, _ := lookup(obj, key)
+		f, ok, err := otNumber(v)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := setMetric(r, name, f); err != nil {
+				return err
+			}
+		}
+	}
+	if v, ok := lookup(obj, "prox"); ok {
+		if n, isNum := v.(json.Number); isNum {
+			if i, err := strconv.Atoi(string(n)); err == nil && i >= 0 && i < len(otBeaconProximity) {
+				return setAttr(r, "beacon.proximity", otBeaconProximity[i])
+			}
+		}
+	}
+	return nil
+}
+
+// otEventTime sets the Reading's time from tst, the moment the event
+// happened, and keeps it as the attr name (RFC 3339, UTC) so that the
+// event's time survives later Readings of the device. Without a usable
+// tst the receive time is the event's time.
+func otEventTime(r *Reading, obj []member, name string) error {
+	if v, ok := lookup(obj, "tst"); ok {
+		if ts, ok := otTime(v); ok {
+			r.TS = ts
+		}
+	}
+	return setAttr(r, name, r.TS.UTC().Format(time.RFC3339))
+}
+
+// otTextAttrs keeps the string or integer elements of keys as attrs.
+func otTextAttrs(r *Reading, obj []member, keys map[string]string) error {
+	for _, mb := range obj {
+		name, ok := keys[mb.key]
+		if !ok {
+			continue
+		}
+		var text string
+		switch v := mb.val.(type) {
+		case string:
+			text = v
+		case json.Number:
+			text = string(v)
+		default:
+			continue
+		}
+		if err := setAttr(r, name, text); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // otMetrics maps location elements to canonical metrics, with the factor

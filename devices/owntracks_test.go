@@ -102,6 +102,9 @@ func FuzzOwnTracks(f *testing.F) {
 	f.Add("owntracks/jane/phone", []byte(`{"_type":"location","lat":1,"lon":2,"topic":"owntracks/jane/phone"}`))
 	f.Add("owntracks/a/b/c/event", []byte(`{"_type":"transition"}`))
 	f.Add("owntracks//x", []byte(`{}`))
+	f.Add("owntracks/jane/phone/event", []byte(`{"_type":"transition","event":"enter","desc":"Home","rid":7,"t":"c","tst":"1427634603"}`))
+	f.Add("owntracks/jane/phone/beacon", []byte(`{"_type":"beacon","uuid":"x","major":1e400,"rssi":"-62","prox":9,"tst":-1}`))
+	f.Add("owntracks/jane/phone", []byte(`{"_type":"transition","event":"leave","tst":1e30}`))
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		fuzzDecode(t, devices.OwnTracks{}, "owntracks", topic, payload)
 	})
