@@ -70,6 +70,25 @@ func parseStatCPU(b []byte) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
+// loadAverage is the machine's 1-minute load average from /proc/loadavg,
+// or -1: on a shared machine it says how much the figures were competing
+// for the cores.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := bytes.Fields(b)
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(string(f[0]), 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
 // cpuMeter measures the CPU share of one process over a window.
 type cpuMeter struct {
 	pid   int

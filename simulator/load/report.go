@@ -54,10 +54,13 @@ func WriteMarkdown(out io.Writer, results []Result) error {
 		if per := r.Connect.RSSPerSocket(); per >= 0 {
 			conn += fmt.Sprintf(", RSS %.1f KiB/socket", per/1024)
 		}
+		if r.LoadAvg >= 0 {
+			conn += fmt.Sprintf("; load average %.1f", r.LoadAvg)
+		}
 		switch {
 		case len(r.Steps) == 0:
-			fmt.Fprintf(&b, "| %s: RSS per connection; connect rate | %s; %s/s | %s in %.1f s |\n",
-				w.title(), kib(r.Connect.RSSPerSocket()), kilo(r.Connect.Rate()), thousands(r.Connect.Sockets), r.Connect.Duration.Seconds())
+			fmt.Fprintf(&b, "| %s: RSS per connection; connect rate | %s; %s/s | %s in %.1f s; load average %.1f |\n",
+				w.title(), kib(r.Connect.RSSPerSocket()), kilo(r.Connect.Rate()), thousands(r.Connect.Sockets), r.Connect.Duration.Seconds(), r.LoadAvg)
 		case len(w.Rates) == 1:
 			s := r.Steps[0]
 			fmt.Fprintf(&b, "| %s: p99; server CPU | %s; %s | %s deliveries/s, loss %d, p50 %s, max %s, load generator %s; %s |\n",

@@ -23,6 +23,10 @@ type Result struct {
 	// Stopped says why the sweep ended before its last rate; empty when
 	// every step ran.
 	Stopped string
+	// LoadAvg is the machine's 1-minute load average when the workload
+	// ended (-1: unknown); above the core count, the server and the load
+	// generator were waiting for CPU.
+	LoadAvg float64
 }
 
 // ConnectStats describes opening the sockets.
@@ -193,6 +197,7 @@ func runWorkload(ctx context.Context, cfg Config, w Workload) (res Result, err e
 			break
 		}
 	}
+	res.LoadAvg = loadAverage()
 	if n := f.badFrames.Load(); n > 0 {
 		return res, fmt.Errorf("%d frames did not parse as the load generator's deliveries", n)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +27,7 @@ func runLoad(ctx context.Context, args []string, lookupEnv func(string) (string,
 		workloads string
 		rates     string
 		steps     bool
+		profile   string
 		level     slog.Level
 	)
 	fs.StringVar(&cfg.BridgeBin, "bridge-bin", "", "mqlive binary to start (--dev, free loopback ports, a fresh directory) once per workload")
@@ -47,6 +50,7 @@ func runLoad(ctx context.Context, args []string, lookupEnv func(string) (string,
 	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "sockets connecting at once")
 	fs.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "bound on the whole run")
 	fs.BoolVar(&steps, "steps", false, "also print every step of every workload as a second table")
+	fs.StringVar(&profile, "cpuprofile", "", "write the load generator's own CPU profile to this file (go tool pprof)")
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level of the progress on stderr: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `mqlive-sim load measures a bridge from outside: WebSocket subscribers
@@ -72,6 +76,17 @@ Flags (also %s<FLAG> in the environment, e.g. %sTOKEN_SECRET):
 		return errUsage
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	results, err := load.Run(ctx, cfg)
 	if errors.Is(err, load.ErrConfig) {
 		fmt.Fprintln(stderr, "mqlive-sim load:", err)
