@@ -54,13 +54,15 @@ func WriteMarkdown(out io.Writer, results []Result) error {
 		if per := r.Connect.RSSPerSocket(); per >= 0 {
 			conn += fmt.Sprintf(", RSS %.1f KiB/socket", per/1024)
 		}
+		load := ""
 		if r.LoadAvg >= 0 {
-			conn += fmt.Sprintf("; load average %.1f", r.LoadAvg)
+			load = fmt.Sprintf("; load average %.1f", r.LoadAvg)
 		}
+		conn += load
 		switch {
 		case len(r.Steps) == 0:
-			fmt.Fprintf(&b, "| %s: RSS per connection; connect rate | %s; %s/s | %s in %.1f s; load average %.1f |\n",
-				w.title(), kib(r.Connect.RSSPerSocket()), kilo(r.Connect.Rate()), thousands(r.Connect.Sockets), r.Connect.Duration.Seconds(), r.LoadAvg)
+			fmt.Fprintf(&b, "| %s: RSS per connection; connect rate | %s; %s/s | %s in %.1f s%s |\n",
+				w.title(), kib(r.Connect.RSSPerSocket()), kilo(r.Connect.Rate()), thousands(r.Connect.Sockets), r.Connect.Duration.Seconds(), load)
 		case len(w.Rates) == 1:
 			s := r.Steps[0]
 			fmt.Fprintf(&b, "| %s: p99; server CPU | %s; %s | %s deliveries/s, loss %d, p50 %s, max %s, load generator %s; %s |\n",
@@ -80,9 +82,9 @@ func WriteMarkdown(out io.Writer, results []Result) error {
 				stop = "stopped " + r.Stopped
 			}
 			fmt.Fprintf(&b, "| %s: highest rate with %s | %s | %s; %s |\n", w.title(), limit, best, stop, conn)
-			if lo, hi, ok := r.burstP99(); ok && w.Channels == 1 {
-				fmt.Fprintf(&b, "| %s at %s–%s msg/s: p99 of one %s-way burst | %s | |\n",
-					w.Name, num(w.Rates[0]), num(w.BurstMax), thousands(w.Subscribers), span(lo, hi))
+			if lo, hi, rates, ok := r.burstP99(); ok && w.Channels == 1 {
+				fmt.Fprintf(&b, "| %s at %s msg/s: p99 of one %s-way burst | %s | |\n",
+					w.Name, rates, thousands(w.Subscribers), span(lo, hi))
 			}
 		}
 	}
@@ -108,18 +110,24 @@ func WriteSteps(out io.Writer, results []Result) error {
 // burstP99 is the lowest and highest p99 of the passing steps at or below
 // BurstMax: at those rates each publication is delivered before the next,
 // so the p99 is that of one burst to every subscriber.
-func (r Result) burstP99() (lo, hi time.Duration, ok bool) {
+// rates names the steps it covers ("1–10").
+func (r Result) burstP99() (lo, hi time.Duration, rates string, ok bool) {
+	var first, last float64
 	for i, s := range r.Steps {
 		if s.Rate > r.Workload.BurstMax || i > r.Passed {
 			continue
 		}
-		if !ok || s.P99 < lo {
-			lo = s.P99
+		if !ok {
+			lo, first = s.P99, s.Rate
 		}
-		hi = max(hi, s.P99)
+		lo, hi, last = min(lo, s.P99), max(hi, s.P99), s.Rate
 		ok = true
 	}
-	return lo, hi, ok
+	rates = num(first)
+	if last != first {
+		rates += "–" + num(last)
+	}
+	return lo, hi, rates, ok
 }
 
 func span(lo, hi time.Duration) string {
