@@ -15,6 +15,16 @@
 // with 4009 and its queue freed, so a client that requests large
 // snapshots and never reads cannot grow the node.
 //
+// Delivery of one publication to a channel with many local subscribers
+// (hundreds or more) is split into contiguous shards of its subscriber
+// list, one goroutine per core; Deliver returns when all are queued, so a
+// session still gets a channel's publications in order. A publication's
+// frame is encoded once (state.Publication.Frame) and shared by every
+// session. Waking a writer is a non-blocking send on that session's own
+// channel, and only the first delivery since the writer last took its
+// queue sends it, so there is no lock all writers share and a busy
+// writer costs its producers nothing more.
+//
 // One delivery path: the hub is the fan-out's Handler (Deliver and Lost).
 // It subscribes a channel upstream (Config.Upstream, the fan-out) when the
 // node's first session wants it and unsubscribes after the last one leaves,

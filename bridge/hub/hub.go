@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"runtime"
 	"sync"
 	"time"
 
@@ -60,13 +61,65 @@ const DefaultMaxQueuedReplyBytes = 4 << 20
 
 type chanKey struct{ tenant, channel string }
 
+// subEntry is one local subscription of a channel.
+type subEntry struct {
+	s   *Session
+	sub *Sub
+}
+
+// channelSubs are a channel's local subscriptions: a slice, so that a
+// delivery can split it into contiguous shards for several goroutines, and
+// an index into it for subscribe and unsubscribe (swap-remove).
+type channelSubs struct {
+	list []subEntry
+	idx  map[*Session]int
+}
+
+func (c *channelSubs) len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.list)
+}
+
+// shardMin is the fewest subscribers one delivery goroutine takes: a
+// hand-off to another goroutine costs about as much as queueing to a few
+// hundred sessions, so smaller channels (W2's 5 per channel) are delivered
+// inline and only big ones (W1's 5,000) use every core.
+const shardMin = 256
+
+// forShards calls fn on contiguous parts of list, in parallel on up to
+// GOMAXPROCS goroutines (the caller's among them), and returns when every
+// part is done. Each session is in exactly one part and the caller
+// delivers one publication at a time, so a session still sees a channel's
+// publications in order.
+func forShards(list []subEntry, fn func([]subEntry)) {
+	n := min(runtime.GOMAXPROCS(0), len(list)/shardMin)
+	if n <= 1 {
+		fn(list)
+		return
+	}
+	size := (len(list) + n - 1) / n
+	var wg sync.WaitGroup
+	for i := size; i < len(list); i += size {
+		wg.Add(1)
+		go func(part []subEntry) {
+			defer wg.Done()
+			fn(part)
+		}(list[i:min(i+size, len(list))])
+	}
+	fn(list[:size])
+	wg.Wait()
+}
+
 // Hub knows which local sessions subscribe to which channels.
 type Hub struct {
 	cfg Config
 	mu  sync.RWMutex
 	// subs maps a channel to its subscribers. Readers take mu.RLock, so
-	// deliveries to different channels run in parallel.
-	subs     map[chanKey]map[*Session]*Sub
+	// deliveries to different channels run in parallel, and one big
+	// channel's delivery is split across cores (forShards).
+	subs     map[chanKey]*channelSubs
 	sessions map[*Session]struct{}
 	perTen   map[string]int
 
@@ -94,7 +147,7 @@ func New(cfg Config) *Hub {
 	return &Hub{
 		seed:     maphash.MakeSeed(),
 		cfg:      cfg,
-		subs:     make(map[chanKey]map[*Session]*Sub),
+		subs:     make(map[chanKey]*channelSubs),
 		sessions: make(map[*Session]struct{}),
 		perTen:   make(map[string]int),
 	}
@@ -164,7 +217,7 @@ func (h *Hub) Subscribe(ctx context.Context, s *Session, channel string, opts Su
 	lk.Lock()
 	defer lk.Unlock()
 	h.mu.RLock()
-	first := len(h.subs[k]) == 0
+	first := h.subs[k].len() == 0
 	_, registered := h.sessions[s]
 	h.mu.RUnlock()
 	if !registered {
@@ -176,14 +229,23 @@ func (h *Hub) Subscribe(ctx context.Context, s *Session, channel string, opts Su
 		}
 	}
 	h.mu.Lock()
-	m := h.subs[k]
-	if m == nil {
-		m = make(map[*Session]*Sub)
-		h.subs[k] = m
+	cs := h.subs[k]
+	if cs == nil {
+		cs = &channelSubs{idx: make(map[*Session]int)}
+		h.subs[k] = cs
 	}
-	old, existed := m[s]
+	i, existed := cs.idx[s]
+	var old *Sub
+	if existed {
+		old = cs.list[i].sub
+	}
 	sub := s.subscribe(channel, opts, old)
-	m[s] = sub
+	if existed {
+		cs.list[i].sub = sub
+	} else {
+		cs.idx[s] = len(cs.list)
+		cs.list = append(cs.list, subEntry{s, sub})
+	}
 	h.mu.Unlock()
 	if !existed {
 		if met := h.cfg.Metrics; met != nil {
@@ -207,13 +269,25 @@ func (h *Hub) Unsubscribe(s *Session, channel string) bool {
 	lk.Lock()
 	defer lk.Unlock()
 	h.mu.Lock()
-	m := h.subs[k]
-	if _, ok := m[s]; !ok {
+	cs := h.subs[k]
+	if cs == nil {
 		h.mu.Unlock()
 		return false
 	}
-	delete(m, s)
-	last := len(m) == 0
+	i, ok := cs.idx[s]
+	if !ok {
+		h.mu.Unlock()
+		return false
+	}
+	n := len(cs.list) - 1
+	if i != n {
+		cs.list[i] = cs.list[n]
+		cs.idx[cs.list[i].s] = i
+	}
+	cs.list[n] = subEntry{}
+	cs.list = cs.list[:n]
+	delete(cs.idx, s)
+	last := n == 0
 	if last {
 		delete(h.subs, k)
 	}
@@ -235,16 +309,22 @@ func (h *Hub) Unsubscribe(s *Session, channel string) bool {
 func (h *Hub) HasSubscribers(tenant, channel string) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.subs[chanKey{tenant, channel}]) > 0
+	return h.subs[chanKey{tenant, channel}].len() > 0
 }
 
-// Deliver hands p to every local subscriber of its channel. It never blocks
-// on a client. It is the hub's side of fanout.Handler.
+// Deliver hands p to every local subscriber of its channel, on several
+// cores when the channel has many, and returns once every subscriber has
+// it queued. It never blocks on a client: it only appends to queues and
+// wakes writers. It is the hub's side of fanout.Handler.
 func (h *Hub) Deliver(tenant string, p *state.Publication) {
 	start := time.Now()
 	h.mu.RLock()
-	for s, sub := range h.subs[chanKey{tenant, p.Channel}] {
-		s.deliver(sub, p)
+	if cs := h.subs[chanKey{tenant, p.Channel}]; cs != nil {
+		forShards(cs.list, func(part []subEntry) {
+			for _, e := range part {
+				e.s.deliver(e.sub, p)
+			}
+		})
 	}
 	h.mu.RUnlock()
 	if m := h.cfg.Metrics; m != nil {
@@ -257,8 +337,10 @@ func (h *Hub) Deliver(tenant string, p *state.Publication) {
 // since, as after an overflow. It is the other half of fanout.Handler.
 func (h *Hub) Lost(tenant, channel string) {
 	h.mu.RLock()
-	for s, sub := range h.subs[chanKey{tenant, channel}] {
-		s.lost(sub)
+	if cs := h.subs[chanKey{tenant, channel}]; cs != nil {
+		for _, e := range cs.list {
+			e.s.lost(e.sub)
+		}
 	}
 	h.mu.RUnlock()
 }
@@ -267,9 +349,13 @@ func (h *Hub) Lost(tenant, channel string) {
 func (h *Hub) Presence(tenant, channel string) []wire.PresenceClient {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	m := h.subs[chanKey{tenant, channel}]
-	out := make([]wire.PresenceClient, 0, len(m))
-	for s := range m {
+	cs := h.subs[chanKey{tenant, channel}]
+	if cs == nil {
+		return []wire.PresenceClient{}
+	}
+	out := make([]wire.PresenceClient, 0, len(cs.list))
+	for _, e := range cs.list {
+		s := e.s
 		out = append(out, wire.PresenceClient{User: s.User, Session: s.ID, Node: s.Node, ConnectedAt: s.ConnectedAt})
 	}
 	return out

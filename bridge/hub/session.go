@@ -11,10 +11,11 @@ import (
 	"github.com/mqlive/mqlive/bridge/wire"
 )
 
-// Frame is one unit of work for a session's writer: a text frame, or the
-// final close frame.
+// Frame is one unit of work for a session's writer: a text frame, a pong
+// (Data is its payload), or the final close frame.
 type Frame struct {
 	Data   []byte
+	Pong   bool
 	Close  bool
 	Code   int
 	Reason string
@@ -111,6 +112,14 @@ type Session struct {
 	overflowed bool
 	closing    bool
 	code       int // the close code of the first Close
+	// signaled: a wake-up was sent (or is being sent) since the writer
+	// last took the queue (see unlockWake).
+	signaled bool
+	// pong is the payload of the pong the writer owes the peer (RFC 6455
+	// §5.5.3: answering the most recent ping is enough); hasPong says
+	// one is owed.
+	pong    []byte
+	hasPong bool
 
 	timer *time.Timer // NextBefore's, owned by the writer goroutine
 }
@@ -124,6 +133,19 @@ func (h *Hub) NewSession(id, user, tenant, node string) *Session {
 		wake: make(chan struct{}, 1),
 		subs: make(map[string]*Sub),
 		pend: make(map[pendKey]*pending),
+	}
+}
+
+// unlockWake releases mu and wakes the writer, unless a wake-up is already
+// on its way: the writer clears signaled when it takes the queue, so a
+// burst of deliveries to a session whose writer is busy costs one channel
+// operation in all, not one each.
+func (s *Session) unlockWake() {
+	send := !s.signaled
+	s.signaled = true
+	s.mu.Unlock()
+	if send {
+		s.signal()
 	}
 }
 
@@ -248,8 +270,7 @@ func (s *Session) Send(frame []byte) {
 		s.queue = append(s.queue, item{frame: frame, reply: true})
 		s.replyBytes += len(frame)
 	}
-	s.mu.Unlock()
-	s.signal()
+	s.unlockWake()
 }
 
 // admitReplyLocked reports whether n more reply bytes fit; when they do
@@ -299,8 +320,7 @@ func (s *Session) deliver(sub *Sub, p *state.Publication) {
 		return
 	}
 	s.liveLocked(sub, p)
-	s.mu.Unlock()
-	s.signal()
+	s.unlockWake()
 }
 
 // liveLocked queues a live publication after checking that it follows the
@@ -342,8 +362,7 @@ func (s *Session) Recover(sub *Sub, recovered []*state.Publication, pos wire.Str
 		n += len(p.Frame)
 	}
 	if !s.admitReplyLocked(n) {
-		s.mu.Unlock()
-		s.signal()
+		s.unlockWake()
 		return
 	}
 	s.replyBytes += n
@@ -368,8 +387,7 @@ func (s *Session) Recover(sub *Sub, recovered []*state.Publication, pos wire.Str
 	if lost {
 		s.lagLocked(sub, sub.last)
 	}
-	s.mu.Unlock()
-	s.signal()
+	s.unlockWake()
 }
 
 // lost answers Hub.Lost for one subscription.
@@ -382,8 +400,7 @@ func (s *Session) lost(sub *Sub) {
 			s.lagLocked(sub, sub.last)
 		}
 	}
-	s.mu.Unlock()
-	s.signal()
+	s.unlockWake()
 }
 
 // lagLocked queues a lagged notice for sub saying that offset is the last
@@ -473,8 +490,7 @@ func (s *Session) overflowLocked(sub *Sub, p *state.Publication) {
 func (s *Session) Close(code int, reason string, notify bool) {
 	s.mu.Lock()
 	s.closeLocked(code, reason, notify)
-	s.mu.Unlock()
-	s.signal()
+	s.unlockWake()
 }
 
 func (s *Session) closeLocked(code int, reason string, notify bool) {
@@ -537,6 +553,15 @@ func closeMarker(code int, reason string) []byte {
 	return append(b, reason...)
 }
 
+// Pong asks the writer to answer a ping with data, so that every write to
+// the socket, control frames included, stays in the one writer goroutine.
+// Only the newest unanswered ping is answered. The session keeps data.
+func (s *Session) Pong(data []byte) {
+	s.mu.Lock()
+	s.pong, s.hasPong = data, true
+	s.unlockWake()
+}
+
 // ErrIdle is returned by NextBefore when its deadline passes with nothing
 // to write; the writer sends a keep-alive ping then.
 var ErrIdle = errors.New("hub: session idle")
@@ -554,7 +579,12 @@ func (s *Session) Next(ctx context.Context, dst []Frame) ([]Frame, error) {
 func (s *Session) NextBefore(ctx context.Context, dst []Frame, deadline time.Time) ([]Frame, error) {
 	for {
 		s.mu.Lock()
+		s.signaled = false
 		depth := len(s.queue) + len(s.order)
+		if s.hasPong {
+			dst = append(dst, Frame{Pong: true, Data: s.pong})
+			s.pong, s.hasPong = nil, false
+		}
 		for _, it := range s.queue {
 			if len(it.frame) > 0 && it.frame[0] == 0 {
 				code := int(it.frame[1])<<8 | int(it.frame[2])
