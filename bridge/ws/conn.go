@@ -131,6 +131,17 @@ func (cn *conn) readLoop() int {
 	c.SetPongHandler(func(string) error {
 		return c.SetReadDeadline(time.Now().Add(2 * s.cfg.PingInterval))
 	})
+	// The library's handlers would answer pings and closes from this
+	// goroutine; the writer does instead, so that no frame of the
+	// writer's writev batches can meet one of them (see frameWriter).
+	c.SetPingHandler(func(data string) error {
+		cn.sess.Pong([]byte(data))
+		return nil
+	})
+	c.SetCloseHandler(func(code int, _ string) error {
+		cn.sess.Close(code, "", false) // the writer echoes the code
+		return nil
+	})
 	m := s.cfg.Metrics
 	for {
 		typ, data, err := c.ReadMessage()
@@ -256,13 +267,16 @@ func isTimeout(err error) bool {
 	return errors.As(err, &te) && te.Timeout()
 }
 
-// writeLoop drains the session into the socket. It is the only goroutine
-// that writes data frames; it also sends the keep-alive pings.
+// writeLoop drains the session into the socket: text frames through
+// frameWriter (several per writev), and the pings, the pongs the reader
+// hands over (hub.Session.Pong) and the close frame through the library.
+// It is the one goroutine that writes to the socket.
 func (cn *conn) writeLoop() {
 	s := cn.srv
 	c := cn.ws
 	m := s.cfg.Metrics
 	var frames []hub.Frame
+	fw := newFrameWriter(c.NetConn(), s.cfg.WriteTimeout)
 	nextPing := time.Now().Add(s.cfg.PingInterval)
 	for {
 		var err error
@@ -279,12 +293,15 @@ func (cn *conn) writeLoop() {
 			nextPing = time.Now().Add(s.cfg.PingInterval)
 			continue
 		}
-		for _, f := range frames {
+		for i := 0; i < len(frames); {
+			f := frames[i]
 			if f.Close {
-				// 1005, 1006 and 1015 only describe a close; RFC 6455
-				// §7.4.1 forbids sending them (a peer gone silent past its
-				// ping deadline is counted as 1006 and just disconnected).
-				if f.Code != 1005 && f.Code != 1006 && f.Code != 1015 {
+				// 1006 and 1015 only describe a close; RFC 6455 §7.4.1
+				// forbids sending them (a peer gone silent past its ping
+				// deadline is counted as 1006 and just disconnected).
+				// 1005 (the peer's close had no code) is answered with a
+				// close frame without one.
+				if f.Code != 1006 && f.Code != 1015 {
 					_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(f.Code, f.Reason), time.Now().Add(time.Second))
 				}
 				// The reader waits closeLinger for the peer's answer,
@@ -295,15 +312,30 @@ func (cn *conn) writeLoop() {
 				cn.lingerMu.Unlock()
 				return
 			}
-			_ = c.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-			if err := c.WriteMessage(websocket.TextMessage, f.Data); err != nil {
+			if f.Pong {
+				if err := c.WriteControl(websocket.PongMessage, f.Data, time.Now().Add(s.cfg.WriteTimeout)); err != nil {
+					_ = c.Close()
+					return
+				}
+				i++
+				continue
+			}
+			// The text frames up to the next control frame go out
+			// together (writev).
+			j := i + 1
+			for j < len(frames) && !frames[j].Close && !frames[j].Pong {
+				j++
+			}
+			n, err := fw.write(frames[i:j])
+			if err != nil {
 				_ = c.Close()
 				return
 			}
 			if m != nil {
-				m.FramesOut.Inc()
-				m.BytesOut.Add(float64(len(f.Data)))
+				m.FramesOut.Add(float64(j - i))
+				m.BytesOut.Add(float64(n))
 			}
+			i = j
 		}
 		clear(frames)
 		if time.Now().After(nextPing) {

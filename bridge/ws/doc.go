@@ -6,9 +6,12 @@
 // Each WebSocket has exactly two goroutines: the Fiber handler goroutine,
 // which only reads frames and answers requests by queueing frames, and one
 // writer goroutine that drains the connection's hub.Session and owns every
-// data write (STYLE.md §8). Close and ping frames go through
-// WriteControl, which the websocket library allows concurrently with the
-// writer. Fiber reuses its context after a handler returns, so everything
+// write (STYLE.md §8). The writer sends the text frames it finds queued
+// together, with one writev and frame headers it builds itself
+// (frameWriter); the library keeps the handshake, the reading and the
+// control frames, which the writer sends through it too: pings, the pongs
+// the reader hands over (hub.Session.Pong) and the close frame, the peer's
+// close included. Fiber reuses its context after a handler returns, so everything
 // kept from a request is copied first.
 //
 // Server is safe for concurrent use. Request handlers never block on

@@ -54,6 +54,20 @@ func startLimits(t *testing.T, cfg ws.Config) *limitsServer {
 	return &limitsServer{srv: srv, url: "ws://" + srv.Addr() + "/ws", hub: cfg.Hub, m: m, mem: mem}
 }
 
+// onlySession waits for the server's one session.
+func (ls *limitsServer) onlySession(t *testing.T) *hub.Session {
+	t.Helper()
+	var sess *hub.Session
+	bridgetest.Eventually(t, 5*time.Second, func() error {
+		if ss := ls.hub.Sessions(); len(ss) == 1 {
+			sess = ss[0]
+			return nil
+		}
+		return fmt.Errorf("%d sessions, want 1", len(ls.hub.Sessions()))
+	})
+	return sess
+}
+
 // dialIdle upgrades with extra headers and never connects; the status is
 // the HTTP status of a refused upgrade (0 when it succeeded).
 func dialIdle(t *testing.T, url string, h http.Header) (*websocket.Conn, int) {
@@ -98,14 +112,7 @@ func TestUnreadSnapshotsClose4009(t *testing.T) {
 	}
 	c := bridgetest.Dial(t, ls.url)
 	c.Connect(bridgetest.Token(t, "alice", "acme"))
-	var sess *hub.Session
-	bridgetest.Eventually(t, 5*time.Second, func() error {
-		if ss := ls.hub.Sessions(); len(ss) == 1 {
-			sess = ss[0]
-			return nil
-		}
-		return fmt.Errorf("no session")
-	})
+	sess := ls.onlySession(t)
 	var snapshot []byte
 	{
 		id := c.Request(wire.MethodSubscribe, wire.SubscribeParams{Channel: "devices"})

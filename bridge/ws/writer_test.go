@@ -1,0 +1,135 @@
+package ws_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mqlive/mqlive/bridge/bridgetest"
+	"github.com/mqlive/mqlive/bridge/wire"
+	"github.com/mqlive/mqlive/bridge/ws"
+)
+
+// TestBatchedFramesArriveIntact: frames the server writes several per
+// writev (with headers it builds itself) are read by a real WebSocket
+// client whole and in order, in every length form of RFC 6455 §5.2 (7-bit,
+// 16-bit after 126, 64-bit after 127, and the edges between them), while
+// the client pings all along and gets its pongs: control frames from the
+// same writer never land inside a batch.
+func TestBatchedFramesArriveIntact(t *testing.T) {
+	ls := startLimits(t, ws.Config{})
+	conn := dialConnected(t, ls.url)
+	conn.SetReadLimit(1 << 20)
+	sess := ls.onlySession(t)
+	framesOut := testutil.ToFloat64(ls.m.FramesOut)
+
+	sizes := []int{0, 1, 124, 125, 126, 127, 65534, 65535, 65536, 65537, 200_000}
+	for i := 0; len(sizes) < 1000; i++ {
+		sizes = append(sizes, 10+i%300) // many small frames: long batches
+	}
+	want := make([][]byte, len(sizes))
+	for i, n := range sizes {
+		// Every frame is unique and says where it belongs.
+		f := []byte(strconv.Itoa(i) + ":")
+		for len(f) < n {
+			f = append(f, byte('a'+(i+len(f))%26))
+		}
+		want[i] = f[:max(n, len(strconv.Itoa(i))+1)]
+	}
+	var pongs atomic.Int32
+	conn.SetPongHandler(func(string) error { pongs.Add(1); return nil })
+	stopPings := make(chan struct{})
+	pinged := make(chan int)
+	go func() {
+		n := 0
+		defer func() { pinged <- n }()
+		for {
+			select {
+			case <-stopPings:
+				return
+			default:
+			}
+			if conn.WriteControl(websocket.PingMessage, []byte("p"+strconv.Itoa(n)), time.Now().Add(time.Second)) != nil {
+				return
+			}
+			n++
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
+	for _, f := range want {
+		sess.Send(f)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for i := range want {
+		typ, got, err := conn.ReadMessage()
+		require.NoError(t, err, "frame %d", i)
+		require.Equal(t, websocket.TextMessage, typ)
+		require.True(t, bytes.Equal(want[i], got), "frame %d (%d bytes): got %d bytes starting %q", i, len(want[i]), len(got), got[:min(len(got), 12)])
+	}
+	close(stopPings)
+	sent := <-pinged
+	require.Positive(t, sent)
+	// The pongs of the last pings come after the data: read until they have.
+	bridgetest.Eventually(t, 5*time.Second, func() error {
+		_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		_, _, _ = conn.ReadMessage() // runs the pong handler
+		if got := pongs.Load(); got == 0 {
+			return fmt.Errorf("no pong for %d pings", sent)
+		}
+		return nil
+	})
+	require.Equal(t, framesOut+float64(len(want)), testutil.ToFloat64(ls.m.FramesOut))
+}
+
+// TestCloseIsEchoedByWriter: the peer's close frame is answered with the
+// same code by the writer goroutine (the reader no longer writes it), and
+// a close without a code with a close without one.
+func TestCloseIsEchoedByWriter(t *testing.T) {
+	ls := startLimits(t, ws.Config{})
+	for _, code := range []int{websocket.CloseNormalClosure, 4321, websocket.CloseNoStatusReceived} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			conn := dialConnected(t, ls.url)
+			payload := websocket.FormatCloseMessage(code, "bye")
+			if code == websocket.CloseNoStatusReceived {
+				payload = nil
+			}
+			require.NoError(t, conn.WriteControl(websocket.CloseMessage, payload, time.Now().Add(time.Second)))
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for {
+				_, _, err := conn.ReadMessage()
+				if err == nil {
+					continue
+				}
+				var ce *websocket.CloseError
+				require.ErrorAs(t, err, &ce, "%v", err)
+				require.Equal(t, code, ce.Code)
+				require.False(t, strings.Contains(ce.Text, "bye"))
+				break
+			}
+		})
+	}
+}
+
+// dialConnected opens a WebSocket and completes connect on it.
+func dialConnected(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{wire.Subprotocol}}
+	conn, _, err := d.Dial(url, http.Header{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	require.NoError(t, conn.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "connect",
+		"params": map[string]string{"token": bridgetest.Token(t, "alice", "acme")}}))
+	_, msg, err := conn.ReadMessage()
+	require.NoError(t, err)
+	require.Contains(t, string(msg), `"session"`)
+	return conn
+}
