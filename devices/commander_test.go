@@ -76,9 +76,14 @@ func TestTasmotaCommand(t *testing.T) {
 	m, err := ta.Command("home", "plug", "on", nil)
 	require.NoError(t, err)
 	require.Equal(t, "home/cmnd/plug/Power", m.Topic)
+	// A %topic% with '/' (https://tasmota.github.io/docs/MQTT/, Topic "kitchen/plug").
+	m, err = ta.Command("", "kitchen/plug", "on", nil)
+	require.NoError(t, err)
+	require.Equal(t, "cmnd/kitchen/plug/Power", m.Topic)
 
 	for _, c := range []struct{ device, name, args string }{
-		{"a/b", "on", ""},
+		{"a//b", "on", ""},
+		{"%topic%", "on", ""},
 		{"plug", "Backlog", `"Power ON; Reset 1"`},
 		{"plug", "Reset", `"1"`},
 		{"plug", "Upgrade", `"1"`},

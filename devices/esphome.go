@@ -26,8 +26,9 @@ import (
 // ("zigbee2mqtt/#" matches "zigbee2mqtt/status"), and the Router refuses
 // overlapping sources. The default base is therefore "esphome", for nodes
 // configured with topic_prefix: esphome/<node> (and the birth and will
-// topics that follow it); base "" is for a broker or tenant prefix that
-// carries ESPHome nodes only.
+// topics that follow it); nodes at their default prefix are listed in the
+// source's devices (Mount.Devices: one "<node>/#" filter each), and base ""
+// alone is for a broker or tenant prefix that carries ESPHome nodes only.
 //
 // The node is the device id. Object ids are mapped to READINGS.md names
 // when they are exactly a canonical id ("temperature", "wifi_signal" →
@@ -105,14 +106,36 @@ func (e ESPHome) Decode(base string, m Message) ([]Reading, error) {
 		}
 		r.Online = &online
 		return []Reading{r}, nil
-	case len(levels) == 4 && levels[3] == "state" && levels[2] != "":
+	case len(levels) == 4 && levels[3] == "state" && levels[2] != "" && esphomeDecoded(levels[1]):
 		if err := esphomeState(&r, node, levels[1], levels[2], m.Payload); err != nil {
 			return nil, err
 		}
 		return []Reading{r}, nil
+	case len(levels) >= 2 && !esphomeDecoded(levels[1]):
+		// A source with devices subscribes "<node>/#": the logger's
+		// <node>/debug, text sensors, selects, covers and climate topics
+		// are the node's, but not decoded.
+		return nil, fmt.Errorf("%w: esphome %.40s topic", ErrIgnored, levels[1])
+	case len(levels) >= 4 && (levels[len(levels)-1] == "command" || levels[len(levels)-2] == "command"):
+		// <node>/switch/<id>/command, <node>/light/<id>/brightness/command…
+		return nil, fmt.Errorf("%w: esphome command topic", ErrIgnored)
 	}
 	return nil, Reject(ReasonInvalidTopic, "topic %q is not <node>/status or <node>/<component>/<object_id>/state", m.Topic)
 }
+
+// esphomeDecoded reports whether component's state topics are decoded.
+func esphomeDecoded(component string) bool {
+	for _, c := range esphomeComponents {
+		if c == component {
+			return true
+		}
+	}
+	return false
+}
+
+// RootDevices implements RootDevices: with topic_prefix at its default, a
+// node's topics are "<node>/…" at the broker's root.
+func (ESPHome) RootDevices() bool { return true }
 
 // esphomeName maps an object id to the metric name: canonical when the id
 // (or the id without a "<node>_" prefix) is a canonical id, else snake_case.

@@ -75,7 +75,11 @@ func FuzzESPHome(f *testing.F) {
 	f.Add("esphome/n/switch/relay/state", []byte(`OFF`))
 	f.Add("esphome/n/status", []byte(`online`))
 	f.Add("esphome/n/light/l/state", []byte(`{"state":"ON","brightness":255,"color":{"r":1}}`))
+	f.Add("c3-debug/debug", []byte(`[D][sensor:094]: 'temperature': Sending state 21.5`))
+	f.Add("c3-debug/switch/relay/command", []byte(`ON`))
+	f.Add("c3-debug/text_sensor/version/state", []byte(`2024.6.1`))
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		fuzzDecode(t, devices.ESPHome{}, "esphome", topic, payload)
+		fuzzDecode(t, devices.ESPHome{}, "", topic, payload) // a node listed in a source's devices
 	})
 }

@@ -1,8 +1,6 @@
 package devices_test
 
 import (
-	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,20 +12,7 @@ import (
 
 // TestJSONFixtures builds one handler per fixture file from its config.
 func TestJSONFixtures(t *testing.T) {
-	paths, err := filepath.Glob("testdata/json/*.json")
-	require.NoError(t, err)
-	require.NotEmpty(t, paths)
-	for _, p := range paths {
-		t.Run(filepath.Base(p), func(t *testing.T) {
-			f, err := devicestest.LoadFixture(p)
-			require.NoError(t, err)
-			var cfg devices.JSONConfig
-			require.NoError(t, json.Unmarshal(f.Config, &cfg))
-			h, err := devices.NewJSON(cfg)
-			require.NoError(t, err)
-			devicestest.FixtureFile(t, h, p)
-		})
-	}
+	configuredFixtures(t, "testdata/json/*.json", devices.NewJSON)
 }
 
 func TestNewJSONErrors(t *testing.T) {

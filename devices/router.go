@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -12,6 +13,79 @@ type Mount struct {
 	Tenant  string
 	Base    string
 	Handler Handler
+	// Devices, when set, name the devices of a family whose device owns a
+	// topic prefix of its own (RootDevices): the source subscribes
+	// "<base>/<id>/#" for each id instead of the handler's filters, so it
+	// sits beside other sources at the broker's root without claiming
+	// their topics.
+	Devices []string
+}
+
+// RootDevices is implemented by families whose device owns a topic prefix
+// of its own, directly below the base: ESPHome (topic_prefix defaults to
+// the node name) and Shelly Gen2/Gen3 (topic_prefix defaults to the device
+// id). Their Decode with that base reads the first levels below it as the
+// device, so a Mount may list its devices (Mount.Devices).
+type RootDevices interface {
+	Handler
+	// RootDevices reports whether the handler, as configured, decodes
+	// "<base>/<id>/…" topics with <id> the device.
+	RootDevices() bool
+}
+
+// ValidDeviceRoot reports whether id can be listed in Mount.Devices: a
+// topic name without wildcards, not starting with '$', that passes
+// CheckDeviceID (no empty, "." or ".." level, no control character or
+// placeholder, at most MaxDeviceIDLen bytes).
+func ValidDeviceRoot(id string) error {
+	if err := ValidTopic(id); err != nil {
+		return fmt.Errorf("device %q: %w", id, err)
+	}
+	if strings.HasPrefix(id, "$") {
+		return fmt.Errorf("device %q: topics starting with '$' are the broker's [MQTT-4.7.2-1]", id)
+	}
+	if err := CheckDeviceID(id); err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			return fmt.Errorf("device %q: %w", id, de.Err)
+		}
+		return err
+	}
+	return nil
+}
+
+// Filters returns the topic filters of the mount: the handler's under the
+// base, or "<base>/<id>/#" per listed device.
+func (m Mount) Filters() []string {
+	if len(m.Devices) == 0 {
+		return m.Handler.Filters(m.Base)
+	}
+	fs := make([]string, len(m.Devices))
+	for i, id := range m.Devices {
+		fs[i] = JoinBase(m.Base, id) + "/#"
+	}
+	return fs
+}
+
+// checkDevices checks a mount's device list.
+func (m Mount) checkDevices() error {
+	if len(m.Devices) == 0 {
+		return nil
+	}
+	if rd, ok := m.Handler.(RootDevices); !ok || !rd.RootDevices() {
+		return fmt.Errorf("family %s does not take devices (its devices do not own a topic prefix)", m.Handler.Family())
+	}
+	seen := make(map[string]bool, len(m.Devices))
+	for _, id := range m.Devices {
+		if err := ValidDeviceRoot(id); err != nil {
+			return err
+		}
+		if seen[id] {
+			return fmt.Errorf("device %q is listed twice", id)
+		}
+		seen[id] = true
+	}
+	return nil
 }
 
 // String names the source in errors and logs.
@@ -19,6 +93,9 @@ func (m Mount) String() string {
 	family := "<nil>"
 	if m.Handler != nil {
 		family = m.Handler.Family()
+	}
+	if len(m.Devices) > 0 {
+		return fmt.Sprintf("%s source (tenant %q, base %q, devices %q)", family, m.Tenant, m.Base, m.Devices)
 	}
 	return fmt.Sprintf("%s source (tenant %q, base %q)", family, m.Tenant, m.Base)
 }
@@ -43,8 +120,10 @@ type node struct {
 }
 
 // NewRouter checks mounts and builds the lookup trie. It fails on a nil
-// handler, an invalid family id or base, a malformed filter, and on filters
-// of two different mounts that overlap (the error names both sources).
+// handler, an invalid family id or base, a device list on a family that
+// does not take one or with an invalid id, a malformed filter, and on
+// filters of two different mounts that overlap (the error names both
+// sources).
 func NewRouter(mounts ...Mount) (*Router, error) {
 	r := &Router{mounts: append([]Mount(nil), mounts...), root: &node{}}
 	type owned struct {
@@ -63,7 +142,10 @@ func NewRouter(mounts ...Mount) (*Router, error) {
 		if err := ValidBase(m.Base); err != nil {
 			return nil, fmt.Errorf("router: %v: %w", m, err)
 		}
-		fs := m.Handler.Filters(m.Base)
+		if err := m.checkDevices(); err != nil {
+			return nil, fmt.Errorf("router: %v: %w", m, err)
+		}
+		fs := m.Filters()
 		if len(fs) == 0 {
 			return nil, fmt.Errorf("router: %v: handler has no filters", m)
 		}

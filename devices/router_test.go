@@ -29,6 +29,8 @@ func TestRouterTenants(t *testing.T) {
 		{"globex/zigbee2mqtt/kitchen/lamp/availability", "globex", "zigbee2mqtt"},
 		{"tele/plug/STATE", "acme", "tasmota"},
 		{"stat/plug/RESULT", "acme", "tasmota"},
+		{"tele/kitchen/plug/STATE", "acme", "tasmota"}, // a %topic% with '/'
+		{"tele/plug", "acme", "tasmota"},               // "tele/#" matches it; the handler rejects it
 		{"plant1/sensors/p7/state", "acme", "plant_sensors"},
 		{"plant1/sensors/p7/status", "acme", "plant_sensors"},
 		{"$share-less/z/dev", "initech", "zigbee2mqtt"},
@@ -39,12 +41,12 @@ func TestRouterTenants(t *testing.T) {
 		require.Equal(t, c.tenant, m.Tenant, c.topic)
 		require.Equal(t, c.family, m.Handler.Family(), c.topic)
 	}
-	for _, topic := range []string{"", "zigbee2mqtt/x", "tele/plug", "tele/plug/STATE/x", "plant1/sensors/p7", "plant1/sensors/p7/state/x", "other"} {
+	for _, topic := range []string{"", "zigbee2mqtt/x", "cmnd/plug/POWER", "plant1/sensors/p7", "plant1/sensors/p7/state/x", "other"} {
 		_, ok := r.Lookup(topic)
 		require.False(t, ok, topic)
 	}
 	require.Equal(t, []string{
-		"acme/zigbee2mqtt/#", "globex/zigbee2mqtt/#", "tele/+/+", "stat/+/+",
+		"acme/zigbee2mqtt/#", "globex/zigbee2mqtt/#", "tele/#", "stat/#",
 		"plant1/sensors/+/state", "plant1/sensors/+/status", "$share-less/z/#",
 	}, r.Filters())
 	require.Len(t, r.Mounts(), 5)
@@ -144,4 +146,78 @@ func TestRouterLookupIndex(t *testing.T) {
 	require.Equal(t, "b", m.Tenant)
 	_, ok = r.LookupIndex("c/z2m/lamp")
 	require.False(t, ok)
+}
+
+// TestRouterDevices: sources whose devices own a root prefix (ESPHome's
+// topic_prefix defaults to the node name, Shelly Gen2's to the device id)
+// list them, and sit beside other families at the root without overlap.
+func TestRouterDevices(t *testing.T) {
+	r, err := devices.NewRouter(
+		devices.Mount{Tenant: "acme", Base: "zigbee2mqtt", Handler: devices.Zigbee2MQTT{}},
+		devices.Mount{Tenant: "acme", Base: "", Handler: devices.Tasmota{}},
+		devices.Mount{Tenant: "acme", Base: "", Handler: devices.ESPHome{}, Devices: []string{"c3-debug", "esp32-dht22"}},
+		devices.Mount{Tenant: "globex", Base: "", Handler: devices.Shelly{}, Devices: []string{"shellyplus1pm-a8032ab12345"}},
+		devices.Mount{Tenant: "globex", Base: "site", Handler: devices.ESPHome{}, Devices: []string{"garden"}},
+	)
+	require.NoError(t, err)
+	require.Equal(t, []string{"zigbee2mqtt/#", "tele/#", "stat/#", "c3-debug/#", "esp32-dht22/#",
+		"shellyplus1pm-a8032ab12345/#", "site/garden/#"}, r.Filters())
+	for topic, want := range map[string]string{
+		"c3-debug/sensor/temperature/state":          "acme esphome",
+		"esp32-dht22/status":                         "acme esphome",
+		"shellyplus1pm-a8032ab12345/status/switch:0": "globex shelly",
+		"shellyplus1pm-a8032ab12345/events/rpc":      "globex shelly",
+		"site/garden/binary_sensor/motion/state":     "globex esphome",
+		"zigbee2mqtt/c3-debug":                       "acme zigbee2mqtt",
+		"tele/c3-debug/STATE":                        "acme tasmota",
+	} {
+		m, ok := r.Lookup(topic)
+		require.True(t, ok, topic)
+		require.Equal(t, want, m.Tenant+" "+m.Handler.Family(), topic)
+	}
+	for _, topic := range []string{"other-node/status", "c3-debugx/status", "garden/status"} {
+		_, ok := r.Lookup(topic)
+		require.False(t, ok, topic)
+	}
+
+	// What a listed node publishes besides its state is ignored, not
+	// rejected: the logger, command echoes, components not decoded.
+	e := devices.ESPHome{}
+	for _, topic := range []string{"c3-debug/debug", "c3-debug/switch/relay/command", "c3-debug/light/l/brightness/command",
+		"c3-debug/text_sensor/version/state", "c3-debug/climate/ac/mode/state"} {
+		v, _ := decodeErr(t, e, "", topic, "x")
+		require.Equal(t, "ignored", v, topic)
+	}
+	s := devices.Shelly{}
+	for _, topic := range []string{"shellyplus1pm-a8032ab12345/rpc", "shellyplus1pm-a8032ab12345/command/switch:0", "shellyplus1pm-a8032ab12345/debug/log"} {
+		v, _ := decodeErr(t, s, "", topic, "x")
+		require.Equal(t, "ignored", v, topic)
+	}
+}
+
+func TestRouterDevicesRefused(t *testing.T) {
+	for name, c := range map[string]struct {
+		mounts []devices.Mount
+		msg    string
+	}{
+		"family without root devices": {[]devices.Mount{{Handler: devices.Zigbee2MQTT{}, Base: "", Devices: []string{"lamp"}}}, "does not take devices"},
+		"wildcard":                    {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{"node/+"}}}, "wildcards"},
+		"hash":                        {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{"#"}}}, "wildcards"},
+		"empty":                       {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{""}}}, "empty"},
+		"empty level":                 {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{"a//b"}}}, "empty topic level"},
+		"dot level":                   {[]devices.Mount{{Handler: devices.Shelly{}, Devices: []string{"a/.."}}}, `".." level`},
+		"placeholder":                 {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{"%topic%"}}}, "placeholder"},
+		"dollar":                      {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{"$SYS"}}}, "'$'"},
+		"twice":                       {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{"a", "a"}}}, "twice"},
+		"overlap with another source": {[]devices.Mount{
+			{Tenant: "a", Handler: devices.Zigbee2MQTT{}, Base: "zigbee2mqtt"},
+			{Tenant: "b", Handler: devices.ESPHome{}, Devices: []string{"zigbee2mqtt"}}}, "overlaps"},
+		"same device in two tenants": {[]devices.Mount{
+			{Tenant: "a", Handler: devices.ESPHome{}, Devices: []string{"node"}},
+			{Tenant: "b", Handler: devices.Shelly{}, Devices: []string{"node"}}}, "overlaps"},
+	} {
+		_, err := devices.NewRouter(c.mounts...)
+		require.Error(t, err, name)
+		require.ErrorContains(t, err, c.msg, name)
+	}
 }

@@ -23,7 +23,11 @@ import (
 //	  light|color|white/<n>[/status|/power|/energy], emeter/<n>/<x>,
 //	  sensor/<x>, input/<n>, input_event/<n>, longpush/<n>, ext_temperature/<n>,
 //	  ext_humidity/<n>, temperature, overtemperature, voltage, status, info
-//	  (shelly_gen1.go)
+//	  (shelly_gen1.go); a custom MQTT id may contain '/' ("kitchen/plug"):
+//	  the subtopic is then found from its known shapes
+//	<prefix>/status is a Gen1 Motion's status, or a Gen2 device's full
+//	Shelly.GetStatus reply (every component, as NotifyFullStatus carries
+//	them), which scripts and integrations publish there
 //	Gen2/Gen3 (https://shelly-api-docs.shelly.cloud/gen2/General/RPCChannels#mqtt),
 //	device id = the topic prefix below base, which may span levels:
 //	  <prefix>/online               "true" / "false" (retained last will)
@@ -49,8 +53,9 @@ func (Shelly) Family() string { return "shelly" }
 
 // DefaultBase implements Handler: Gen1's fixed "shellies" prefix, which Gen2
 // devices share when their topic_prefix is set to "shellies/<id>". A Gen2
-// device at its default prefix (its bare id) needs base "" (or one source
-// per device, base = that id); see shelly.md.
+// device at its default prefix (its bare id) is listed in a source's
+// devices (Mount.Devices: "<id>/#"), or needs base "" (or one source per
+// device, base = that id).
 func (Shelly) DefaultBase() string { return "shellies" }
 
 // Filters implements Handler. Under a base, everything below it. With base
@@ -60,10 +65,15 @@ func (Shelly) DefaultBase() string { return "shellies" }
 // next to one (the router refuses overlapping sources).
 func (Shelly) Filters(base string) []string {
 	if base == "" {
-		return []string{"shellies/#", "+/online", "+/events/rpc", "+/status/+"}
+		return []string{"shellies/#", "+/online", "+/events/rpc", "+/status/+", "+/status"}
 	}
 	return []string{JoinBase(base, "#")}
 }
+
+// RootDevices implements RootDevices: a Gen2/Gen3 device's default
+// topic_prefix is its id, at the broker's root; a Gen1 device in a
+// devices list is one whose MQTT id was set to a root prefix.
+func (Shelly) RootDevices() bool { return true }
 
 // StaleAfter implements Staler. Shelly devices publish on change (Gen2, and
 // Gen1 battery sensors when they wake) rather than on a clock, and mains
@@ -109,7 +119,13 @@ func shellyTopic(base, topic string) (device string, kind shellyKind, sub string
 			prefix, bare, kind, sub = strings.TrimSuffix(rest[:i], "/"), i == 0, shellyStatus, rest[i+len("status/"):]
 			break
 		}
-		dev, gsub, more := cutLevel(rest)
+		if rest == "status" && base != "shellies" {
+			// The base is a Gen2 device's prefix, and this its full status.
+			prefix, bare, kind = "", true, shellyGen1
+			sub = rest
+			break
+		}
+		dev, gsub, more := shellyGen1Split(rest)
 		if !more {
 			return "", shellyIgnored, "", nil // shellies/announce, shellies/command
 		}
@@ -122,9 +138,10 @@ func shellyTopic(base, topic string) (device string, kind shellyKind, sub string
 		// The base is the device's prefix: one source per Gen2 device.
 		prefix = base[strings.LastIndexByte(base, '/')+1:]
 	}
-	if prefix == "" || strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") || strings.Contains(prefix, "//") {
+	if prefix == "" {
 		return "", 0, "", Reject(ReasonInvalidTopic, "topic %q names no device", topic)
 	}
+	// A prefix with empty levels ("a//b") is refused by CheckDeviceID.
 	return prefix, kind, sub, nil
 }
 

@@ -38,6 +38,53 @@ func shellyIndex(s string) bool {
 	return true
 }
 
+// shellyGen1Kinds are the channel kinds of Gen1 subtopics <kind>/<n>[/…].
+var shellyGen1Kinds = map[string]bool{
+	"relay": true, "roller": true, "light": true, "color": true, "white": true, "meter": true, "emeter": true,
+	"input": true, "input_event": true, "longpush": true, "ext_temperature": true, "ext_humidity": true,
+	"ext_switch": true, "adc": true,
+}
+
+// shellyGen1Single are the one-level Gen1 subtopics, decoded or not.
+var shellyGen1Single = map[string]bool{
+	"info": true, "status": true, "temperature": true, "temperature_f": true, "voltage": true,
+	"overtemperature": true, "temperature_status": true, "announce": true, "settings": true,
+	"command": true, "online": true,
+}
+
+// shellyGen1Sub reports whether sub has the shape of a Gen1 subtopic:
+// a one-level name, sensor/<x>, or <kind>/<n>[/…].
+func shellyGen1Sub(sub string) bool {
+	head, rest, more := cutLevel(sub)
+	if !more {
+		return shellyGen1Single[head]
+	}
+	if head == "sensor" {
+		return rest != "" && strings.IndexByte(rest, '/') < 0
+	}
+	n, _, _ := cutLevel(rest)
+	return shellyGen1Kinds[head] && shellyIndex(n)
+}
+
+// shellyGen1Split splits <id>/<sub>. The MQTT id is the first level unless
+// it was set to one with '/' (Gen1's mqtt_id setting takes any text): then
+// the subtopic starts at the first level from which the rest has a Gen1
+// subtopic's shape ("kitchen/plug/relay/0" is id "kitchen/plug"). A topic
+// with no known shape keeps the first level as the id. more is false when
+// rest has one level only.
+func shellyGen1Split(rest string) (dev, sub string, more bool) {
+	dev, sub, more = cutLevel(rest)
+	if !more || shellyGen1Sub(sub) {
+		return dev, sub, more
+	}
+	for i := len(dev) + 1; i < len(rest); i++ {
+		if rest[i] == '/' && shellyGen1Sub(rest[i+1:]) {
+			return rest[:i], rest[i+1:], true
+		}
+	}
+	return dev, sub, more
+}
+
 // shellyGen1Topic decodes <base>/<id>/<sub>.
 func shellyGen1Topic(r *Reading, sub string, p []byte) error {
 	levels := strings.Split(sub, "/")
@@ -70,7 +117,7 @@ func shellyGen1Device1(r *Reading, sub string, p []byte) error {
 	case "info":
 		return shellyGen1JSON(r, p, shellyGen1Info)
 	case "status":
-		return shellyGen1JSON(r, p, shellyGen1Status)
+		return shellyGen1JSON(r, p, shellyStatusObject)
 	case "temperature":
 		return shellyGen1Number(r, "device_temperature", p, 1)
 	case "voltage":
@@ -287,6 +334,18 @@ func shellyGen1Sensor(r *Reading, q string, p []byte) error {
 		return fmt.Errorf("%w: shelly gen1 wake-up reasons", ErrIgnored)
 	}
 	return shellyGen1Value(r, SnakeCase(q), p)
+}
+
+// shellyStatusObject decodes <id>/status: a Gen2 Shelly.GetStatus reply
+// has the sys component, which every Gen2 and Gen3 device reports; a Gen1
+// Motion's status has none.
+func shellyStatusObject(r *Reading, obj map[string]any) error {
+	sys, ok := obj["sys"].(map[string]any)
+	if !ok {
+		return shellyGen1Status(r, obj)
+	}
+	shellyTS(r, sys["unixtime"])
+	return shellyComponents(r, obj)
 }
 
 // shellyGen1Status maps the Motion's status JSON.

@@ -24,7 +24,7 @@ func TestShellyFilters(t *testing.T) {
 	require.Equal(t, "shellies", s.DefaultBase())
 	require.Equal(t, []string{"shellies/#"}, s.Filters("shellies"))
 	require.Equal(t, []string{"home/shelly/#"}, s.Filters("home/shelly"))
-	require.Equal(t, []string{"shellies/#", "+/online", "+/events/rpc", "+/status/+"}, s.Filters(""))
+	require.Equal(t, []string{"shellies/#", "+/online", "+/events/rpc", "+/status/+", "+/status"}, s.Filters(""))
 
 	// At its default base the family sits next to every other family at
 	// theirs; at base "" it overlaps the "<x>/#" and "<x>/+/+" families,
@@ -64,17 +64,21 @@ func TestShellyTopics(t *testing.T) {
 	require.Equal(t, map[string]any{"power": 5.0}, r.Metrics)
 	require.Equal(t, time.Unix(1700000000, 0).UTC(), r.TS)
 
-	for _, topic := range []string{"shellies//online", "shellies/a//online", "elsewhere/x/online", "shellies//relay/0"} {
+	for _, topic := range []string{"shellies//online", "elsewhere/x/online", "shellies//relay/0"} {
 		_, why := decodeErr(t, s, "shellies", topic, `true`)
 		require.Equal(t, devices.ReasonInvalidTopic, why, topic)
 	}
+	// A prefix with an empty level is refused by the shared id check.
+	_, err := devices.Decode(s, "shellies", devices.Message{Topic: "shellies/a//online", Payload: []byte(`true`)})
+	_, why := devices.Verdict(err)
+	require.Equal(t, devices.ReasonDeviceIDEmptyLevel, why)
 	for _, topic := range []string{"shellies/x/rpc", "shellies/x/debug/log", "shellies/x/relay/0/command", "shellies/x/roller/0/command/pos", "shellies/x/light/0/set", "shellies/x/settings"} {
 		v, _ := decodeErr(t, s, "shellies", topic, `1`)
 		require.Equal(t, "ignored", v, topic)
 	}
 	v, _ := decodeErr(t, s, "shellies", "shellies/x/online", ``)
 	require.Equal(t, "ignored", v, "a cleared retained message")
-	_, why := decodeErr(t, s, "shellies", "shellies/x/online", "\xff")
+	_, why = decodeErr(t, s, "shellies", "shellies/x/online", "\xff")
 	require.Equal(t, devices.ReasonInvalidUTF8, why)
 }
 
@@ -232,6 +236,10 @@ func FuzzShelly(f *testing.F) {
 	f.Add("shellies/dev/info", []byte(`{"relays":[{"ison":true}],"meters":[{"total":60000,"overpower":1}],"inputs":[{"input":1}],"tmp":{"value":1,"tC":1},"ext_temperature":{"0":{"tC":3}}}`))
 	f.Add("shellies/dev/input_event/0", []byte(`{"event":"L","event_cnt":3}`))
 	f.Add("shellies/dev/online", []byte(`true`))
+	f.Add("shellies/dev/status", []byte(`{"switch:0":{"output":true},"sys":{"uptime":1,"unixtime":1654694407},"wifi":{"rssi":-62}}`))
+	f.Add("dev/status", []byte(`{"sys":5}`))
+	f.Add("shellies/kitchen/plug/relay/0/power", []byte(`23.47`))
+	f.Add("shellies/a/relay/relay/0", []byte(`on`))
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		fuzzDecode(t, devices.Shelly{}, "shellies", topic, payload)
 		fuzzDecode(t, devices.Shelly{}, "", topic, payload)

@@ -10,23 +10,26 @@ import (
 	"time"
 )
 
-// Tasmota decodes Tasmota's MQTT telemetry with the default FullTopic
-// %prefix%/%topic%/ (https://tasmota.github.io/docs/MQTT/), below an
-// optional base:
+// Tasmota decodes Tasmota's MQTT telemetry (https://tasmota.github.io/docs/MQTT/)
+// with the default FullTopic %prefix%/%topic%/, or the one a source
+// configures (NewTasmota), below an optional base:
 //
 //	tele/<topic>/LWT       "Online" / "Offline" (retained last will)
 //	tele/<topic>/SENSOR    sensor JSON, one object per sensor, ENERGY for meters
 //	tele/<topic>/STATE     uptime, relays (POWER, POWER1..n), Wi-Fi, heap
 //	tele/<topic>/UPTIME    like STATE (uptime only)
 //	tele/<topic>/INFO1..3  module, version, hostname, IP, restart reason → attrs
-//	stat/<topic>/POWER[n]  "ON" / "OFF"
+//	stat/<topic>/POWER[n]  the relay's StateText (ON / OFF, or as configured), or 1 / 0
 //	stat/<topic>/RESULT    command results: only POWER[n] keys are used
-//	stat/<topic>/STATUS8, STATUS10 (StatusSNS) and STATUS11 (StatusSTS)
+//	stat/<topic>/STATUS, STATUS0..STATUS11  Status command replies (tasmota_status.go)
 //
 // Every other tele/stat subtopic (tele/RESULT rule output, MARGINS,
-// HASS_STATE, other STATUSn, UPGRADE…) is ignored deliberately: it is not
-// device status. The device id is %topic%.
-type Tasmota struct{}
+// HASS_STATE, UPGRADE…) is ignored deliberately: it is not device status.
+// The device id is %topic%, which may contain '/' ("kitchen/plug").
+type Tasmota struct {
+	ft        *tasmotaFullTopic // nil: the default FullTopic
+	stateText [4]string         // StateText1..4 as configured; "" is the default
+}
 
 var (
 	_ Handler = Tasmota{}
@@ -42,10 +45,10 @@ func (Tasmota) Family() string { return "tasmota" }
 // prefix.
 func (Tasmota) DefaultBase() string { return "" }
 
-// Filters implements Handler.
-func (Tasmota) Filters(base string) []string {
-	return []string{JoinBase(base, "tele/+/+"), JoinBase(base, "stat/+/+")}
-}
+// Filters implements Handler: everything below the FullTopic's levels
+// before %topic% ("tele/#", "stat/#" by default), since %topic% may span
+// levels.
+func (t Tasmota) Filters(base string) []string { return t.fullTopic().filters(base) }
 
 // StaleAfter implements Staler: three default TelePeriods (300 s).
 func (Tasmota) StaleAfter() time.Duration { return 15 * time.Minute }
@@ -56,18 +59,18 @@ func (t Tasmota) Decode(base string, m Message) ([]Reading, error) {
 	if !ok {
 		return nil, Reject(ReasonInvalidTopic, "topic %q is not below base %q", m.Topic, base)
 	}
-	prefix, r1, more1 := cutLevel(rest)
-	device, sub, more2 := cutLevel(r1)
-	if !more1 || !more2 || device == "" || strings.IndexByte(sub, '/') >= 0 {
-		return nil, Reject(ReasonInvalidTopic, "topic %q is not <prefix>/<topic>/<subtopic>", m.Topic)
+	tt, ok := t.fullTopic().split(rest)
+	if !ok {
+		return nil, Reject(ReasonInvalidTopic, "topic %q is not <FullTopic %s><subtopic>", m.Topic, t.fullTopic().raw)
 	}
+	prefix, sub := tt.prefix, tt.sub
 	if prefix != "tele" && prefix != "stat" {
-		return nil, fmt.Errorf("%w: tasmota %s topic", ErrIgnored, prefix)
+		return nil, fmt.Errorf("%w: tasmota %.20s topic", ErrIgnored, prefix)
 	}
 	if len(m.Payload) == 0 {
 		return nil, fmt.Errorf("%w: empty payload", ErrIgnored) // cleared retained message [MQTT-3.3.1-10]
 	}
-	r := newReading(t.Family(), device, m)
+	r := newReading(t.Family(), tt.device, m)
 	var err error
 	switch {
 	case prefix == "tele" && sub == "LWT":
@@ -75,24 +78,39 @@ func (t Tasmota) Decode(base string, m Message) ([]Reading, error) {
 	case prefix == "tele" && sub == "SENSOR":
 		err = decodeThen(m.Payload, func(obj []member) error { return tasmotaSensor(&r, obj) })
 	case prefix == "tele" && (sub == "STATE" || sub == "UPTIME"):
-		err = decodeThen(m.Payload, func(obj []member) error { return tasmotaState(&r, obj) })
+		err = decodeThen(m.Payload, func(obj []member) error { return t.state(&r, obj) })
 	case prefix == "tele" && (sub == "INFO1" || sub == "INFO2" || sub == "INFO3"):
 		err = tasmotaInfo(&r, sub, m.Payload)
 	case prefix == "stat" && tasmotaPowerIndex(sub) > 0:
-		err = tasmotaPowerText(&r, sub, m.Payload)
+		err = t.powerText(&r, sub, m.Payload)
 	case prefix == "stat" && sub == "RESULT":
-		err = decodeThen(m.Payload, func(obj []member) error { return tasmotaResult(&r, obj) })
-	case prefix == "stat" && (sub == "STATUS8" || sub == "STATUS10"):
-		err = tasmotaWrapped(&r, m.Payload, "StatusSNS", tasmotaSensor)
-	case prefix == "stat" && sub == "STATUS11":
-		err = tasmotaWrapped(&r, m.Payload, "StatusSTS", tasmotaState)
+		err = decodeThen(m.Payload, func(obj []member) error { return t.result(&r, obj) })
+	case prefix == "stat" && tasmotaStatusTopic(sub):
+		err = t.status(&r, m.Payload)
 	default:
-		return nil, fmt.Errorf("%w: tasmota %s/%s", ErrIgnored, prefix, sub)
+		return nil, fmt.Errorf("%w: tasmota %s/%.20s", ErrIgnored, prefix, sub)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if err := tasmotaTopicAttrs(&r, tt); err != nil {
+		return nil, err
+	}
 	return []Reading{r}, nil
+}
+
+// tasmotaTopicAttrs keeps the %hostname% and %id% levels of a FullTopic
+// that has them.
+func tasmotaTopicAttrs(r *Reading, tt tasmotaTopic) error {
+	if tt.hostname != "" {
+		if err := setAttr(r, "hostname", tt.hostname); err != nil {
+			return err
+		}
+	}
+	if tt.id != "" {
+		return setAttr(r, "mac", tt.id)
+	}
+	return nil
 }
 
 func decodeThen(p []byte, f func([]member) error) error {
@@ -144,41 +162,48 @@ func tasmotaPowerName(n int) string {
 	return "power" + strconv.Itoa(n) + ".state"
 }
 
-func tasmotaPowerText(r *Reading, sub string, p []byte) error {
+func (t Tasmota) powerText(r *Reading, sub string, p []byte) error {
 	if err := CheckPayload(p); err != nil {
 		return err
 	}
 	if p[0] == '{' {
 		// With SetOption4 the command reply arrives on stat/<topic>/POWER
 		// as JSON instead of stat/<topic>/RESULT.
-		return decodeThen(p, func(obj []member) error { return tasmotaResult(r, obj) })
+		return decodeThen(p, func(obj []member) error { return t.result(r, obj) })
 	}
-	on, ok := parseOnOff(string(p))
-	if !ok {
-		// A custom StateText1/2 cannot be interpreted; say so rather than guess.
-		return Reject(ReasonInvalidPayload, "%s is %.40q, want ON or OFF", sub, string(p))
+	switch t.powerState(string(p)) {
+	case powerOn:
+		return setMetric(r, tasmotaPowerName(tasmotaPowerIndex(sub)), true)
+	case powerOff:
+		return setMetric(r, tasmotaPowerName(tasmotaPowerIndex(sub)), false)
+	case powerNoState:
+		return fmt.Errorf("%w: tasmota %s %.10q is an action, not a state", ErrIgnored, sub, p)
 	}
-	return setMetric(r, tasmotaPowerName(tasmotaPowerIndex(sub)), on)
+	// An unknown text is not guessed at: configure state_text.
+	return Reject(ReasonInvalidPayload, "%s is %.40q, want ON, OFF, 1, 0 or a configured state_text", sub, string(p))
 }
 
-// tasmotaPower reads a POWER[n] key of STATE or RESULT. ok is false when key
-// is not a relay key.
-func tasmotaPower(r *Reading, key string, v any) (bool, error) {
+// power reads a POWER[n] key of STATE or RESULT. ok is false when key is
+// not a relay key; a TOGGLE or HOLD value is skipped.
+func (t Tasmota) power(r *Reading, key string, v any) (bool, error) {
 	n := tasmotaPowerIndex(key)
 	if n == 0 {
 		return false, nil
 	}
-	s, _ := v.(string)
-	on, ok := parseOnOff(s)
-	if !ok {
-		return true, Reject(ReasonInvalidPayload, "%s is %.40q, want ON or OFF", key, s)
+	switch t.powerValue(v) {
+	case powerOn:
+		return true, setMetric(r, tasmotaPowerName(n), true)
+	case powerOff:
+		return true, setMetric(r, tasmotaPowerName(n), false)
+	case powerNoState:
+		return true, nil
 	}
-	return true, setMetric(r, tasmotaPowerName(n), on)
+	return true, Reject(ReasonInvalidPayload, "%s is %.40v, want ON, OFF, 1, 0 or a configured state_text", key, v)
 }
 
-func tasmotaResult(r *Reading, obj []member) error {
+func (t Tasmota) result(r *Reading, obj []member) error {
 	for _, mb := range obj {
-		if _, err := tasmotaPower(r, mb.key, mb.val); err != nil {
+		if _, err := t.power(r, mb.key, mb.val); err != nil {
 			return err
 		}
 	}
@@ -186,17 +211,6 @@ func tasmotaResult(r *Reading, obj []member) error {
 		return fmt.Errorf("%w: tasmota command result without POWER", ErrIgnored)
 	}
 	return nil
-}
-
-// tasmotaWrapped decodes STATUSn payloads, which wrap a SENSOR or STATE
-// object: {"StatusSNS":{…}}. The inner object is decoded on its own so that
-// its key order (which sensor is primary) is kept.
-func tasmotaWrapped(r *Reading, p []byte, key string, f func(*Reading, []member) error) error {
-	inner, err := innerObject(p, key)
-	if err != nil {
-		return err
-	}
-	return f(r, inner)
 }
 
 // innerObject returns the object under key of the object p, in key order.
@@ -459,18 +473,18 @@ func tasmotaConvert(f float64, kind byte, u tasmotaUnits) float64 {
 	return f // an unknown unit is passed through as sent
 }
 
-// tasmotaState maps tele/STATE: UptimeSec → uptime (or Uptime "1T02:03:04"
+// state maps tele/STATE: UptimeSec → uptime (or Uptime "1T02:03:04"
 // on releases without UptimeSec), POWER[n] → state / power<n>.state,
 // Wifi.RSSI (a 0–100 quality) → signal, Wifi.Signal (dBm) → rssi, other
 // Wifi fields → wifi.*, other numbers pass through (heap, load_avg, sleep).
-func tasmotaState(r *Reading, obj []member) error {
+func (t Tasmota) state(r *Reading, obj []member) error {
 	_, hasUptimeSec := lookup(obj, "UptimeSec")
 	tasmotaTime(r, obj)
 	for _, mb := range obj {
 		if mb.val == nil {
 			continue
 		}
-		if ok, err := tasmotaPower(r, mb.key, mb.val); ok || err != nil {
+		if ok, err := t.power(r, mb.key, mb.val); ok || err != nil {
 			if err != nil {
 				return err
 			}
@@ -566,17 +580,17 @@ func tasmotaInfo(r *Reading, sub string, p []byte) error {
 }
 
 // Availability implements Sampler: the retained LWT.
-func (Tasmota) Availability(base, device string, online bool) (Message, bool) {
+func (t Tasmota) Availability(base, device string, online bool) (Message, bool) {
 	p := "Offline"
 	if online {
 		p = "Online"
 	}
-	return Message{Topic: JoinBase(base, "tele/"+device+"/LWT"), Payload: []byte(p), Retained: true}, true
+	return Message{Topic: t.fullTopic().sampleTopic(base, "tele", device, "LWT"), Payload: []byte(p), Retained: true}, true
 }
 
 // Sample implements Sampler: a metering plug with an AM2301 probe, as its
 // TelePeriod sends them (SENSOR, then STATE).
-func (Tasmota) Sample(base, device string, now time.Time, rnd *rand.Rand) []Message {
+func (t Tasmota) Sample(base, device string, now time.Time, rnd *rand.Rand) []Message {
 	ts := now.UTC().Format("2006-01-02T15:04:05")
 	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 	temp := round1(18 + rnd.Float64()*8)
@@ -607,8 +621,8 @@ func (Tasmota) Sample(base, device string, now time.Time, rnd *rand.Rand) []Mess
 		`","Wifi":{"AP":1,"SSId":"mqlive","BSSId":"AA:BB:CC:DD:EE:FF","Channel":6,"Mode":"11n","RSSI":` +
 		strconv.Itoa(quality) + `,"Signal":` + strconv.Itoa(quality/2-100) + `,"LinkCount":1,"Downtime":"0T00:00:03"}}`
 	return []Message{
-		{Topic: JoinBase(base, "tele/"+device+"/SENSOR"), Payload: []byte(sensor), ReceivedAt: now},
-		{Topic: JoinBase(base, "tele/"+device+"/STATE"), Payload: []byte(stateJSON), ReceivedAt: now},
+		{Topic: t.fullTopic().sampleTopic(base, "tele", device, "SENSOR"), Payload: []byte(sensor), ReceivedAt: now},
+		{Topic: t.fullTopic().sampleTopic(base, "tele", device, "STATE"), Payload: []byte(stateJSON), ReceivedAt: now},
 	}
 }
 
@@ -626,40 +640,69 @@ var tasmotaCommands = map[string]bool{
 	"White": true, "Fade": true, "Speed": true, "State": true, "Status": true,
 }
 
-// Command implements Commander: cmnd/<topic>/<Command> with the argument as
-// text (https://tasmota.github.io/docs/MQTT/#commands-over-mqtt).
+// Command implements Commander: cmnd/<topic>/<Command> (in the source's
+// FullTopic, with %prefix% cmnd) with the argument as text (https://tasmota.github.io/docs/MQTT/#commands-over-mqtt).
 //
 //	on, off, toggle        cmnd/<topic>/Power  ON|OFF|TOGGLE
 //	Power, Power1..Power32 cmnd/<topic>/PowerN args ("ON", "OFF", "TOGGLE", or none to query)
 //	Dimmer, CT, Color, HSBColor, White, Fade, Speed, State, Status
 //	                       cmnd/<topic>/<name> args (a JSON string or number, or none)
 func (t Tasmota) Command(base, device, name string, args []byte) (Message, error) {
+	return t.command(base, tasmotaTopic{device: device}, name, args)
+}
+
+// CommandWithState implements StateCommander: a FullTopic with %hostname%
+// or %id% needs the device's, which its telemetry topics gave as the attrs
+// hostname and mac.
+func (t Tasmota) CommandWithState(base string, state DeviceState, name string, args []byte) (Message, error) {
+	r := state.Reading
+	return t.command(base, tasmotaTopic{device: r.Device, hostname: r.Attrs["hostname"], id: r.Attrs["mac"]}, name, args)
+}
+
+var _ StateCommander = Tasmota{}
+
+func (t Tasmota) command(base string, tt tasmotaTopic, name string, args []byte) (Message, error) {
 	family := t.Family()
+	device := tt.device
 	if err := commandDevice(family, device); err != nil {
 		return Message{}, err
 	}
-	if strings.IndexByte(device, '/') >= 0 {
-		return Message{}, invalidCommand(family, "device %q: %%topic%% is one level", device)
+	if err := CheckDeviceID(device); err != nil {
+		return Message{}, invalidCommand(family, "device: %v", err)
 	}
 	v, err := commandArgs(family, args)
 	if err != nil {
 		return Message{}, err
 	}
+	var payload string
 	if state, ok := onOffCommand(name); ok {
 		if v != nil {
 			return Message{}, invalidCommand(family, "%s takes no args", name)
 		}
-		return Message{Topic: JoinBase(base, "cmnd/"+device+"/Power"), Payload: []byte(state)}, nil
+		name, payload = "Power", state
+	} else if payload, err = tasmotaCommandArg(family, name, v); err != nil {
+		return Message{}, err
 	}
+	tt.prefix, tt.sub = "cmnd", name
+	topic, ok := t.fullTopic().join(base, tt)
+	if !ok {
+		return Message{}, invalidCommand(family, "device %q: FullTopic %s needs its hostname and id, not heard yet", device, t.fullTopic().raw)
+	}
+	return Message{Topic: topic, Payload: []byte(payload)}, nil
+}
+
+// tasmotaCommandArg checks a named command and its argument v, and returns
+// the payload.
+func tasmotaCommandArg(family, name string, v any) (string, error) {
 	cmd := name
 	if n, ok := strings.CutPrefix(name, "Power"); ok && n != "" {
 		if i, err := strconv.Atoi(n); err != nil || i < 1 || i > 32 || n[0] == '0' {
-			return Message{}, invalidCommand(family, "unknown command %q", name)
+			return "", invalidCommand(family, "unknown command %q", name)
 		}
 		cmd = "Power"
 	}
 	if !tasmotaCommands[cmd] {
-		return Message{}, invalidCommand(family, "command %q is not allowed", name)
+		return "", invalidCommand(family, "command %q is not allowed", name)
 	}
 	var payload string
 	switch v := v.(type) {
@@ -669,11 +712,11 @@ func (t Tasmota) Command(base, device, name string, args []byte) (Message, error
 	case json.Number:
 		payload = string(v)
 	default:
-		return Message{}, invalidCommand(family, "%s takes a string or number argument", name)
+		return "", invalidCommand(family, "%s takes a string or number argument", name)
 	}
 	if strings.ContainsAny(payload, ";\x00") || len(payload) > 128 {
 		// ';' chains commands in Tasmota's Backlog syntax.
-		return Message{}, invalidCommand(family, "argument of %s is not a single value", name)
+		return "", invalidCommand(family, "argument of %s is not a single value", name)
 	}
-	return Message{Topic: JoinBase(base, "cmnd/"+device+"/"+name), Payload: []byte(payload)}, nil
+	return payload, nil
 }

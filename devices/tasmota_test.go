@@ -1,6 +1,7 @@
 package devices_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,7 +56,7 @@ func TestTasmotaMapping(t *testing.T) {
 
 func TestTasmotaTopics(t *testing.T) {
 	ta := devices.Tasmota{}
-	for _, topic := range []string{"tele/x", "tele/x/a/b", "tele//STATE", "x"} {
+	for _, topic := range []string{"tele/x", "tele//STATE", "x", "tele/STATE"} {
 		_, why := decodeErr(t, ta, "", topic, `{}`)
 		require.Equal(t, devices.ReasonInvalidTopic, why, topic)
 	}
@@ -84,7 +85,111 @@ func FuzzTasmota(f *testing.F) {
 	f.Add("stat/dev/RESULT", []byte(`{"POWER":"ON"}`))
 	f.Add("tele/dev/LWT", []byte(`Offline`))
 	f.Add("tele/dev/INFO1", []byte(`{"Info1":{"Module":"Generic"}}`))
+	f.Add("tele/kitchen/plug/STATE", []byte(`{"POWER":1}`))
+	f.Add("stat/dev/STATUS0", []byte(`{"Status":{"FriendlyName":["a"]},"StatusPRM":{"Uptime":"1 02:33:26","BootCount":3},"StatusNET":{"Hostname":"h"},"StatusSNS":{"Time":"2018.02.15 01:00:50","Switch1":"OFF"},"StatusSTS":{"POWER":"OFF"}}`))
+	f.Add("stat/dev/STATUS5", []byte(`{"StatusNET":5}`))
+	f.Add("stat/dev/POWER", []byte(`TOGGLE`))
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		fuzzDecode(t, devices.Tasmota{}, "", topic, payload)
+	})
+}
+
+// TestTasmotaConfiguredFixtures builds one handler per fixture file of
+// testdata/tasmota/full_topic from its config (FullTopic, StateText).
+func TestTasmotaConfiguredFixtures(t *testing.T) {
+	configuredFixtures(t, "testdata/tasmota/full_topic/*.json", devices.NewTasmota)
+}
+
+func TestTasmotaFullTopic(t *testing.T) {
+	for ft, filters := range map[string][]string{
+		"":                                    {"tele/#", "stat/#"},
+		"%prefix%/%topic%/":                   {"tele/#", "stat/#"},
+		"%prefix%/%topic%":                    {"tele/#", "stat/#"},
+		"tasmota/%topic%/%prefix%/":           {"tasmota/#"},
+		"lights//%prefix%/%topic%/":           {"lights/tele/#", "lights/stat/#"},
+		"%topic%/%prefix%/":                   {"#"},
+		"%prefix%/%hostname%/%topic%/":        {"tele/+/#", "stat/+/#"},
+		"penthouse/bedroom1/%topic%/%prefix%": {"penthouse/bedroom1/#"},
+	} {
+		h, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: ft})
+		require.NoError(t, err, ft)
+		require.Equal(t, filters, h.Filters(""), ft)
+	}
+	h, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: "%prefix%/%topic%/"})
+	require.NoError(t, err)
+	require.Equal(t, devices.Tasmota{}, h, "the default FullTopic is the zero value")
+	require.Equal(t, []string{"site/tele/#", "site/stat/#"}, h.Filters("site"))
+
+	for _, ft := range []string{
+		"%topic%/",               // no %prefix%
+		"%prefix%/",              // no %topic%
+		"tele-%topic%/%prefix%/", // a token inside a level
+		"%prefix%/%topic%/%topic%/",
+		"%prefix%/%topic%/%mac%/", // not a Tasmota token
+		"%prefix%/+/%topic%/",
+		"home/#/%prefix%/%topic%",
+		"$SYS/%prefix%/%topic%/",
+	} {
+		_, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: ft})
+		require.Error(t, err, ft)
+		require.ErrorContains(t, err, "full_topic", ft)
+	}
+	for _, st := range [][]string{{"A", "B", "C", "D", "E"}, {"AN", "AN"}, {`"ON"`}, {strings.Repeat("x", 33)}} {
+		_, err := devices.NewTasmota(devices.TasmotaConfig{StateText: st})
+		require.Error(t, err, "%q", st)
+		require.ErrorContains(t, err, "state_text", "%q", st)
+	}
+}
+
+// TestTasmotaFullTopicRoundTrip: what Sample and Command write in a
+// configured FullTopic is what Decode reads back.
+func TestTasmotaFullTopicRoundTrip(t *testing.T) {
+	for _, ft := range []string{"tasmota/%topic%/%prefix%/", "%prefix%/home/%topic%/", "%prefix%/%id%/%hostname%/%topic%/"} {
+		h, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: ft})
+		require.NoError(t, err)
+		if !strings.Contains(ft, "%id%") {
+			// The conformance kit commands through Command, without the
+			// hostname and id a device's telemetry gives.
+			devicestest.RunDevice(t, h, "kitchen/plug")
+		}
+		av, ok := h.Availability("", "kitchen/plug", true)
+		require.True(t, ok)
+		r := decodeOne(t, h, "", av.Topic, string(av.Payload))
+		require.Equal(t, "kitchen/plug", r.Device, ft)
+
+		state := devices.DeviceState{Reading: r}
+		m, err := h.CommandWithState("", state, "on", nil)
+		require.NoError(t, err, ft)
+		require.True(t, strings.HasSuffix(m.Topic, "/Power"), m.Topic)
+		require.Contains(t, m.Topic, "kitchen/plug", m.Topic)
+		require.NotContains(t, m.Topic, "%", m.Topic)
+	}
+	// Without the hostname heard yet, a command cannot name the topic.
+	h, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: "%prefix%/%hostname%/%topic%/"})
+	require.NoError(t, err)
+	_, err = h.Command("", "plug", "on", nil)
+	require.ErrorIs(t, err, devices.ErrInvalidCommand)
+}
+
+// FuzzTasmotaFullTopic fuzzes the FullTopic parser and decoding with the
+// FullTopic it accepts: no panic, and what decodes is a valid Reading.
+func FuzzTasmotaFullTopic(f *testing.F) {
+	f.Add("tasmota/%topic%/%prefix%/", "tasmota/kitchen/plug/stat/POWER", []byte(`ON`))
+	f.Add("%prefix%/home/cellar/%topic%/", "stat/home/cellar/t/STATUS10", []byte(`{"StatusSNS":{"AM2301":{"Temperature":15.5}}}`))
+	f.Add("%prefix%/%hostname%/%topic%/", "tele/h-1/t/LWT", []byte(`Online`))
+	f.Add("%topic%/%prefix%", "a/b/tele/STATE", []byte(`{"POWER":1}`))
+	f.Add("//%prefix%//%id%/%topic%//", "/tele/A0B1/t/SENSOR", []byte(`{}`))
+	f.Add("%prefix%/x-%topic%/", "tele/x-t/LWT", []byte(`Online`))
+	f.Fuzz(func(t *testing.T, fullTopic, topic string, payload []byte) {
+		h, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: fullTopic, StateText: []string{"AUS", "AN"}})
+		if err != nil {
+			return
+		}
+		for _, flt := range h.Filters("") {
+			if devices.ValidFilter(flt) != nil {
+				t.Fatalf("full_topic %q: invalid filter %q", fullTopic, flt)
+			}
+		}
+		fuzzDecode(t, h, "", topic, payload)
 	})
 }
