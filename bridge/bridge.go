@@ -265,6 +265,12 @@ func (b *Bridge) buildSources() error {
 			if h, err = devices.NewTTN(devices.TTNConfig{Tenants: sc.TTNTenants}); err != nil {
 				return fmt.Errorf("sources[%d].ttn_tenants: %w", i, err)
 			}
+		} else if sc.Family == "tasmota" && (sc.FullTopic != "" || len(sc.StateText) > 0) {
+			t, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: sc.FullTopic, StateText: sc.StateText})
+			if err != nil {
+				return fmt.Errorf("sources[%d].full_topic: %w", i, err)
+			}
+			h = t
 		} else {
 			var ok bool
 			if h, ok = reg.Handler(sc.Family); !ok {
@@ -276,6 +282,9 @@ func (b *Bridge) buildSources() error {
 			src.tenant = DefaultTenant
 		}
 		src.base = h.DefaultBase()
+		if len(sc.Devices) > 0 {
+			src.base = "" // devices own root prefixes unless a base is given
+		}
 		if sc.Base != nil {
 			src.base = *sc.Base
 		}
@@ -285,7 +294,7 @@ func (b *Bridge) buildSources() error {
 			}
 		}
 		b.sources = append(b.sources, src)
-		mounts = append(mounts, devices.Mount{Tenant: src.tenant, Base: src.base, Handler: h})
+		mounts = append(mounts, devices.Mount{Tenant: src.tenant, Base: src.base, Handler: h, Devices: sc.Devices})
 	}
 	b.router, err = devices.NewRouter(mounts...)
 	if err != nil {

@@ -302,6 +302,21 @@ type SourceConfig struct {
 	// messages of any other TTS tenant on the broker are dropped and
 	// counted (reason foreign_tenant). Empty accepts every TTS tenant.
 	TTNTenants []string `yaml:"ttn_tenants"`
+	// Devices, for families whose device owns a topic prefix (esphome:
+	// the node name; shelly: a Gen2/Gen3 device id), names the devices
+	// whose topics are "<base>/<id>/…": the source subscribes
+	// "<base>/<id>/#" per id instead of the family's filters, so it sits
+	// beside other sources at the broker's root. With devices, base
+	// defaults to "" (the root). Empty means the family's filters.
+	Devices []string `yaml:"devices"`
+	// FullTopic, for family tasmota only, is the devices' FullTopic as
+	// written in Tasmota ("tasmota/%topic%/%prefix%/"); empty means
+	// Tasmota's default "%prefix%/%topic%/".
+	FullTopic string `yaml:"full_topic"`
+	// StateText, for family tasmota only, is Tasmota's StateText1..4 (off,
+	// on, toggle, hold) when changed on the devices; empty entries keep
+	// the defaults OFF, ON, TOGGLE, HOLD.
+	StateText []string `yaml:"state_text"`
 }
 
 // Defaults, named so tests and docs agree with DefaultConfig.

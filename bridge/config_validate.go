@@ -268,6 +268,7 @@ func (c *Config) validateSources(v *validator) {
 			}
 		}
 		v.ttnTenants(key, s)
+		v.sourceDevices(key, s)
 		tenant := s.Tenant
 		if tenant == "" {
 			tenant = DefaultTenant
@@ -276,13 +277,50 @@ func (c *Config) validateSources(v *validator) {
 		if s.Base != nil {
 			base = *s.Base
 		}
-		sk := sourceKey{family, tenant, base}
+		sk := sourceKey{family, tenant, base + "\x00" + strings.Join(s.Devices, "\x00")}
 		if j, dup := seen[sk]; dup {
 			v.addf(key, "repeats sources[%d] (same family, tenant and base); remove one", j)
 		} else {
 			seen[sk] = i
 		}
 	}
+}
+
+// sourceDevices checks the source options of families whose devices own
+// a topic prefix (devices) and of tasmota (full_topic, state_text).
+func (v *validator) sourceDevices(key string, s SourceConfig) {
+	if len(s.Devices) > 0 {
+		h, known := familyHandler(s.Family)
+		if rd, ok := h.(devices.RootDevices); known && (!ok || !rd.RootDevices()) {
+			v.addf(key+".devices", "family %s does not take devices; only families whose device owns a topic prefix (esphome, shelly) do", s.Family)
+		}
+		seen := map[string]bool{}
+		for _, id := range s.Devices {
+			if err := devices.ValidDeviceRoot(id); err != nil {
+				v.addf(key+".devices", "%v; write each device's topic prefix, such as \"c3-debug\"", err)
+			} else if seen[id] {
+				v.addf(key+".devices", "%q is listed twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	if s.FullTopic != "" || len(s.StateText) > 0 {
+		if s.Family != "tasmota" {
+			v.addf(key+".full_topic", "only family tasmota takes full_topic and state_text; remove them")
+		} else if _, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: s.FullTopic, StateText: s.StateText}); err != nil {
+			v.addf(key+".full_topic", "%v", err)
+		}
+	}
+}
+
+// familyHandler returns the built-in handler of family, if any.
+func familyHandler(family string) (devices.Handler, bool) {
+	for _, h := range Families() {
+		if h.Family() == family {
+			return h, true
+		}
+	}
+	return nil, false
 }
 
 // validator collects problems in the order they are found.

@@ -175,14 +175,15 @@ func messageKey(tenant string, m devices.Message) string {
 }
 
 // safeDecode turns a decoder panic into a rejection: bad input must never
-// crash a node (ARCHITECTURE.md "Reliability rules").
+// crash a node (ARCHITECTURE.md "Reliability rules"). devices.Decode
+// refuses device ids that must not reach a dashboard (devices.CheckDeviceID).
 func safeDecode(h devices.Handler, base string, m devices.Message) (rs []devices.Reading, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			rs, err = nil, devices.Reject(devices.ReasonInvalidPayload, "decoder panic: %v", p)
 		}
 	}()
-	return h.Decode(base, m)
+	return devices.Decode(h, base, m)
 }
 
 // checkReadings enforces what every Reading must satisfy before it can be
