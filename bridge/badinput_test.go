@@ -83,7 +83,7 @@ func TestMonitorShowsVerdicts(t *testing.T) {
 	admin.Connect(b.Token(t, "root", "acme", func(c *auth.Claims) { c.Admin = true }))
 	admin.MustCall("subscribe", wire.SubscribeParams{Channel: "monitor"}, nil)
 	b.Publish(t, "acme/zigbee2mqtt/m1", []byte(`{"temperature":20}`))
-	b.Publish(t, "acme/zigbee2mqtt/bridge/state", []byte(`{"state":"online"}`))
+	b.Publish(t, "acme/zigbee2mqtt/bridge/logging", []byte(`{"level":"info","message":"MQTT publish"}`))
 	b.Publish(t, "acme/zigbee2mqtt/m1", []byte(`{broken`))
 	b.Publish(t, "globex/zigbee2mqtt/other", []byte(`{"temperature":1}`))
 	want := []string{`"verdict":"decoded"`, `"verdict":"ignored"`, `"verdict":"rejected","reason":"invalid_json"`}

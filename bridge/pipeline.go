@@ -100,6 +100,7 @@ func (b *Bridge) process(ctx context.Context, idx int, src *source, m devices.Me
 		}
 		b.sendAvailability(avail)
 		b.publishReading(ctx, src.tenant, r)
+		b.coordinatorChange(ctx, src, family, r)
 	}
 }
 

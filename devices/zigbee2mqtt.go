@@ -18,7 +18,15 @@ import (
 //	<base>/<friendly_name>/availability   "online"/"offline" (legacy) or {"state":"online"}
 //	<base>/<friendly_name>/set[/<attr>]   commands to the device: ignored
 //	<base>/<friendly_name>/get[/<attr>]   state requests: ignored
-//	<base>/bridge/...                     bridge state, logs, requests: ignored
+//	<base>/bridge/state                   the coordinator's availability:
+//	                                      {"state":"online"} or legacy online/offline
+//	<base>/bridge/...                     bridge info, logs, requests: ignored
+//
+// The coordinator (Zigbee2MQTT itself and its adapter) is a device of its
+// own, with the id "bridge" (Z2MCoordinator; no friendly name can be
+// "bridge", whose topics are the bridge API). It implements Coordinator:
+// while it is offline the bridge shows every other device of the source
+// stale, until it is online again.
 //
 // Friendly names may contain '/', so the device id is everything between
 // the base and an optional known suffix. Only the JSON output mode is
@@ -26,11 +34,25 @@ import (
 type Zigbee2MQTT struct{}
 
 var (
-	_ Handler = Zigbee2MQTT{}
-	_ Sampler = Zigbee2MQTT{}
-	_ Staler  = Zigbee2MQTT{}
-	_ Handler = (*Zigbee2MQTT)(nil)
+	_ Handler     = Zigbee2MQTT{}
+	_ Sampler     = Zigbee2MQTT{}
+	_ Staler      = Zigbee2MQTT{}
+	_ Coordinator = Zigbee2MQTT{}
+	_ Handler     = (*Zigbee2MQTT)(nil)
 )
+
+// Z2MCoordinator is the device id of a Zigbee2MQTT source's coordinator,
+// whose availability is <base>/bridge/state.
+const Z2MCoordinator = "bridge"
+
+// CoordinatorOnline implements Coordinator: the availability of the
+// device "bridge", decoded from <base>/bridge/state.
+func (z Zigbee2MQTT) CoordinatorOnline(r *Reading) (online, ok bool) {
+	if r.Device != Z2MCoordinator || r.Family != z.Family() || r.Online == nil {
+		return false, false
+	}
+	return *r.Online, true
+}
 
 // Family implements Handler.
 func (Zigbee2MQTT) Family() string { return "zigbee2mqtt" }
@@ -65,6 +87,13 @@ func (z Zigbee2MQTT) Decode(base string, m Message) ([]Reading, error) {
 	rest, ok := TrimBase(base, m.Topic)
 	if !ok || rest == "" {
 		return nil, Reject(ReasonInvalidTopic, "topic %q is not below base %q", m.Topic, base)
+	}
+	if rest == "bridge/state" {
+		// https://www.zigbee2mqtt.io/guide/usage/mqtt_topics_and_messages.html#zigbee2mqtt-bridge-state:
+		// retained, {"state":"online"|"offline"}, or plain
+		// online/offline with advanced.legacy_availability_payload
+		// (the 1.x default); offline is Zigbee2MQTT's MQTT will.
+		return z.availability(Z2MCoordinator, m)
 	}
 	if rest == "bridge" || strings.HasPrefix(rest, "bridge/") {
 		return nil, fmt.Errorf("%w: zigbee2mqtt bridge topic", ErrIgnored)

@@ -88,8 +88,37 @@ func FuzzZigbee2MQTT(f *testing.F) {
 	f.Add("zigbee2mqtt/kitchen/lamp/availability", []byte(`{"state":"online"}`))
 	f.Add("zigbee2mqtt/kitchen/lamp/availability", []byte(`offline`))
 	f.Add("zigbee2mqtt/bridge/state", []byte(`online`))
+	f.Add("zigbee2mqtt/bridge/state", []byte(`{"state":"offline"}`))
+	f.Add("zigbee2mqtt/bridge/state", []byte(`{"state":1}`))
 	f.Add("zigbee2mqtt/a/set/state", []byte(`ON`))
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		fuzzDecode(t, devices.Zigbee2MQTT{}, "zigbee2mqtt", topic, payload)
 	})
+}
+
+// TestZigbee2MQTTCoordinator: <base>/bridge/state is the availability of
+// the coordinator device "bridge", in the JSON and legacy plain forms
+// (https://www.zigbee2mqtt.io/guide/usage/mqtt_topics_and_messages.html,
+// zigbee2mqtt/bridge/state), and only it is the coordinator's signal.
+func TestZigbee2MQTTCoordinator(t *testing.T) {
+	z := devices.Zigbee2MQTT{}
+	for payload, want := range map[string]bool{`{"state":"online"}`: true, `{"state":"offline"}`: false, `online`: true, `offline`: false} {
+		r := decodeOne(t, z, "acme/zigbee2mqtt", "acme/zigbee2mqtt/bridge/state", payload)
+		require.Equal(t, devices.Z2MCoordinator, r.Device)
+		online, ok := z.CoordinatorOnline(&r)
+		require.True(t, ok, payload)
+		require.Equal(t, want, online, payload)
+	}
+	// A device's own availability is not the coordinator's.
+	r := decodeOne(t, z, "zigbee2mqtt", "zigbee2mqtt/kitchen/lamp/availability", `offline`)
+	_, ok := z.CoordinatorOnline(&r)
+	require.False(t, ok)
+	// Nor is a state message, even of a device called bridge by another family.
+	r = decodeOne(t, z, "zigbee2mqtt", "zigbee2mqtt/lamp", `{"state":"ON"}`)
+	_, ok = z.CoordinatorOnline(&r)
+	require.False(t, ok)
+	_, ok = z.CoordinatorOnline(&devices.Reading{Device: "bridge", Family: "tasmota", Online: r.Online})
+	require.False(t, ok)
+	v, _ := decodeErr(t, z, "zigbee2mqtt", "zigbee2mqtt/bridge/info", `{"version":"1.35.0"}`)
+	require.Equal(t, "ignored", v)
 }

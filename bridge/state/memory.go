@@ -182,6 +182,9 @@ type Device struct {
 	// tsOnline is the device time of the last availability change, so an
 	// old LWT cannot override a newer birth.
 	tsOnline time.Time
+	// held: the device's source coordinator is offline (HoldSource), so
+	// the device is shown stale whatever it last said.
+	held bool
 	// topics are the distinct topics the device was last heard on, newest
 	// first: some families need them to encode commands
 	// (devices.StateCommander).
@@ -231,6 +234,9 @@ type Tenant struct {
 	// tags counts the devices holding each tag pair (tagPair), i.e. the
 	// tag channels Readings can be published to.
 	tags map[string]int
+	// held maps the key of a source whose coordinator is offline to the
+	// coordinator's device id (HoldSource).
+	held map[string]string
 }
 
 // Name is the tenant id.
@@ -291,7 +297,11 @@ func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 	m := &d.Reading
 	m.Family = r.Family
 	m.ReceivedAt = r.ReceivedAt
-	m.Stale = false
+	// A device of a held source stays stale while it speaks: its
+	// coordinator says it is offline (HoldSource).
+	d.held = t.holds(meta.SourceKey, r.Device)
+	m.Stale = d.held
+	r.Stale = d.held
 	// Tags come from the family (on the Reading) and from configuration,
 	// which wins, as in the ingest pipeline; the tag channels a Reading is
 	// published to are named from r.Tags, so the snapshot must know them.
@@ -575,7 +585,7 @@ func (t *Tenant) Snapshot(ch wire.Channel, deviceID string) []devices.Reading {
 // large tenant holds the lock for a struct copy per device.
 func (d *Device) snapshot(now time.Time) devices.Reading {
 	r := d.Reading
-	r.Stale = d.StaleAfter > 0 && now.Sub(d.LastSeen) > d.StaleAfter
+	r.Stale = d.held || d.silent(now)
 	return r
 }
 
@@ -586,14 +596,11 @@ func (t *Tenant) SweepStale() []devices.Reading {
 	now := t.cfg.Now()
 	var out []devices.Reading
 	for _, d := range t.devices {
-		if d.Reading.Stale || d.StaleAfter <= 0 || now.Sub(d.LastSeen) <= d.StaleAfter {
+		if d.Reading.Stale || !d.silent(now) {
 			continue
 		}
 		d.Reading.Stale = true
-		out = append(out, devices.Reading{
-			Device: d.Reading.Device, Family: d.Reading.Family,
-			TS: d.Reading.TS, ReceivedAt: now, Tags: cloneMap(d.Reading.Tags), Stale: true,
-		})
+		out = append(out, d.staleNotice(now))
 	}
 	return out
 }
