@@ -43,7 +43,7 @@ func TestVerdict(t *testing.T) {
 	v, r := devices.Verdict(err)
 	require.Equal(t, "rejected", v)
 	require.Equal(t, devices.ReasonInvalidNumber, r)
-	_, err = devices.Zigbee2MQTT{}.Decode("zigbee2mqtt", devices.Message{Topic: "zigbee2mqtt/bridge/state", Payload: []byte(`online`)})
+	_, err = devices.Zigbee2MQTT{}.Decode("zigbee2mqtt", devices.Message{Topic: "zigbee2mqtt/bridge/logging", Payload: []byte(`{"level":"info","message":"MQTT publish"}`)})
 	v, _ = devices.Verdict(err)
 	require.Equal(t, "ignored", v)
 }
