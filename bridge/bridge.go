@@ -129,7 +129,8 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 	})
 	b.mqttURL = cfg.MQTT.URL
 	if b.mqttURL == "" {
-		b.broker, err = embedded.New(embedded.Config{Listen: cfg.MQTT.Listen, Logger: b.log, MaxPacketSize: embeddedMaxPacket, DataDir: cfg.MQTT.DataDir})
+		b.broker, err = embedded.New(embedded.Config{Listen: cfg.MQTT.Listen, Logger: b.log, MaxPacketSize: embeddedMaxPacket, DataDir: cfg.MQTT.DataDir,
+			Users: brokerUsers(cfg.MQTT.Users), TenantTopics: tenantTopics(b.router), Registerer: b.registry})
 		if err != nil {
 			return nil, err
 		}
@@ -138,6 +139,9 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 	ingestCfg := ingest.Config{
 		URL: b.mqttURL, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		Filters: b.router.Filters(), Logger: b.log,
+	}
+	if b.broker != nil {
+		ingestCfg.Username, ingestCfg.Password = b.broker.InternalCredentials()
 	}
 	if ingestCfg.ClientID == "" {
 		ingestCfg.ClientID = clientID(cfg.Node)
@@ -168,6 +172,7 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		Command: b.command, Ready: b.ready, Static: dashboard.FS(),
 		Gatherer: publicMetrics,
 		Logger:   b.log.With("component", "ws"),
+		Routes:   b.mqttOverWebSocket(),
 	})
 	if err != nil {
 		if b.metricsSrv != nil {

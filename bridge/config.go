@@ -185,6 +185,7 @@ type MQTTConfig struct {
 	// --mqtt-url.
 	URL string `yaml:"url"`
 	// Listen is the embedded broker's address, host:port; default ":1883".
+	// Without Users its host is replaced by 127.0.0.1 (loopback only).
 	// Ignored when URL is set. MQLIVE_MQTT_LISTEN, --mqtt-listen.
 	Listen string `yaml:"listen"`
 	// ClientID is the MQTT client id; default (empty) is "mqlive-" plus
@@ -204,6 +205,11 @@ type MQTTConfig struct {
 	Username string `yaml:"username"`
 	// Password for the upstream broker; empty sends none.
 	Password string `yaml:"password"`
+	// Users may connect to the embedded broker, each with a bcrypt
+	// password hash, a tenant and publish/subscribe filters. Empty (the
+	// default): the embedded broker listens on loopback only and admits
+	// anonymous clients from this machine. See MQTTUser.
+	Users []MQTTUser `yaml:"users"`
 }
 
 // AuthConfig configures token verification (PROTOCOL.md "Tokens (JWT)").

@@ -133,6 +133,7 @@ func (c *Config) validateHTTP(v *validator) {
 func (c *Config) validateMQTT(v *validator) {
 	m := &c.MQTT
 	v.hostPort("mqtt.listen", m.Listen)
+	c.validateMQTTUsers(v)
 	if m.URL == "" {
 		return
 	}

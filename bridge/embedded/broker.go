@@ -12,13 +12,14 @@ import (
 	"syscall"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // DefaultListen is where the broker listens when Config.Listen is empty.
-// Loopback, because the broker accepts anonymous clients.
+// Loopback, because without Config.Users the broker accepts anonymous
+// clients.
 const DefaultListen = "127.0.0.1:1883"
 
 // DefaultMaxPacketSize bounds one MQTT packet when Config.MaxPacketSize is
@@ -50,6 +51,18 @@ type Config struct {
 	// broker is open, so two brokers cannot share a DataDir; Close releases
 	// it. "" (the default) keeps everything in memory only.
 	DataDir string
+	// Users are the clients allowed to connect, with their publish and
+	// subscribe filters and tenant. Empty (the default) admits anonymous
+	// clients from this machine only: the TCP listener is then bound to
+	// loopback whatever host Listen names (the Mosquitto 2.0 rule), and a
+	// ServeConn connection is admitted only from a loopback peer.
+	Users []User
+	// TenantTopics maps a tenant to the topic filters of its sources; a
+	// User with a Tenant may publish and subscribe only within them.
+	TenantTopics map[string][]string
+	// Registerer receives the broker's access-control metrics; nil: not
+	// registered.
+	Registerer prometheus.Registerer
 }
 
 // Broker is a running embedded MQTT broker. Create it with New.
@@ -57,7 +70,12 @@ type Broker struct {
 	srv *mqtt.Server
 	ln  net.Listener
 	log *slog.Logger
-	ran chan struct{} // one slot: Run may be called once
+	// access authenticates clients and checks their topics.
+	access *access
+	// conns hands connections accepted elsewhere (MQTT over WebSocket)
+	// to mochi.
+	conns *connListener
+	ran   chan struct{} // one slot: Run may be called once
 	// store persists retained messages and sessions; nil without
 	// Config.DataDir.
 	store *boltStore
@@ -79,6 +97,16 @@ func New(cfg Config) (*Broker, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", "mqtt_broker")
+	acc, err := newAccess(cfg.Users, cfg.TenantTopics, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Users) == 0 {
+		if local := loopbackOnly(addr); local != addr {
+			log.Warn(fmt.Sprintf("embedded MQTT broker has no mqtt.users, so it listens on loopback only: %s instead of %s; to accept devices from the network, add mqtt.users (hash each password with `mqlive passwd`)", local, addr))
+			addr = local
+		}
+	}
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -103,9 +131,7 @@ func New(cfg Config) (*Broker, error) {
 		// here reads them often, so keep the housekeeping cheap.
 		SysTopicResendInterval: 30,
 	})
-	// Anonymous access is the documented contract of the embedded broker
-	// (see doc.go); production uses an external broker with real auth.
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	if err := srv.AddHook(acc, nil); err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("embedded broker: auth hook: %w", err)
 	}
@@ -125,7 +151,15 @@ func New(cfg Config) (*Broker, error) {
 		}
 		return nil, fmt.Errorf("embedded broker: add listener: %w", err)
 	}
-	return &Broker{srv: srv, ln: ln, log: log, store: store, ran: make(chan struct{}, 1), closed: make(chan struct{})}, nil
+	conns := newConnListener()
+	if err := srv.AddListener(conns); err != nil {
+		_ = ln.Close()
+		if store != nil {
+			_ = store.Stop()
+		}
+		return nil, fmt.Errorf("embedded broker: add listener: %w", err)
+	}
+	return &Broker{srv: srv, ln: ln, log: log, access: acc, conns: conns, store: store, ran: make(chan struct{}, 1), closed: make(chan struct{})}, nil
 }
 
 // openStore creates dir and opens <dir>/broker.db as srv's storage hook.
@@ -165,6 +199,33 @@ func (b *Broker) URL() string {
 	return "tcp://" + net.JoinHostPort(host, port)
 }
 
+// InternalCredentials returns the username and password of the bridge's own
+// client: it may publish and subscribe anywhere. The password is random for
+// each Broker.
+func (b *Broker) InternalCredentials() (username, password string) {
+	return InternalUser, b.access.internal
+}
+
+// ServeConn serves one MQTT client on c, a connection accepted outside the
+// broker's TCP listener (an upgraded WebSocket), with the same sessions and
+// access control as TCP clients, until the client disconnects or the broker
+// closes. It closes c before it returns; it fails at once when the broker is
+// not running.
+func (b *Broker) ServeConn(c net.Conn) error { return b.conns.serve(c) }
+
+// loopbackOnly returns addr with its host replaced by 127.0.0.1 unless it
+// already names a loopback address or localhost.
+func loopbackOnly(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr // net.Listen reports it
+	}
+	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+		return addr
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
 // Run serves MQTT clients until ctx is done or Close is called, then closes
 // the broker and returns nil. It may be called once; a second call returns
 // ErrAlreadyRun.
@@ -185,7 +246,7 @@ func (b *Broker) Run(ctx context.Context) error {
 		_ = b.Close()
 		return fmt.Errorf("embedded broker: serve: %w", err)
 	}
-	b.log.Info("mqtt broker listening", "addr", b.Addr(), "url", b.URL(), "anonymous", true)
+	b.log.Info("mqtt broker listening", "addr", b.Addr(), "url", b.URL(), "users", len(b.access.users), "anonymous", len(b.access.users) == 0)
 	select {
 	case <-ctx.Done():
 	case <-b.closed:

@@ -18,21 +18,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // startBroker runs a broker on a free loopback port until the test ends.
 func startBroker(t *testing.T) *Broker {
 	t.Helper()
-	b, err := New(Config{Listen: "127.0.0.1:0", Logger: quietLogger()})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("broker Run did not return after cancel")
-		}
-	})
-	return b
+	return startWith(t, Config{Listen: "127.0.0.1:0"})
 }
 
 func connect(t *testing.T, url, id string) paho.Client {

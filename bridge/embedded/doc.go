@@ -2,12 +2,25 @@
 // process, so that `mqlive` with no configuration has somewhere for devices
 // and the simulator to publish.
 //
-// The embedded broker is meant for a single node and for development: it
-// accepts anonymous clients and grants every client read and write access to
-// every topic, keeps sessions and retained messages in memory unless
-// Config.DataDir names a directory for them to survive a restart in, and is
-// bound to loopback by default. Production deployments point the bridge at an
-// external broker (Mosquitto, EMQX, HiveMQ) with authentication instead.
+// Access control follows Mosquitto 2.0: without Config.Users the broker
+// admits anonymous clients from this machine only, and its TCP listener is
+// bound to loopback whatever host Config.Listen names (New logs one line
+// saying so). With Users it listens where it is told and admits only those
+// users (bcrypt password hashes) and the bridge's own client, whose
+// credentials are random per Broker (InternalCredentials); each user may
+// publish to and subscribe within its own topic filters, and, when it has a
+// tenant, only within the topics of that tenant's sources
+// (Config.TenantTopics), checked on every publish, subscription, will and
+// delivery through mochi's OnConnectAuthenticate and OnACLCheck hooks.
+// Refusals are counted (mqlive_broker_connect_refused_total,
+// mqlive_broker_acl_denied_total).
+//
+// ServeConn serves a client on a connection accepted elsewhere (MQTT over
+// WebSocket on the bridge's HTTP server, package mqttws) with the same
+// sessions and access control as TCP clients.
+//
+// Sessions and retained messages are kept in memory unless Config.DataDir
+// names a directory for them to survive a restart in.
 //
 // This is the only package that imports mochi-mqtt.
 //
@@ -15,7 +28,8 @@
 // is reported at start and Addr reports the real port when ":0" was asked
 // for. Run serves until its context is done and may be called once. Close is
 // idempotent and safe to call from any goroutine, before, during or after
-// Run; Addr and URL are safe for concurrent use. With Config.DataDir, New
+// Run; Addr, URL, InternalCredentials and ServeConn are safe for concurrent
+// use (ServeConn blocks for the life of its client). With Config.DataDir, New
 // opens and locks the storage file and Close releases it, after the last
 // client goroutine has ended.
 package embedded

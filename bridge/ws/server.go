@@ -73,6 +73,9 @@ type Config struct {
 	Static   fs.FS        // the dashboard; nil: none
 	Gatherer http.Handler // /metrics handler
 	Logger   *slog.Logger
+	// Routes, when set, adds routes of other packages (MQTT over
+	// WebSocket) before the dashboard's catch-all.
+	Routes func(fiber.Router)
 }
 
 func (c *Config) defaults() {
@@ -258,6 +261,9 @@ func (s *Server) routes() {
 			}
 		},
 	}))
+	if s.cfg.Routes != nil {
+		s.cfg.Routes(s.app)
+	}
 	if s.cfg.Static != nil {
 		s.app.Use("/", compress.New(), filesystem.New(filesystem.Config{
 			Root:   http.FS(s.cfg.Static),
