@@ -116,15 +116,11 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 	m := map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		name, inline, ok := yamlKey(f)
+		if !ok {
 			continue
 		}
-		tag := f.Tag.Get("yaml")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if strings.Contains(","+opts+",", ",inline,") {
+		if inline {
 			ft := f.Type
 			if ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
@@ -136,12 +132,24 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 			}
 			continue
 		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
 		m[name] = f.Type
 	}
 	return m
+}
+
+// yamlKey returns the YAML key of f as yaml.v3 names it (the tag's name,
+// else the lower-cased field name), whether it is inlined, and false for a
+// field yaml.v3 skips.
+func yamlKey(f reflect.StructField) (name string, inline, ok bool) {
+	tag := f.Tag.Get("yaml")
+	if !f.IsExported() || tag == "-" {
+		return "", false, false
+	}
+	name, opts, _ := strings.Cut(tag, ",")
+	if name == "" {
+		name = strings.ToLower(f.Name)
+	}
+	return name, strings.Contains(","+opts+",", ",inline,"), true
 }
 
 func structKeys(t reflect.Type) []string {
