@@ -116,7 +116,7 @@ func parseFlags(args []string) (*flags, error) {
 		return nil, fmt.Errorf("%w (run with -h for the list of flags)", err)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q; mqlive takes only flags (run with -h)", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q; mqlive takes flags, or a subcommand before them (run mqlive help)", fs.Arg(0))
 	}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	return f, nil

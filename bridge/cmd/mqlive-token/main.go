@@ -6,6 +6,11 @@
 // lifetime must fit the nodes' auth.max_token_lifetime (default 24h).
 //
 //	MQLIVE_JWT_SECRET=… mqlive-token --user dev --tenant default --ttl 24h
+//
+// `mqlive token` is the general form: any chan/pub/cmd claims, the issuer,
+// audience and key of a config file, public-key setups, and a check that the
+// configuration accepts the result. This command stays for the scripts and
+// tests that use it.
 package main
 
 import (

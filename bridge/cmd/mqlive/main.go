@@ -1,8 +1,12 @@
 // Command mqlive runs one mqlive bridge node: MQTT device telemetry in,
 // live tenant-scoped dashboard channels out. With no configuration it
-// starts an embedded MQTT broker on :1883 and serves the dashboard on :8080;
-// --dev also generates a signing secret and prints a dashboard URL that
-// carries a token. Run `mqlive --help` for every flag and variable.
+// starts an embedded MQTT broker on :1883 (loopback only until mqtt.users
+// are configured) and serves the dashboard on :8080; --dev also generates a
+// signing secret and prints a dashboard URL that carries a token. Run
+// `mqlive --help` for every flag and variable.
+//
+// Operator subcommands: `mqlive token`, `checktoken`, `genconfig`,
+// `checkconfig`, `passwd`, `version`; `mqlive help` lists them.
 package main
 
 import (
@@ -27,13 +31,26 @@ import (
 const devTokenTTL = 24 * time.Hour
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+	isTerm, readPassword := terminalStdin()
+	os.Exit(run(os.Args[1:], &stdio{env: os.Environ(), in: os.Stdin, out: os.Stdout, err: os.Stderr,
+		isTerminal: isTerm, readPassword: readPassword, now: time.Now}))
 }
 
-func run(args, env []string, stdout, stderr io.Writer) int {
+// run runs the subcommand args[0] names, or else the bridge.
+func run(args []string, s *stdio) int {
+	if len(args) > 0 {
+		if c := lookup(args[0]); c != nil {
+			return c.run(s, args[1:])
+		}
+	}
+	return serve(args, s.env, s.out, s.err)
+}
+
+// serve runs the bridge with the flags in args until SIGINT or SIGTERM.
+func serve(args, env []string, stdout, stderr io.Writer) int {
 	cfg, err := bridge.Load(args, env)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, bridge.Usage())
+		fmt.Fprint(stdout, bridge.Usage()+"\n"+subcommandsHelp())
 		return 0
 	}
 	if err != nil {
