@@ -72,11 +72,18 @@ func fieldDocs() (map[string]string, error) {
 			if !ok {
 				return false
 			}
+			prevDoc, prevEnd := "", -1
 			for _, fld := range st.Fields.List {
 				doc := fld.Doc.Text()
 				if doc == "" {
 					doc = fld.Comment.Text()
 				}
+				// A field declared on the line right after a documented
+				// one shares its comment ("A and B are …").
+				if doc == "" && fset.Position(fld.Pos()).Line == prevEnd+1 {
+					doc = prevDoc
+				}
+				prevDoc, prevEnd = doc, fset.Position(fld.End()).Line
 				for _, name := range fld.Names {
 					docs[ts.Name.Name+"."+name.Name] = strings.TrimSpace(doc)
 				}

@@ -167,6 +167,7 @@ func TestMQTTOverWebSocketRelayedNotAnonymous(t *testing.T) {
 		tok := c.Connect()
 		require.True(t, tok.WaitTimeout(10*time.Second))
 		require.Error(t, tok.Error(), name)
+		require.Contains(t, tok.Error().Error(), "not Authorized", name)
 	}
 	require.Equal(t, 2.0, metricVec(t, b, "mqlive_broker_connect_refused_total", "anonymous"))
 }

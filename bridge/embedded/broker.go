@@ -209,8 +209,9 @@ func (b *Broker) InternalCredentials() (username, password string) {
 // ServeConn serves one MQTT client on c, a connection accepted outside the
 // broker's TCP listener (an upgraded WebSocket), with the same sessions and
 // access control as TCP clients, until the client disconnects or the broker
-// closes. It closes c before it returns; it fails at once when the broker is
-// not running.
+// closes. It closes c before it returns. A connection handed over while the
+// broker is starting waits until it serves; after Close, ServeConn fails
+// with ErrNotServing.
 func (b *Broker) ServeConn(c net.Conn) error { return b.conns.serve(c) }
 
 // loopbackOnly returns addr with its host replaced by 127.0.0.1 unless it

@@ -23,8 +23,11 @@ var ErrNotServing = errors.New("embedded broker: not serving")
 type connListener struct {
 	mu        sync.Mutex
 	establish listeners.EstablishFn // set by Serve; nil before
-	closed    bool
-	conns     map[net.Conn]struct{}
+	// serving is closed by Serve, stopped by Close: a connection handed
+	// over while mochi is still starting waits for one of them.
+	serving, stopped chan struct{}
+	closed           bool
+	conns            map[net.Conn]struct{}
 	// active counts serve calls in progress; Close waits for them, so
 	// that none is still adding itself to mochi's client WaitGroup when
 	// mochi waits on it.
@@ -32,7 +35,7 @@ type connListener struct {
 }
 
 func newConnListener() *connListener {
-	return &connListener{conns: make(map[net.Conn]struct{})}
+	return &connListener{conns: make(map[net.Conn]struct{}), serving: make(chan struct{}), stopped: make(chan struct{})}
 }
 
 func (l *connListener) ID() string              { return connListenerID }
@@ -43,6 +46,7 @@ func (l *connListener) Serve(establish listeners.EstablishFn) {
 	l.mu.Lock()
 	l.establish = establish
 	l.mu.Unlock()
+	close(l.serving)
 }
 
 // Close refuses new connections, disconnects the clients (mochi sends them
@@ -50,7 +54,10 @@ func (l *connListener) Serve(establish listeners.EstablishFn) {
 // completed CONNECT, and waits until every serve call has returned.
 func (l *connListener) Close(closeClients listeners.CloseFn) {
 	l.mu.Lock()
-	l.closed = true
+	if !l.closed {
+		l.closed = true
+		close(l.stopped)
+	}
 	l.mu.Unlock()
 	closeClients(connListenerID)
 	l.mu.Lock()
@@ -62,6 +69,10 @@ func (l *connListener) Close(closeClients listeners.CloseFn) {
 }
 
 func (l *connListener) serve(c net.Conn) error {
+	select {
+	case <-l.serving:
+	case <-l.stopped:
+	}
 	l.mu.Lock()
 	if l.closed || l.establish == nil {
 		l.mu.Unlock()
