@@ -166,6 +166,8 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		Node: cfg.Node, MaxFrameBytes: cfg.HTTP.MaxFrameBytes, PingInterval: cfg.HTTP.PingInterval,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MaxConnections: cfg.HTTP.MaxConnections,
 		RequestRate: cfg.HTTP.RequestRate, RequestBurst: cfg.HTTP.RequestBurst,
+		TenantRequestRate: cfg.HTTP.TenantRequestRate, TenantRequestBurst: cfg.HTTP.TenantRequestBurst,
+		MaxConnectionsPerUser: cfg.HTTP.MaxConnectionsPerUser, MaxSubscriptions: cfg.HTTP.MaxSubscriptionsPerConnection,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, DrainTimeout: cfg.HTTP.DrainTimeout,
 		MaxPending: cfg.HTTP.MaxPending, MaxPendingPerAddress: cfg.HTTP.MaxPendingPerAddress, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Verifier: verifier, Hub: b.hub, Metrics: b.metrics,

@@ -172,6 +172,23 @@ type HTTPConfig struct {
 	// /metrics on Addr, where it names every tenant to anyone who reaches
 	// the port. MQLIVE_METRICS_ADDR, --metrics-addr.
 	MetricsAddr string `yaml:"metrics_addr"`
+	// TenantRequestRate is the sustained requests per second that all
+	// connections of one tenant on this node share (a token bucket), beside
+	// each connection's RequestRate; a request over it gets error 4029 and
+	// the connection stays open. Per node (README "Limits per tenant and
+	// per connection"). Default 0: no tenant limit.
+	TenantRequestRate float64 `yaml:"tenant_request_rate"`
+	// TenantRequestBurst is the tenant bucket's size; default (0) twice
+	// TenantRequestRate.
+	TenantRequestBurst int `yaml:"tenant_request_burst"`
+	// MaxConnectionsPerUser bounds the connections of one user (the
+	// token's sub) of a tenant on this node; one more is refused with
+	// error 4029 and close 4029. Default 0: no limit.
+	MaxConnectionsPerUser int `yaml:"max_connections_per_user"`
+	// MaxSubscriptionsPerConnection bounds the channels one connection
+	// subscribes; a subscribe past it gets error -32602 and the
+	// connection stays open. Default 128.
+	MaxSubscriptionsPerConnection int `yaml:"max_subscriptions_per_connection"`
 	// MetricsToken, when set, is required on /metrics (wherever it is
 	// served) as "Authorization: Bearer <token>", at least 16 bytes;
 	// default empty: no token. MQLIVE_METRICS_TOKEN.
@@ -335,6 +352,7 @@ const (
 	DefaultMaxConnections      = 10000
 	DefaultRequestRate         = 50
 	DefaultRequestBurst        = 100
+	DefaultMaxSubscriptions    = 128
 	DefaultQueueSize           = 256
 	DefaultWriteTimeout        = 10 * time.Second
 	DefaultSlowConsumerTimeout = 10 * time.Second
@@ -386,6 +404,10 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&h.MaxConnectionsPerTenant, h.MaxConnections)
 	setDefault(&h.RequestRate, DefaultRequestRate)
 	setDefault(&h.RequestBurst, DefaultRequestBurst)
+	setDefault(&h.MaxSubscriptionsPerConnection, DefaultMaxSubscriptions)
+	if h.TenantRequestRate > 0 {
+		setDefault(&h.TenantRequestBurst, max(1, int(2*h.TenantRequestRate)))
+	}
 	setDefault(&h.QueueSize, DefaultQueueSize)
 	setDefault(&h.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&h.SlowConsumerTimeout, DefaultSlowConsumerTimeout)

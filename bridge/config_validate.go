@@ -105,6 +105,7 @@ func (c *Config) validateHTTP(v *validator) {
 		v.addf("http.request_rate", "%v must be a positive number of requests per second (0 means the default 50)", h.RequestRate)
 	}
 	v.nonNegative("http.request_burst", h.RequestBurst)
+	c.validateLimits(v)
 	v.nonNegative("http.queue_size", h.QueueSize)
 	v.nonNegativeDuration("http.write_timeout", h.WriteTimeout)
 	v.nonNegativeDuration("http.slow_consumer_timeout", h.SlowConsumerTimeout)

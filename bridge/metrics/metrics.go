@@ -35,6 +35,7 @@ type Metrics struct {
 	BytesIn       prometheus.Counter
 	BytesOut      prometheus.Counter
 	RateLimited   prometheus.Counter
+	Limited       *prometheus.CounterVec // limit: tenant_rate, subscriptions
 	Requests      *prometheus.CounterVec // method, code ("0" for success)
 	QueueDepth    prometheus.Histogram
 	// DedupSuppressed counts QoS 1 redeliveries dropped, by family and tenant.
@@ -160,6 +161,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		RateLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mqlive_ws_rate_limited_total", Help: "Client requests refused with 4029 by the per-connection rate limit.",
 		}),
+		Limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mqlive_ws_limited_total",
+			Help: "Client requests refused by a limit other than the per-connection rate: tenant_rate (4029), subscriptions (-32602, the per-connection cap).",
+		}, []string{"limit"}),
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mqlive_ws_requests_total",
 			Help: "Client requests by method and result code (0 = success).",
@@ -216,7 +221,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.StateDevices, m.StaleTransitions, m.Publications, m.FanoutTime,
 		m.Connections, m.Subscriptions, m.Connects, m.Disconnects, m.Rejected,
 		m.Conflated, m.Lagged, m.SlowConsumers, m.Recoveries,
-		m.FramesIn, m.FramesOut, m.BytesIn, m.BytesOut, m.RateLimited, m.Requests, m.QueueDepth,
+		m.FramesIn, m.FramesOut, m.BytesIn, m.BytesOut, m.RateLimited, m.Limited, m.Requests, m.QueueDepth,
 		m.ClientLatency, m.ClientReports, m.Commands, m.DedupSuppressed,
 		m.IngestClaimedElsewhere, m.IngestTakenOver, m.BackplaneErrors, m.BackplaneUp, m.ClusterNodes,
 		m.StateLimited, m.StateEvicted,

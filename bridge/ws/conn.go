@@ -40,6 +40,10 @@ type conn struct {
 	ctx     context.Context
 	adm     *admission // released once connected
 
+	// tenant is the tenant's shared limits (tenant_limits.go); set at
+	// connect.
+	tenant *tenantState
+
 	// lingerMu orders the read deadlines of the closing handshake: the
 	// writer sets a short one once the close frame is out (closeSent),
 	// the reader a longer one when it starts discarding before that.
@@ -96,6 +100,7 @@ func (s *Server) serveConn(c *websocket.Conn) {
 	}
 	if cn.id != nil {
 		s.connected.Add(-1)
+		s.limits.leave(cn.id.Tenant, cn.id.User)
 		chans := cn.sess.Channels()
 		s.cfg.Hub.Remove(cn.sess)
 		s.leavePresence(cn.id.Tenant, cn.sess.ID, chans)

@@ -41,6 +41,15 @@ func (cn *conn) handleFrame(data []byte) (done bool, code int) {
 		return false, 0
 	}
 	cn.limited = 0
+	if l := cn.tenant.limiter; l != nil && !l.Allow() {
+		// The tenant's connections together are over their rate: refuse
+		// this request, but never close a connection for what others did.
+		if m := cn.srv.cfg.Metrics; m != nil {
+			m.Limited.WithLabelValues(limitTenantRate).Inc()
+		}
+		cn.reply(id, req.Method, nil, wire.NewError(wire.CodeRateLimited, "rate limited: this tenant's request rate on the node is exceeded (http.tenant_request_rate); slow down"))
+		return false, 0
+	}
 	var result any
 	var rerr *wire.Error
 	switch req.Method {
@@ -153,13 +162,21 @@ func (cn *conn) connect(id json.RawMessage, req *wire.Request) (bool, int) {
 		cn.srv.reject("auth")
 		return cn.fail(id, req.Method, wire.CodeUnauthorized, wire.CloseUnauthorized, msgSignedOut)
 	}
+	ts, ok := cn.srv.limits.join(ident.Tenant, ident.User)
+	if !ok {
+		cn.srv.reject("user_limit")
+		return cn.fail(id, req.Method, wire.CodeRateLimited, wire.CloseRateLimited,
+			"too many connections for this user on the node (http.max_connections_per_user is "+strconv.Itoa(cn.srv.cfg.MaxConnectionsPerUser)+"); close one")
+	}
 	s := cn.sess
 	s.User, s.Tenant = ident.User, ident.Tenant
 	s.SetTokenID(ident.ID)
 	if err := cn.srv.cfg.Hub.Add(s); err != nil {
+		cn.srv.limits.leave(ident.Tenant, ident.User)
 		cn.srv.reject("tenant_limit")
 		return cn.fail(id, req.Method, wire.CodeRateLimited, wire.CloseRateLimited, "too many connections for this tenant")
 	}
+	cn.tenant = ts
 	cn.id = ident
 	cn.armExpiry(ident.Expires)
 	_ = cn.ws.SetReadDeadline(time.Now().Add(2 * cn.srv.cfg.PingInterval))
@@ -231,6 +248,15 @@ func (cn *conn) subscribe(id json.RawMessage, raw json.RawMessage) *wire.Error {
 	ch, err := cn.channel(p.Channel, cn.id.CanSubscribe)
 	if err != nil {
 		return err
+	}
+	if limit := cn.srv.cfg.MaxSubscriptions; cn.sess.NumSubs() >= limit && !cn.sess.Subscribed(ch.Name) {
+		// -32602, not 4029: retrying cannot help until the client
+		// unsubscribes, and SDKs retry 4029 with backoff.
+		if m := cn.srv.cfg.Metrics; m != nil {
+			m.Limited.WithLabelValues(limitSubscriptions).Inc()
+		}
+		return wire.NewError(wire.CodeInvalidParams, "invalid params: too many subscriptions on this connection (http.max_subscriptions_per_connection is "+
+			strconv.Itoa(limit)+"); unsubscribe from a channel first")
 	}
 	switch p.Mode {
 	case "", wire.ModeStream, wire.ModeLatest:

@@ -59,6 +59,17 @@ type Config struct {
 	RequestBurst   int           // default 100
 	AllowedOrigins []string      // empty: any
 	DrainTimeout   time.Duration // default 10s
+	// TenantRequestRate is the requests per second all connections of a
+	// tenant on this node share (a token bucket of TenantRequestBurst);
+	// 0: no tenant limit. TenantRequestBurst defaults to twice the rate.
+	TenantRequestRate  float64
+	TenantRequestBurst int
+	// MaxConnectionsPerUser bounds the connections of one user (sub) of a
+	// tenant on this node; 0: no limit.
+	MaxConnectionsPerUser int
+	// MaxSubscriptions bounds the channels one connection subscribes;
+	// default 128.
+	MaxSubscriptions int
 
 	Verifier *auth.Verifier
 	Hub      *hub.Hub
@@ -109,6 +120,12 @@ func (c *Config) defaults() {
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 10 * time.Second
 	}
+	if c.TenantRequestRate > 0 && c.TenantRequestBurst <= 0 {
+		c.TenantRequestBurst = max(1, int(2*c.TenantRequestRate))
+	}
+	if c.MaxSubscriptions <= 0 {
+		c.MaxSubscriptions = DefaultMaxSubscriptions
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -143,7 +160,13 @@ type Server struct {
 	conns    sync.WaitGroup
 	nextID   atomic.Uint64
 	idPrefix string
+	// limits are the per-tenant and per-user limits (tenant_limits.go).
+	limits *tenantLimits
 }
+
+// DefaultMaxSubscriptions is Config.MaxSubscriptions' default, Centrifugo's
+// client_channel_limit.
+const DefaultMaxSubscriptions = 128
 
 // New binds addr synchronously (":0" picks a free port) and prepares the
 // routes. A taken port fails here, with a message that says how to choose
@@ -162,7 +185,8 @@ func New(addr string, cfg Config) (*Server, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("http: trusted proxies: %w", err)
 	}
-	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4), perAddr: make(map[string]int), trusted: trusted}
+	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4), perAddr: make(map[string]int), trusted: trusted,
+		limits: newTenantLimits(cfg.TenantRequestRate, cfg.TenantRequestBurst, cfg.MaxConnectionsPerUser)}
 	if cfg.Store != nil {
 		s.Install(singleNode(cfg))
 	}
