@@ -27,6 +27,8 @@ func TestDefaultConfig(t *testing.T) {
 		WriteTimeout:            10 * time.Second,
 		SlowConsumerTimeout:     10 * time.Second,
 		DrainTimeout:            10 * time.Second,
+
+		MaxSubscriptionsPerConnection: DefaultMaxSubscriptions,
 	}, c.HTTP)
 	require.Equal(t, MQTTConfig{Listen: ":1883"}, c.MQTT)
 	require.Equal(t, AuthConfig{MaxTokenLifetime: 24 * time.Hour}, c.Auth)

@@ -32,7 +32,7 @@ func TestSubscriptionCap(t *testing.T) {
 	require.Equal(t, 1.0, testutil.ToFloat64(ls.m.Limited.WithLabelValues("subscriptions")))
 
 	c.MustCall(wire.MethodSubscribe, wire.SubscribeParams{Channel: "device:d7"}, nil) // re-sync of a held channel
-	c.MustCall(wire.MethodPing, nil, nil)                                              // still open
+	c.MustCall(wire.MethodPing, nil, nil)                                             // still open
 	c.MustCall(wire.MethodUnsubscribe, wire.ChannelParams{Channel: "device:d7"}, nil)
 	c.MustCall(wire.MethodSubscribe, wire.SubscribeParams{Channel: "devices"}, nil)
 	_, rerr = c.Call(wire.MethodSubscribe, wire.SubscribeParams{Channel: "device:d7"})
