@@ -43,6 +43,10 @@ http:
   slow_consumer_timeout: 3s
   drain_timeout: 4s
   allowed_origins: ["https://dash.example.com", "http://localhost:5173"]
+  tenant_request_rate: 9.5
+  tenant_request_burst: 12
+  max_connections_per_user: 3
+  max_subscriptions_per_connection: 32
 mqtt: { url: "tcp://broker:1883", listen: ":1884", client_id: cid, username: u, password: p }
 auth: { jwt_secret: "`+testSecret+`", issuer: iss, audience: aud, max_token_lifetime: 2h }
 state: { history_size: 10, history_ttl: 1m, max_devices: 99 }
@@ -76,6 +80,8 @@ sources:
 		SlowConsumerTimeout:     3 * time.Second,
 		DrainTimeout:            4 * time.Second,
 		AllowedOrigins:          []string{"https://dash.example.com", "http://localhost:5173"},
+
+		TenantRequestRate: 9.5, TenantRequestBurst: 12, MaxConnectionsPerUser: 3, MaxSubscriptionsPerConnection: 32,
 	}, c.HTTP)
 	require.Equal(t, MQTTConfig{URL: "tcp://broker:1883", Listen: ":1884", ClientID: "cid", Username: "u", Password: "p"}, c.MQTT)
 	require.Equal(t, AuthConfig{JWTSecret: testSecret, Issuer: "iss", Audience: "aud", MaxTokenLifetime: 2 * time.Hour}, c.Auth)
