@@ -115,11 +115,11 @@ func runWorkload(ctx context.Context, cfg Config, w Workload) (res Result, err e
 	log := cfg.Logger.With("workload", w.label())
 	t := target{ws: loopbackHost(cfg.WSURL), mqtt: loopbackHost(cfg.MQTTURL), secret: cfg.TokenSecret, pid: cfg.ServerPID}
 	if cfg.BridgeBin != "" {
-		b, err := startBridge(ctx, cfg.BridgeBin, max(10000, w.Subscribers+100))
-		if err != nil {
-			return res, err
+		b, serr := startBridge(ctx, cfg.BridgeBin, max(10000, w.Subscribers+100))
+		if serr != nil {
+			return res, serr
 		}
-		defer func() {
+		defer func() { // err is the named result: a crashed bridge fails the workload
 			if e := b.stop(); e != nil && err == nil {
 				err = e
 			}
