@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -53,4 +54,31 @@ func TestSmoke(t *testing.T) {
 	require.NoError(t, WriteMarkdown(&out, res))
 	require.Contains(t, out.String(), "| 50 sockets over 2 channels, rate stepped 10→20 msg/s: highest rate with no loss and p99 ≤ 5 s | ")
 	require.Contains(t, out.String(), " (20 msg/s, p99 ")
+}
+
+// TestTargetRunning measures a bridge someone else started, given by its
+// URLs, secret and pid, and leaves it running.
+func TestTargetRunning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the bridge")
+	}
+	bin := bridgetest.BuildBinary(t)
+	mqtt := fmt.Sprintf("127.0.0.1:%d", bridgetest.FreePort(t))
+	node := bridgetest.StartNode(t, bin, "load-target", map[string]string{"MQLIVE_MQTT_LISTEN": mqtt})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w := Workload{Subscribers: 20, Channels: 1, Rates: []float64{10}, Step: time.Second, Idle: 100 * time.Millisecond}
+	res, err := Run(ctx, Config{WSURL: node.WSURL, MQTTURL: "tcp://" + mqtt, TokenSecret: bridgetest.Secret,
+		ServerPID: node.PID(), Workloads: []Workload{w}, SourceIPs: 1})
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	s := res[0].Steps[0]
+	require.Equal(t, int64(10), s.Sent)
+	require.Equal(t, int64(200), s.Expected)
+	require.Equal(t, s.Expected, s.Received)
+	require.Positive(t, res[0].Connect.RSSAfter)
+	require.GreaterOrEqual(t, s.ServerCPU, 0.0)
+	code, _, err := node.Readyz()
+	require.NoError(t, err)
+	require.Equal(t, 200, code, "the load generator leaves a bridge it did not start running")
 }
