@@ -43,3 +43,21 @@ func BenchmarkShellyDecodeFullStatus(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// BenchmarkShellyDecodeGetStatus decodes the Shelly.GetStatus example of
+// the Shelly API documentation published whole on <id>/status, a device
+// at the root (a source's devices).
+func BenchmarkShellyDecodeGetStatus(b *testing.B) {
+	m := devices.Message{Topic: "shellyplus1-a8032abe54dc/status", ReceivedAt: time.Now(), Payload: []byte(`{"ble":{},"cloud":{"connected":false},"input:0":{"id":0,"state":false},"mqtt":{"connected":false},` +
+		`"switch:0":{"id":0,"source":"init","output":false,"temperature":{"tC":53.3,"tF":127.9}},` +
+		`"sys":{"mac":"A8032ABE54DC","restart_required":false,"time":"19:39","unixtime":1654694407,"uptime":109,"ram_size":253464,"ram_free":146012,"fs_size":458752,"fs_free":135168,"cfg_rev":7,"kvs_rev":0,"schedule_rev":0,"webhook_rev":0,"available_updates":{"stable":{"version":"0.10.2"}}},` +
+		`"wifi":{"sta_ip":"192.168.2.151","status":"got ip","ssid":"Tsvetelin's","rssi":-62},"ws":{"connected":false}}`)}
+	s := devices.Shelly{}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Decode("", m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
