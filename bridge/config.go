@@ -326,7 +326,8 @@ type SourceConfig struct {
 	// counted (reason foreign_tenant). Empty accepts every TTS tenant.
 	TTNTenants []string `yaml:"ttn_tenants"`
 	// Devices, for families whose device owns a topic prefix (esphome:
-	// the node name; shelly: a Gen2/Gen3 device id), names the devices
+	// the node name; shelly: a Gen2/Gen3 device id; tasmota with a
+	// full_topic starting with %topic%), names the devices
 	// whose topics are "<base>/<id>/…": the source subscribes
 	// "<base>/<id>/#" per id instead of the family's filters, so it sits
 	// beside other sources at the broker's root. With devices, base

@@ -29,6 +29,11 @@ sources:
 	require.Equal(t, []string{"AUS", "AN", "UMSCHALTEN", "HALTEN"}, c.Sources[3].StateText)
 	require.NoError(t, c.Validate())
 
+	// Tasmota devices own a root prefix when %topic% comes first.
+	c = validConfig()
+	c.Sources = []SourceConfig{{Family: "tasmota", FullTopic: "%topic%/%prefix%/", Devices: []string{"kitchen/plug", "tasmota_3D5E26"}}}
+	require.NoError(t, c.Validate())
+
 	// Two device lists of one family in one tenant are two sources.
 	c = validConfig()
 	c.Sources = []SourceConfig{{Family: "esphome", Devices: []string{"a"}}, {Family: "esphome", Devices: []string{"b"}}}
@@ -42,6 +47,8 @@ func TestSourceDevicesAndFullTopicRejects(t *testing.T) {
 	}{
 		"devices on a family without root prefixes": {[]SourceConfig{{Family: "zigbee2mqtt", Devices: []string{"lamp"}}},
 			`sources[0].devices: family zigbee2mqtt does not take devices`},
+		"devices on tasmota's default full_topic": {[]SourceConfig{{Family: "tasmota", Devices: []string{"plug"}}},
+			`sources[0].devices: family tasmota does not take devices here`},
 		"wildcard device": {[]SourceConfig{{Family: "esphome", Devices: []string{"node/+"}}}, `sources[0].devices: device "node/+"`},
 		"empty device":    {[]SourceConfig{{Family: "shelly", Devices: []string{""}}}, `sources[0].devices: device ""`},
 		"placeholder":     {[]SourceConfig{{Family: "esphome", Devices: []string{"%topic%"}}}, `unexpanded placeholder`},

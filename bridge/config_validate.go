@@ -293,8 +293,14 @@ func (c *Config) validateSources(v *validator) {
 func (v *validator) sourceDevices(key string, s SourceConfig) {
 	if len(s.Devices) > 0 {
 		h, known := familyHandler(s.Family)
+		if s.Family == "tasmota" {
+			h, known = nil, false
+			if t, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: s.FullTopic}); err == nil {
+				h, known = t, true
+			}
+		}
 		if rd, ok := h.(devices.RootDevices); known && (!ok || !rd.RootDevices()) {
-			v.addf(key+".devices", "family %s does not take devices; only families whose device owns a topic prefix (esphome, shelly) do", s.Family)
+			v.addf(key+".devices", "family %s does not take devices here; only families whose device owns a topic prefix do (esphome, shelly, tasmota with a full_topic starting with %%topic%%)", s.Family)
 		}
 		seen := map[string]bool{}
 		for _, id := range s.Devices {

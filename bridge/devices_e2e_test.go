@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mqlive/mqlive/bridge"
+	"github.com/mqlive/mqlive/bridge/auth"
 	"github.com/mqlive/mqlive/bridge/bridgetest"
 	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/devices"
@@ -87,6 +89,9 @@ func TestBadDeviceIDsAreCountedNotPublished(t *testing.T) {
 	acme := bridgetest.Dial(t, b.WSURL)
 	acme.Connect(b.Token(t, "alice", "acme"))
 	acme.MustCall("subscribe", wire.SubscribeParams{Channel: "devices"}, nil)
+	admin := bridgetest.Dial(t, b.WSURL)
+	admin.Connect(b.Token(t, "root", "acme", func(c *auth.Claims) { c.Admin = true }))
+	admin.MustCall("subscribe", wire.SubscribeParams{Channel: "monitor"}, nil)
 	cases := []struct{ topic, family, reason string }{
 		{"tasmota/%topic%/tele/LWT", "tasmota", devices.ReasonDeviceIDPlaceholder},
 		{"tasmota/tasmota_%06X/tele/LWT", "tasmota", devices.ReasonDeviceIDPlaceholder},
@@ -105,6 +110,18 @@ func TestBadDeviceIDsAreCountedNotPublished(t *testing.T) {
 		keys[i] = rejectKey{c.family, c.reason}
 	}
 	waitRejected(t, b, "acme", keys)
+	// The admin monitor shows every refused message, its topic escaped.
+	for range cases {
+		p, ok := admin.NextMessage(5 * time.Second)
+		require.True(t, ok)
+		require.Equal(t, "monitor", p.Channel)
+		var ev struct{ Topic, Verdict, Reason, Error string }
+		require.NoError(t, json.Unmarshal(p.Data, &ev))
+		require.Equal(t, "rejected", ev.Verdict)
+		require.True(t, devices.DeviceIDReason(ev.Reason), ev.Reason)
+		require.True(t, strings.HasPrefix(ev.Topic, `"`), "escaped: %s", ev.Topic)
+		require.False(t, strings.ContainsAny(ev.Topic+ev.Error, "\n\u202e"), "%q %q", ev.Topic, ev.Error)
+	}
 	b.Publish(t, "tasmota/good/tele/LWT", []byte("Online"))
 	_, r := nextReading(t, acme, "devices")
 	require.Equal(t, "good", r.Device, "no Reading was emitted for any bad id")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -52,16 +53,22 @@ func (b *Bridge) process(ctx context.Context, idx int, src *source, m devices.Me
 	}
 	verdict, reason := devices.Verdict(err)
 	b.metrics.IngestMessages.WithLabelValues(family, src.tenant, verdict).Inc()
+	shown := m
+	if devices.DeviceIDReason(reason) {
+		// The topic carries the refused id: escaped (control and bidi
+		// characters as \u…) in the log line and on the monitor.
+		shown.Topic = strconv.QuoteToASCII(m.Topic)
+	}
 	if reason != "" {
 		b.metrics.IngestRejected.WithLabelValues(family, src.tenant, reason).Inc()
 		b.hooks.Rejected(src.tenant, family, src.base, reason)
-		b.log.Debug("message rejected", "topic", m.Topic, "family", family, "reason", reason, "err", err)
+		b.log.Debug("message rejected", "topic", shown.Topic, "family", family, "reason", reason, "err", err)
 	}
 	// A message of a TTS tenant the source does not accept is counted,
 	// never shown on this tenant's monitor: its topic and payload belong
 	// to someone else.
 	if reason != devices.ReasonForeignTenant {
-		b.monitor(ctx, src.tenant, family, m, verdict, reason, err, len(readings))
+		b.monitor(ctx, src.tenant, family, shown, verdict, reason, err, len(readings))
 	}
 	if err != nil {
 		return

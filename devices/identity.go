@@ -23,6 +23,18 @@ const (
 	ReasonDeviceIDTooLong     = "device_id_too_long"
 )
 
+// DeviceIDReason reports whether reason is one of CheckDeviceID's. The
+// topic of a message refused for one of them is shown escaped (log lines,
+// the admin monitor): it carries the refused id.
+func DeviceIDReason(reason string) bool {
+	switch reason {
+	case ReasonDeviceIDEmptyLevel, ReasonDeviceIDDotLevel, ReasonDeviceIDControl,
+		ReasonDeviceIDPlaceholder, ReasonDeviceIDTooLong:
+		return true
+	}
+	return false
+}
+
 // CheckDeviceID reports whether id can be a device id, and returns a
 // *DecodeError with one of the ReasonDeviceID… reasons (or
 // ReasonInvalidUTF8) when it cannot. Device ids are derived from topics, so

@@ -195,6 +195,28 @@ func TestRouterDevices(t *testing.T) {
 	}
 }
 
+// TestRouterTasmotaDevices: with %topic% first in its FullTopic, a Tasmota
+// device owns a root prefix too, and a source lists them (its filter would
+// otherwise be "#").
+func TestRouterTasmotaDevices(t *testing.T) {
+	ta, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: "%topic%/%prefix%/"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"#"}, ta.Filters(""))
+	r, err := devices.NewRouter(
+		devices.Mount{Tenant: "acme", Base: "zigbee2mqtt", Handler: devices.Zigbee2MQTT{}},
+		devices.Mount{Tenant: "acme", Handler: ta, Devices: []string{"kitchen/plug", "tasmota_3D5E26"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"zigbee2mqtt/#", "kitchen/plug/#", "tasmota_3D5E26/#"}, r.Filters())
+	m, ok := r.Lookup("kitchen/plug/tele/STATE")
+	require.True(t, ok)
+	rd := decodeOne(t, m.Handler, m.Base, "kitchen/plug/tele/STATE", `{"POWER":"ON"}`)
+	require.Equal(t, "kitchen/plug", rd.Device)
+	require.Equal(t, map[string]any{"state": true}, rd.Metrics)
+
+	_, err = devices.NewRouter(devices.Mount{Handler: devices.Tasmota{}, Devices: []string{"plug"}})
+	require.ErrorContains(t, err, "does not take devices")
+}
+
 func TestRouterDevicesRefused(t *testing.T) {
 	for name, c := range map[string]struct {
 		mounts []devices.Mount

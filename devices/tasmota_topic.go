@@ -297,5 +297,12 @@ func (t Tasmota) fullTopic() *tasmotaFullTopic {
 	return t.ft
 }
 
+// RootDevices implements RootDevices when %topic% is the FullTopic's first
+// level ("%topic%/%prefix%/"): each device then owns a root prefix, and a
+// source lists them rather than subscribe "#".
+func (t Tasmota) RootDevices() bool { return t.fullTopic().topicAt == 0 }
+
+var _ RootDevices = Tasmota{}
+
 // FullTopic returns the FullTopic the handler decodes.
 func (t Tasmota) FullTopic() string { return t.fullTopic().raw }
