@@ -549,7 +549,8 @@ func shellyEvents(r *Reading, params map[string]any) error {
 
 // shellyGen1Device reports whether the simulator sends device as a Gen1
 // device: half the fleet, by a hash of the name, and never an id with '/'
-// (Gen1 ids are one topic level).
+// (a Gen1 MQTT id is one level unless set otherwise; ids with '/' are sent
+// as Gen2 multi-level prefixes).
 func shellyGen1Device(device string) bool {
 	if strings.IndexByte(device, '/') >= 0 {
 		return false
