@@ -1,12 +1,13 @@
 // @mqlive/sdk: the ESM facade over the Go/WebAssembly client core
 // (wasm/cmd/mqlive-wasm). The Go side owns the connection, reconnects,
-// resubscriptions and the device table; this file loads it once per page and
-// shapes its events into a centrifuge-like API.
+// resubscriptions and positions; this file loads it once per page, keeps the
+// device table (devices.js) and shapes the events into a centrifuge-like API.
 import './wasm_exec.js';
 
 // The protocol's method names and error/close codes, generated from Go
 // (bridge/wire/protocol): compare err.code with CloseSignedOut, not 4003.
 export * from './protocol.js';
+import { DeviceTable, isDeviceChannel } from './devices.js';
 
 const VERSION = '0.1.0';
 
@@ -127,7 +128,7 @@ export class Client extends Emitter {
     super();
     this._api = api;
     this._subs = new Map();
-    this._devices = new Map();
+    this._devices = new DeviceTable();
     this.state = 'disconnected';
     this.session = null;
     const goOptions = {
@@ -222,6 +223,10 @@ export class Client extends Emitter {
         this._emit('error', p);
         break;
       case 'publication': {
+        if (isDeviceChannel(p.channel)) {
+          const d = this._devices.apply(p.data);
+          if (d) this._deviceSet(d);
+        }
         const sub = this._subs.get(p.channel);
         if (sub) {
           sub.position = { epoch: p.epoch, offset: p.offset };
@@ -232,6 +237,12 @@ export class Client extends Emitter {
         break;
       }
       case 'subscribed':
+        // A snapshot (not a recovery) replaces the channel's devices.
+        if (!p.recovered && isDeviceChannel(p.channel)) {
+          const { set, removed } = this._devices.replace(p.result?.snapshot, p.channel === 'devices');
+          for (const id of removed) this._deviceRemoved(id);
+          for (const d of set) this._deviceSet(d);
+        }
         this._subs.get(p.channel)?._onSubscribed(p);
         this._emit('subscribed', p);
         break;
@@ -252,17 +263,19 @@ export class Client extends Emitter {
         this._subs.get(p.channel)?._emit('gap', p);
         this._emit('gap', p);
         break;
-      case 'device':
-        this._devices.set(p.id, p);
-        this._emit('device', p);
-        break;
-      case 'deviceRemoved':
-        this._devices.delete(p.id);
-        this._emit('deviceRemoved', p);
-        break;
       default:
         break;
     }
+  }
+
+  // _deviceSet and _deviceRemoved report a change of the device table
+  // (already applied) to the page.
+  _deviceSet(d) {
+    this._emit('device', d);
+  }
+
+  _deviceRemoved(id) {
+    this._emit('deviceRemoved', { id });
   }
 
   /** Connects (and keeps reconnecting); resolves once connected. */
@@ -341,11 +354,12 @@ export class Client extends Emitter {
 
   /** The local device table (merged latest Reading per device), sorted by id. */
   devices() {
-    return [...this._devices.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this._devices.all();
   }
 
+  /** One device of the local table, or null. The object is not changed by later Readings: each merge makes a new one. */
   device(id) {
-    return this._devices.get(id) || null;
+    return this._devices.get(id);
   }
 
   /**

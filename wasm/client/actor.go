@@ -24,7 +24,6 @@ type actor struct {
 	unsent  []*pending // user requests made while not connected
 
 	subs    map[string]*sub
-	table   *DeviceTable
 	waiters []func(error)
 
 	// Cancel functions of the pending timers; nil when not armed.
@@ -58,7 +57,6 @@ func (a *actor) init(c *Client) {
 	a.token = c.cfg.Token
 	a.pending = make(map[int64]*pending)
 	a.subs = make(map[string]*sub)
-	a.table = NewDeviceTable()
 }
 
 func (a *actor) emit(e Event) { a.cfg.OnEvent(e) }

@@ -45,6 +45,25 @@ type Config struct {
 	// Clock supplies time; default SystemClock in native builds. Required
 	// in js builds.
 	Clock Clock
+	// Table, when set, keeps the merged device table in the client: it is
+	// fed from the snapshots and Readings of device channels and reported
+	// as EvDevice/EvDeviceRemoved events and by Client.Devices. Go programs
+	// get one from nativews.New. The browser SDK leaves it nil and keeps its
+	// table in JavaScript (sdk-js/src/devices.js), where merging a Reading
+	// costs no calls across the WebAssembly boundary and the table's code
+	// stays out of the .wasm.
+	Table Table
+}
+
+// Table is the client's device table; *DeviceTable implements it.
+type Table interface {
+	// Replace applies a subscribe result's snapshot (all: it covers the
+	// whole tenant) and returns the devices set and the ids removed.
+	Replace(snapshot Value, all bool) (set []Device, removed []string)
+	// Apply merges one Reading and returns the device it changed.
+	Apply(r Value) (Device, bool)
+	// All returns every device, sorted by id.
+	All() []Device
 }
 
 func (c *Config) defaults() {
@@ -180,9 +199,11 @@ const (
 	EvSubscribeError
 	// EvLagged: Channel, Offset; the client re-subscribes with since.
 	EvLagged
-	// EvDevice: Device, the merged state after a change.
+	// EvDevice: Device, the merged state after a change (only with a
+	// Config.Table).
 	EvDevice
-	// EvDeviceRemoved: DeviceID, dropped by a "devices" snapshot.
+	// EvDeviceRemoved: DeviceID, dropped by a "devices" snapshot (only with
+	// a Config.Table).
 	EvDeviceRemoved
 	// EvGap: continuity of Channel was lost. LastEpoch/LastOffset is the
 	// last publication delivered (or the since resumed from); Epoch/Offset
@@ -402,9 +423,15 @@ func (c *Client) Command(device, name string, args Value, done Done) {
 func (c *Client) Ping(done Done) { c.request(protocol.MethodPing, done, nil) }
 
 // Devices passes a copy of the device table, sorted by id, to f on the
-// actor goroutine.
+// actor goroutine; nil when the client keeps no table (Config.Table).
 func (c *Client) Devices(f func([]Device)) {
-	if !c.post(func() { f(c.a.table.All()) }) {
+	if !c.post(func() {
+		if c.cfg.Table == nil {
+			f(nil)
+			return
+		}
+		f(c.cfg.Table.All())
+	}) {
 		f(nil)
 	}
 }

@@ -82,12 +82,11 @@ func (t *DeviceTable) Get(id string) (Device, bool) {
 
 // All returns copies of every device, sorted by id.
 func (t *DeviceTable) All() []Device {
-	out := make([]Device, 0, len(t.m))
+	ds := make([]*Device, 0, len(t.m))
 	for _, d := range t.m {
-		out = append(out, d.clone())
+		ds = append(ds, d)
 	}
-	slices.SortFunc(out, byID)
-	return out
+	return clones(sortByID(ds))
 }
 
 // Apply merges one Reading. It returns the updated device, and false when r
@@ -135,34 +134,37 @@ func (t *DeviceTable) Replace(snapshot Value, all bool) (set []Device, removed [
 		}
 	}
 	if all {
-		for id := range t.m {
+		var gone []*Device
+		for id, d := range t.m {
 			if _, ok := fresh[id]; !ok {
 				delete(t.m, id)
-				removed = append(removed, id)
+				gone = append(gone, d)
 			}
 		}
-		slices.Sort(removed)
+		removed = idsOf(sortByID(gone))
 	}
+	ds := make([]*Device, 0, len(fresh))
 	for id, d := range fresh {
 		if old, ok := t.m[id]; ok {
 			d.Updates += old.Updates
 		}
 		t.m[id] = d
-		set = append(set, d.clone())
+		ds = append(ds, d)
 	}
-	slices.SortFunc(set, byID)
+	if len(ds) > 0 {
+		set = clones(sortByID(ds))
+	}
 	return set, removed
 }
 
 // Clear empties the table and returns the ids removed.
 func (t *DeviceTable) Clear() []string {
-	ids := make([]string, 0, len(t.m))
-	for id := range t.m {
-		ids = append(ids, id)
+	ds := make([]*Device, 0, len(t.m))
+	for _, d := range t.m {
+		ds = append(ds, d)
 	}
-	slices.Sort(ids)
 	t.m = make(map[string]*Device)
-	return ids
+	return idsOf(sortByID(ds))
 }
 
 // merge folds Reading r into d (READINGS.md: a Reading carries only what
@@ -217,4 +219,31 @@ func mergeStrings(dst map[string]string, v Value) {
 	}
 }
 
-func byID(a, b Device) int { return strings.Compare(a.ID, b.ID) }
+// sortByID sorts ds by id in place and returns it. Every sort in the
+// package goes through a slice of pointers so the WASM build carries one
+// instantiation of slices.SortFunc (pointer element types share one shape);
+// sorting []Device or []string instantiates it again for each element type,
+// about 25 KB of code apiece (WASM.md §1 size budget).
+func sortByID(ds []*Device) []*Device {
+	slices.SortFunc(ds, func(a, b *Device) int { return strings.Compare(a.ID, b.ID) })
+	return ds
+}
+
+func clones(ds []*Device) []Device {
+	out := make([]Device, len(ds))
+	for i, d := range ds {
+		out[i] = d.clone()
+	}
+	return out
+}
+
+func idsOf(ds []*Device) []string {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID
+	}
+	return out
+}

@@ -127,7 +127,7 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	cfg := Config{
 		URL: "ws://test/ws", Token: "tok1", Transport: h.tr, Codec: StdCodec{},
 		MinReconnectDelay: 5, MaxReconnectDelay: 50, Timeout: 2000, OnEvent: h.ev.on,
-		Rand: func(int64) int64 { return 0 },
+		Rand: func(int64) int64 { return 0 }, Table: NewDeviceTable(),
 	}
 	if mod != nil {
 		mod(&cfg)

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/mqlive/mqlive/bridge/wire/protocol"
@@ -48,7 +47,14 @@ func (a *actor) sortedSubs() []*sub {
 	for _, s := range a.subs {
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(x, y *sub) int { return strings.Compare(x.channel, y.channel) })
+	// An insertion sort: a connection holds few channels (the bridge caps
+	// them), and slices.SortFunc would add about 18 KB of code to the
+	// .wasm (WASM.md §1 size budget).
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].channel < out[j-1].channel; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
 	return out
 }
 
@@ -130,8 +136,8 @@ func (a *actor) onSubscribeReply(s *sub, res Value, err error) {
 	}
 	s.pos, s.havePos, s.resync = now, true, false
 	a.setSubState(s, SubSubscribed, 0, "")
-	if !recovered && isDeviceChannel(s.channel) {
-		set, removed := a.table.Replace(res.Get("snapshot"), s.channel == "devices")
+	if t := a.cfg.Table; t != nil && !recovered && isDeviceChannel(s.channel) {
+		set, removed := t.Replace(res.Get("snapshot"), s.channel == "devices")
 		for _, id := range removed {
 			a.emit(Event{Kind: EvDeviceRemoved, Channel: s.channel, DeviceID: id})
 		}
@@ -200,8 +206,10 @@ func (a *actor) onPublication(p Value) {
 		if s.subscribed {
 			a.measure(p) // now: the events below hand it to the page
 		}
-		if d, ok := a.table.Apply(p.Get("data")); ok {
-			a.emit(Event{Kind: EvDevice, Channel: ch, Device: d})
+		if t := a.cfg.Table; t != nil {
+			if d, ok := t.Apply(p.Get("data")); ok {
+				a.emit(Event{Kind: EvDevice, Channel: ch, Device: d})
+			}
 		}
 	}
 	a.emit(Event{Kind: EvPublication, Channel: ch, Epoch: epoch, Offset: off, Data: p})

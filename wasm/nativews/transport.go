@@ -24,14 +24,17 @@ type Transport struct {
 
 var _ client.Transport = Transport{}
 
-// New returns a client that uses this package's Transport and
-// client.StdCodec unless cfg sets its own.
+// New returns a client that uses this package's Transport, client.StdCodec
+// and a client.DeviceTable unless cfg sets its own.
 func New(cfg client.Config) (*client.Client, error) {
 	if cfg.Transport == nil {
 		cfg.Transport = Transport{}
 	}
 	if cfg.Codec == nil {
 		cfg.Codec = client.StdCodec{}
+	}
+	if cfg.Table == nil {
+		cfg.Table = client.NewDeviceTable()
 	}
 	return client.New(cfg)
 }

@@ -78,50 +78,6 @@ func eventJS(e client.Event) (string, js.Value) {
 		o.Set("channel", e.Channel)
 		o.Set("offset", e.Offset)
 		return "lagged", o
-	case client.EvDevice:
-		return "device", deviceJS(e.Device)
-	case client.EvDeviceRemoved:
-		o.Set("id", e.DeviceID)
-		return "deviceRemoved", o
 	}
 	return "", js.Undefined()
-}
-
-// deviceJS renders a merged device: times are milliseconds since the epoch
-// (0 when unknown), metrics map names to values and metricTs to times.
-func deviceJS(d client.Device) js.Value {
-	o := object()
-	o.Set("id", d.ID)
-	o.Set("family", d.Family)
-	if d.OnlineKnown {
-		o.Set("online", d.Online)
-	} else {
-		o.Set("online", js.Null())
-	}
-	o.Set("stale", d.Stale)
-	o.Set("ts", d.TS)
-	o.Set("receivedAt", d.ReceivedAt)
-	o.Set("updates", d.Updates)
-	metrics, metricTs := object(), object()
-	for k, m := range d.Metrics {
-		if m.IsBool {
-			metrics.Set(k, m.Bool)
-		} else {
-			metrics.Set(k, m.Num)
-		}
-		metricTs.Set(k, m.TS)
-	}
-	o.Set("metrics", metrics)
-	o.Set("metricTs", metricTs)
-	o.Set("attrs", stringsJS(d.Attrs))
-	o.Set("tags", stringsJS(d.Tags))
-	return o
-}
-
-func stringsJS(m map[string]string) js.Value {
-	o := object()
-	for k, v := range m {
-		o.Set(k, v)
-	}
-	return o
 }

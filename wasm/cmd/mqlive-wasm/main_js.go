@@ -58,7 +58,6 @@ func main() {
 		"command": request(func(c *client.Client, a []js.Value, d client.Done) {
 			c.Command(arg(a, 0).String(), arg(a, 1).String(), jsValue{arg(a, 2)}, d)
 		}),
-		"devices": devicesFn,
 		"latency": latencyFn,
 	}
 	for name, f := range fns {
@@ -203,23 +202,6 @@ func position(v js.Value) *client.Position {
 		return nil
 	}
 	return &client.Position{Epoch: v.Get("epoch").String(), Offset: int64(v.Get("offset").Float())}
-}
-
-func devicesFn(_ js.Value, args []js.Value) any {
-	p, resolve, reject := newPromise()
-	c := reg.get(args)
-	if c == nil {
-		reject(client.ErrClosed)
-		return p
-	}
-	c.Devices(func(ds []client.Device) {
-		arr := js.Global().Get("Array").New(len(ds))
-		for i, d := range ds {
-			arr.SetIndex(i, deviceJS(d))
-		}
-		resolve(arr)
-	})
-	return p
 }
 
 // newClient(opts, onEvent) returns a numeric handle.
