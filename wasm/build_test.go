@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,11 +45,16 @@ func TestWasmVet(t *testing.T) {
 	goCmd(t, "vet", cmdPkg, "github.com/mqlive/mqlive/wasm/client")
 }
 
-// TestWasmSize builds the shipped binary (-trimpath -ldflags='-s -w') and
-// holds it to the size budget: ≤ 700 KB brotli, which is about 900 KB gzip.
+// TestWasmSize builds the shipped binary through sdk-js/scripts/build.sh
+// (so the flags measured are the flags shipped) and holds it to the size
+// budget: ≤ 500 KB brotli (quality 11, as WASM.md measures it). Go's own
+// floor, a hello world on syscall/js, is about 440 KB of that.
 func TestWasmSize(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "mqlive.wasm")
-	goCmd(t, "build", "-trimpath", "-ldflags=-s -w", "-o", out, cmdPkg)
+	cmd := exec.Command("bash", "../sdk-js/scripts/build.sh")
+	cmd.Env = append(os.Environ(), "MQLIVE_WASM_OUT="+out)
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "build.sh:\n%s", msg)
 	raw, err := os.ReadFile(out)
 	require.NoError(t, err)
 	var gz bytes.Buffer
@@ -57,7 +63,31 @@ func TestWasmSize(t *testing.T) {
 	_, err = w.Write(raw)
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
-	t.Logf("mqlive.wasm: %d bytes raw, %d bytes gzip -9", len(raw), gz.Len())
-	require.Less(t, len(raw), 3_200_000)
-	require.Less(t, gz.Len(), 900_000)
+	br := brotliSize(t, out)
+	t.Logf("mqlive.wasm: %d bytes raw, %d gzip -9, %d brotli -q 11", len(raw), gz.Len(), br)
+	require.LessOrEqual(t, br, 500_000, "the .wasm is over its 500 KB brotli budget")
+}
+
+// brotliSize compresses a file at quality 11 with Node's zlib (native
+// brotli; the pure-Go port takes minutes under the race detector) and
+// returns the compressed size. Node is part of the test toolchain (make
+// test-js); without it the test skips, under CI=true it fails.
+func brotliSize(t *testing.T, path string) int {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("node is needed to measure the brotli size")
+		}
+		t.Skip("node not installed: cannot measure the brotli size")
+	}
+	const script = `const z = require('zlib'), b = require('fs').readFileSync(process.argv[1]);
+process.stdout.write(String(z.brotliCompressSync(b, {params: {
+  [z.constants.BROTLI_PARAM_QUALITY]: 11, [z.constants.BROTLI_PARAM_LGWIN]: 24,
+  [z.constants.BROTLI_PARAM_SIZE_HINT]: b.length}}).length))`
+	out, err := exec.Command(node, "-e", script, path).Output()
+	require.NoError(t, err)
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	require.NoError(t, err)
+	return n
 }
