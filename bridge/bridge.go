@@ -119,6 +119,7 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 	if err := b.buildSources(); err != nil {
 		return nil, err
 	}
+	b.registry.MustRegister(newFamilyEvents(b.sources))
 	if b.hooks, err = b.newHooks(); err != nil {
 		return nil, err
 	}

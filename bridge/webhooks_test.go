@@ -168,21 +168,8 @@ func TestWebhooksEndToEnd(t *testing.T) {
 // the outcome.
 func webhookCount(t *testing.T, b *bridgetest.Bridge, outcome string) float64 {
 	t.Helper()
-	mfs, err := b.Registry().Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != "mqlive_webhook_deliveries_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["webhook"] == "ops" && labels["outcome"] == outcome {
-				return m.GetCounter().GetValue()
-			}
-		}
+	if v, ok := gatheredCounter(t, b, "mqlive_webhook_deliveries_total", map[string]string{"webhook": "ops", "outcome": outcome}); ok {
+		return v
 	}
 	return -1
 }

@@ -73,6 +73,21 @@ func (h *SparkplugB) Stats() Stats {
 	}
 }
 
+var _ devices.Counter = (*SparkplugB)(nil)
+
+// Counters implements devices.Counter with Stats: stale_death (an NDEATH
+// whose bdSeq is not the current session's: nothing changed, no Reading),
+// unknown_alias, out_of_order and evicted.
+func (h *SparkplugB) Counters() map[string]uint64 {
+	st := h.Stats()
+	return map[string]uint64{
+		"stale_death":   st.StaleDeaths,
+		"unknown_alias": st.UnknownAlias,
+		"out_of_order":  st.OutOfOrder,
+		"evicted":       st.Evicted,
+	}
+}
+
 // Family implements devices.Handler.
 func (*SparkplugB) Family() string { return "sparkplug_b" }
 
