@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/mqlive/mqlive/devices"
 	"github.com/mqlive/mqlive/devices/devicestest"
 )
@@ -21,6 +23,13 @@ func FuzzSparkplugB(f *testing.F) {
 	}
 	death, _ := h.Availability("spBv1.0", "G/E", false)
 	f.Add(uint8(1), death.Payload)
+	// A death of another session (bdSeq 7, not the sampler's) and a
+	// metric named by the vendor alias table.
+	stale, _ := proto.Marshal(&Payload{Metrics: []*Payload_Metric{bdSeqMetric(7)}})
+	f.Add(uint8(1), stale)
+	supply, _ := proto.Marshal(&Payload{Timestamp: proto.Uint64(1), Seq: proto.Uint64(1), Metrics: []*Payload_Metric{
+		{Name: proto.String("Power/Supply Voltage"), Datatype: proto.Uint32(uint32(DataType_Float)), Value: &Payload_Metric_FloatValue{FloatValue: 3.3}}}})
+	f.Add(uint8(2), supply)
 	for _, p := range devicestest.Hostile() {
 		if len(p.Data) < 4096 {
 			f.Add(uint8(3), p.Data)
