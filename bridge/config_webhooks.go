@@ -45,15 +45,19 @@ type WebhookConfig struct {
 	// default 5m.
 	MaxRetryTime time.Duration `yaml:"max_retry_time"`
 	// InitialBackoff is the wait after the first failed attempt, doubled
-	// after each further one up to MaxBackoff, with jitter (a random wait
-	// in the upper half); defaults 1s and 1m.
+	// after each further one up to MaxBackoff, each wait drawn at random
+	// from its upper half (jitter); default 1s.
 	InitialBackoff time.Duration `yaml:"initial_backoff"`
-	MaxBackoff     time.Duration `yaml:"max_backoff"`
-	// RejectedThreshold and RejectedWindow: RejectedThreshold or more
-	// rejected messages of one source within RejectedWindow of the first
-	// give one source.rejected event; defaults 10 and 1m.
-	RejectedThreshold int           `yaml:"rejected_threshold"`
-	RejectedWindow    time.Duration `yaml:"rejected_window"`
+	// MaxBackoff caps the wait between attempts; default 1m.
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// RejectedThreshold: this many or more rejected messages of one
+	// source within RejectedWindow of the first give one source.rejected
+	// event; default 10.
+	RejectedThreshold int `yaml:"rejected_threshold"`
+	// RejectedWindow is the length of a source.rejected window, counted
+	// from its first rejection; the event is sent when it ends. Default
+	// 1m.
+	RejectedWindow time.Duration `yaml:"rejected_window"`
 }
 
 // endpoint converts the config; the secret must be loaded.

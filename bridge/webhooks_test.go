@@ -173,3 +173,48 @@ func webhookCount(t *testing.T, b *bridgetest.Bridge, outcome string) float64 {
 	}
 	return -1
 }
+
+// TestHangingWebhookNeverBlocksIngest: a receiver that accepts
+// connections and never answers holds the webhook's one worker; the
+// availability transitions it is sent pile into the bounded queue and the
+// oldest are dropped, while every Reading still reaches a dashboard.
+func TestHangingWebhookNeverBlocksIngest(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hang) }) // runs first: the server can then close
+	b := bridgetest.Start(t, func(c *bridge.Config) {
+		c.Webhooks = []bridge.WebhookConfig{{Name: "ops", URL: srv.URL, Secret: hookSecret, QueueSize: 4, Workers: 1, Timeout: time.Minute}}
+	})
+	c := bridgetest.Dial(t, b.WSURL)
+	c.Connect(b.Token(t, "alice", "default"))
+	c.MustCall(wire.MethodSubscribe, wire.SubscribeParams{Channel: "device:door"}, nil)
+	const n = 100
+	for i := range n {
+		state := "online"
+		if i%2 == 1 {
+			state = "offline"
+		}
+		b.Publish(t, "zigbee2mqtt/door/availability", []byte(`{"state":"`+state+`"}`))
+	}
+	b.Publish(t, "zigbee2mqtt/door", []byte(`{"contact":true}`))
+	got := 0
+	for {
+		p, ok := c.NextMessage(10 * time.Second)
+		require.True(t, ok, "ingest stalled after %d of %d Readings", got, n+1)
+		got++
+		if r := reading(t, p); r.Metrics["contact"] == true {
+			break
+		}
+	}
+	require.Equal(t, n+1, got, "every Reading reached the dashboard")
+	// One transition is held by the hanging worker, four are queued, the
+	// rest were dropped.
+	require.Equal(t, float64(n-1-4), webhookCount(t, b, "dropped"))
+	require.Zero(t, webhookCount(t, b, "delivered"))
+}

@@ -30,14 +30,14 @@ const maxResponseBody = 64 << 10
 
 // endpoint is one Endpoint with its queue and state.
 type endpoint struct {
-	cfg     Endpoint
-	client  *http.Client
-	queue   chan *Event
-	metrics *metrics
-	log     *slog.Logger
-	bursts  *bursts
-	events  map[string]bool // nil: all
-	tenant  map[string]bool // nil: all
+	cfg    Endpoint
+	client *http.Client
+	queue  chan *Event
+	counts *counters
+	log    *slog.Logger
+	bursts *bursts
+	events map[string]bool // nil: all
+	tenant map[string]bool // nil: all
 }
 
 func newEndpoint(cfg Endpoint, tr http.RoundTripper, m *metrics, log *slog.Logger) *endpoint {
@@ -50,10 +50,10 @@ func newEndpoint(cfg Endpoint, tr http.RoundTripper, m *metrics, log *slog.Logge
 			// would send the signed body somewhere not configured.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		queue:   make(chan *Event, cfg.QueueSize),
-		metrics: m,
-		log:     log.With("webhook", cfg.Name),
-		bursts:  newBursts(cfg.RejectedThreshold, cfg.RejectedWindow),
+		queue:  make(chan *Event, cfg.QueueSize),
+		counts: m.counters(cfg.Name),
+		log:    log.With("webhook", cfg.Name),
+		bursts: newBursts(cfg.RejectedThreshold, cfg.RejectedWindow),
 	}
 	if len(cfg.Events) > 0 {
 		e.events = map[string]bool{}
@@ -86,7 +86,7 @@ func (e *endpoint) enqueue(ev *Event) {
 		}
 		select {
 		case <-e.queue:
-			e.metrics.outcome(e.cfg.Name, outcomeDropped)
+			e.counts.dropped.Inc()
 		default:
 		}
 	}
@@ -110,23 +110,23 @@ func (e *endpoint) deliver(ctx context.Context, ev *Event) {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		e.log.Error("webhook event cannot be encoded", "type", ev.Type, "err", err)
-		e.metrics.outcome(e.cfg.Name, outcomeGaveUp)
+		e.counts.gaveUp.Inc()
 		return
 	}
 	first := time.Now()
 	for attempt := 1; ; attempt++ {
 		retryAfter, err := e.attempt(ctx, ev, body, attempt)
 		if err == nil {
-			e.metrics.outcome(e.cfg.Name, outcomeDelivered)
+			e.counts.delivered.Inc()
 			return
 		}
 		if ctx.Err() != nil {
 			return // shutting down: neither a failure of the receiver nor given up
 		}
-		e.metrics.outcome(e.cfg.Name, outcomeFailedAttempt)
+		e.counts.failedAttempt.Inc()
 		wait := max(backoff(e.cfg.InitialBackoff, e.cfg.MaxBackoff, attempt), min(retryAfter, e.cfg.MaxBackoff))
 		if attempt >= e.cfg.MaxAttempts || time.Since(first)+wait > e.cfg.MaxRetryTime {
-			e.metrics.outcome(e.cfg.Name, outcomeGaveUp)
+			e.counts.gaveUp.Inc()
 			e.log.Warn("webhook delivery given up", "type", ev.Type, "id", ev.ID, "attempts", attempt, "err", err)
 			return
 		}
@@ -173,7 +173,7 @@ func (e *endpoint) attempt(ctx context.Context, ev *Event, body []byte, n int) (
 	req.Header.Set(HeaderAttempt, strconv.Itoa(n))
 	start := time.Now()
 	resp, err := e.client.Do(req)
-	e.metrics.duration(e.cfg.Name, time.Since(start))
+	e.counts.seconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		// The url.Error repeats the URL, which may hold a token.
 		var ue interface{ Unwrap() error }

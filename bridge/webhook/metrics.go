@@ -1,10 +1,6 @@
 package webhook
 
-import (
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
 // Delivery outcomes, the values of the outcome label.
 const (
@@ -33,14 +29,11 @@ func newMetrics() *metrics {
 	}
 }
 
-// register registers the metrics with every series of every endpoint at
-// zero, plus a queue length gauge per endpoint.
+// register registers the metrics (every endpoint's series exist at zero
+// from counters), plus a queue length gauge per endpoint.
 func (m *metrics) register(reg prometheus.Registerer, eps []*endpoint) error {
 	cs := []prometheus.Collector{m.deliveries, m.seconds}
 	for _, e := range eps {
-		for _, o := range []string{outcomeDelivered, outcomeFailedAttempt, outcomeGaveUp, outcomeDropped} {
-			m.deliveries.WithLabelValues(e.cfg.Name, o)
-		}
 		q := e.queue
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "mqlive_webhook_queue_length",
@@ -56,10 +49,19 @@ func (m *metrics) register(reg prometheus.Registerer, eps []*endpoint) error {
 	return nil
 }
 
-func (m *metrics) outcome(name, outcome string) {
-	m.deliveries.WithLabelValues(name, outcome).Inc()
+// counters are one endpoint's series, resolved once: Emit runs on the
+// ingest path.
+type counters struct {
+	delivered, failedAttempt, gaveUp, dropped prometheus.Counter
+	seconds                                   prometheus.Observer
 }
 
-func (m *metrics) duration(name string, d time.Duration) {
-	m.seconds.WithLabelValues(name).Observe(d.Seconds())
+func (m *metrics) counters(name string) *counters {
+	return &counters{
+		delivered:     m.deliveries.WithLabelValues(name, outcomeDelivered),
+		failedAttempt: m.deliveries.WithLabelValues(name, outcomeFailedAttempt),
+		gaveUp:        m.deliveries.WithLabelValues(name, outcomeGaveUp),
+		dropped:       m.deliveries.WithLabelValues(name, outcomeDropped),
+		seconds:       m.seconds.WithLabelValues(name),
+	}
 }
