@@ -15,6 +15,9 @@
 // does not slow another.
 //
 // Publications are immutable once appended: their Data and Frame slices are
-// shared by every subscriber and by the history ring, and must not be
-// modified.
+// shared by every subscriber, and Data by the history ring (and by every
+// channel the same data was appended to), and must not be modified. The
+// history keeps only each publication's data and time (history.go), about
+// the size of its JSON, and builds a Publication again when a recovery or
+// a history query reads it.
 package state

@@ -9,19 +9,28 @@ import (
 
 // history is a bounded queue of a channel's latest publications: at most
 // size of them and, when maxBytes is set, at most maxBytes bytes of data
-// (the newest is always kept). Publications are freed as they leave it,
-// trimmed or expired, never only skipped.
+// (the newest is always kept). Publications are freed as they
+// leave it, trimmed or expired, never only skipped.
+//
+// It keeps each publication compact (an entry: its data and its time),
+// not the Publication that was delivered: offsets are consecutive, so an
+// entry's offset follows from its place, and its frame is built again
+// only when a recovery or a history query reads it. The data slice is the
+// one the publisher passed, so the devices and device:<id> channels of one
+// Reading share one copy.
 type history struct {
 	name   string
 	epoch  string
 	offset uint64 // offset of the newest publication; 0 = none yet
-	// pubs[head:] are the retained publications, oldest first; the slots
-	// before head are nil and reclaimed by compaction.
-	pubs     []*Publication
+	// ring[head], ring[head+1 mod len], ... are the count retained
+	// entries, oldest first. It grows by doubling up to size, so a
+	// channel that publishes little holds little.
+	ring     []entry
 	head     int
+	count    int
 	size     int
 	maxBytes int64
-	bytes    int64 // data bytes retained
+	bytes    int64 // entryBytes of the retained entries
 	// last is when the newest publication was appended.
 	last time.Time
 	// lostAt is the time of the newest publication dropped because it
@@ -33,6 +42,18 @@ type history struct {
 	lru *list.Element
 }
 
+// entry is one retained publication.
+type entry struct {
+	data []byte // shared with every channel the same data was appended to
+	at   int64  // append time, Unix nanoseconds
+}
+
+// entryBytes is what a publication counts against the byte limits: its
+// data, as in the Valkey store. Data shared by several channels counts in
+// each, so the limits bound memory from above; the ring slot (32 bytes) is
+// bounded by the count.
+func entryBytes(data []byte) int64 { return int64(len(data)) }
+
 func newHistory(epoch string, size int) *history {
 	return &history{epoch: epoch, size: size}
 }
@@ -42,47 +63,76 @@ func newHistory(epoch string, size int) *history {
 var emptyHistory = &history{}
 
 // n is the number of retained publications.
-func (h *history) n() int { return len(h.pubs) - h.head }
+func (h *history) n() int { return h.count }
 
-// pubBytes is what a publication counts against the byte limits: its
-// data (the memory store also keeps its frame, about as large).
-func pubBytes(p *Publication) int64 { return int64(len(p.Data)) }
+// slot is the ring index of the i-th oldest retained entry.
+func (h *history) slot(i int) int {
+	j := h.head + i
+	if j >= len(h.ring) {
+		j -= len(h.ring)
+	}
+	return j
+}
 
+// append retains p's data and time; p.Offset must be h.offset+1.
 func (h *history) append(p *Publication) {
 	h.offset = p.Offset
 	h.last = p.Time
-	h.pubs = append(h.pubs, p)
-	h.bytes += pubBytes(p)
-	for h.n() > h.size || (h.maxBytes > 0 && h.bytes > h.maxBytes && h.n() > 1) {
+	if h.count == len(h.ring) && h.count < h.size {
+		h.grow()
+	}
+	if h.count == len(h.ring) { // full at size: the oldest makes room
 		h.drop()
 	}
+	h.ring[h.slot(h.count)] = entry{data: p.Data, at: p.Time.UnixNano()}
+	h.count++
+	h.bytes += entryBytes(p.Data)
+	for h.maxBytes > 0 && h.bytes > h.maxBytes && h.count > 1 {
+		h.drop()
+	}
+}
+
+// grow doubles the ring (up to size), oldest entry first.
+func (h *history) grow() {
+	ring := make([]entry, min(max(2*len(h.ring), 4), h.size))
+	for i := 0; i < h.count; i++ {
+		ring[i] = h.ring[h.slot(i)]
+	}
+	h.ring, h.head = ring, 0
 }
 
 // drop frees the oldest retained publication.
 func (h *history) drop() {
-	p := h.pubs[h.head]
-	h.pubs[h.head] = nil
-	h.head++
-	h.bytes -= pubBytes(p)
-	// Compact once half the slice is dead: amortised O(1) per drop.
-	if h.head*2 >= len(h.pubs) {
-		n := copy(h.pubs, h.pubs[h.head:])
-		clear(h.pubs[n:])
-		h.pubs = h.pubs[:n]
-		h.head = 0
-	}
+	e := &h.ring[h.head]
+	h.bytes -= entryBytes(e.data)
+	*e = entry{}
+	h.head = h.slot(1)
+	h.count--
 }
 
 // dropExpired frees the publications older than ttl at now.
 func (h *history) dropExpired(ttl time.Duration, now time.Time) {
-	for h.n() > 0 && expired(h.pubs[h.head].Time, ttl, now) {
-		h.lostAt = h.pubs[h.head].Time
+	for h.count > 0 {
+		at := time.Unix(0, h.ring[h.head].at)
+		if !expired(at, ttl, now) {
+			return
+		}
+		h.lostAt = at
 		h.drop()
 	}
 }
 
-// at returns the i-th oldest retained publication.
-func (h *history) at(i int) *Publication { return h.pubs[h.head+i] }
+// offsetAt is the offset of the i-th oldest retained publication.
+func (h *history) offsetAt(i int) uint64 { return h.offset - uint64(h.count-1-i) }
+
+// timeAt is the append time of the i-th oldest retained publication.
+func (h *history) timeAt(i int) time.Time { return time.Unix(0, h.ring[h.slot(i)].at) }
+
+// at builds the i-th oldest retained publication, with its frame.
+func (h *history) at(i int) *Publication {
+	e := h.ring[h.slot(i)]
+	return NewPublication(h.name, h.epoch, h.offsetAt(i), e.data, nil, time.Unix(0, e.at))
+}
 
 // since returns every publication after pos, oldest first, and whether the
 // history still holds all of them (PROTOCOL.md "Subscribe, recovery and
@@ -100,11 +150,10 @@ func (h *history) since(pos wire.StreamPosition, ttl time.Duration, now time.Tim
 	}
 	out := make([]*Publication, 0, missed)
 	for i := h.n() - missed; i < h.n(); i++ {
-		p := h.at(i)
-		if ttl > 0 && now.Sub(p.Time) > ttl {
+		if ttl > 0 && now.Sub(h.timeAt(i)) > ttl {
 			return nil, false
 		}
-		out = append(out, p)
+		out = append(out, h.at(i))
 	}
 	return out, true
 }
@@ -125,18 +174,18 @@ func (h *history) query(q HistoryQuery, ttl time.Duration, now time.Time) ([]*Pu
 		}
 	}
 	before := q.Before // only offsets below this one; 0 = none
-	in := func(p *Publication) bool {
-		if p.Offset <= after || (before > 0 && p.Offset >= before) {
+	in := func(off uint64, at time.Time) bool {
+		if off <= after || (before > 0 && off >= before) {
 			return false
 		}
-		if !q.From.IsZero() && p.Time.Before(q.From) {
+		if !q.From.IsZero() && at.Before(q.From) {
 			return false
 		}
-		return q.Until.IsZero() || !p.Time.After(q.Until)
+		return q.Until.IsZero() || !at.After(q.Until)
 	}
 	// Publications the range asks for but the ring no longer holds.
 	if n := h.n(); n > 0 && q.From.IsZero() {
-		if oldest := h.at(0).Offset; oldest > after+1 && (before == 0 || before > after+1) {
+		if oldest := h.offsetAt(0); oldest > after+1 && (before == 0 || before > after+1) {
 			complete = false
 		}
 	}
@@ -145,11 +194,13 @@ func (h *history) query(q HistoryQuery, ttl time.Duration, now time.Time) ([]*Pu
 		complete = false
 	}
 	var out []*Publication
-	take := func(p *Publication) bool {
-		if !in(p) {
+	// take builds only the publications the page returns.
+	take := func(i int) bool {
+		at := h.timeAt(i)
+		if !in(h.offsetAt(i), at) {
 			return true
 		}
-		if expired(p.Time, ttl, now) {
+		if expired(at, ttl, now) {
 			complete = false
 			return true
 		}
@@ -157,14 +208,14 @@ func (h *history) query(q HistoryQuery, ttl time.Duration, now time.Time) ([]*Pu
 			complete = false
 			return false
 		}
-		out = append(out, p)
+		out = append(out, h.at(i))
 		return true
 	}
 	if q.Reverse {
-		for i := h.n() - 1; i >= 0 && take(h.at(i)); i-- {
+		for i := h.n() - 1; i >= 0 && take(i); i-- {
 		}
 	} else {
-		for i := 0; i < h.n() && take(h.at(i)); i++ {
+		for i := 0; i < h.n() && take(i); i++ {
 		}
 	}
 	return out, complete

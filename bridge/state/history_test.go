@@ -39,7 +39,8 @@ func TestHistoryRingWrapsAround(t *testing.T) {
 	h := newHistory("e", 4)
 	fill(h, 3, t0)
 	require.Equal(t, 3, h.n())
-	require.Equal(t, []uint64{1, 2, 3}, offsets(h.pubs[h.head:]))
+	page, _ := h.query(HistoryQuery{Limit: 10}, 0, t0)
+	require.Equal(t, []uint64{1, 2, 3}, offsets(page))
 	fill(h, 7, t0) // 4..10
 	require.Equal(t, 4, h.n(), "the ring never grows past its size")
 	require.Equal(t, uint64(10), h.offset)

@@ -34,8 +34,8 @@ type Config struct {
 	MaxChannelBytes int64
 	// MaxTenantBytes bounds the data bytes of all of a tenant's histories;
 	// past it the least recently published channels are evicted. Default
-	// 256 MiB. (The store also keeps each publication's frame, about as
-	// large as its data.)
+	// 256 MiB. Data shared by several channels (devices and device:<id>)
+	// is kept once but counts in each.
 	MaxTenantBytes int64
 	// MaxDeviceFields bounds the metrics plus attrs of one device; a
 	// Reading's new fields past it are refused (ErrFieldLimit). Default 256.

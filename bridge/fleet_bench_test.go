@@ -1,0 +1,139 @@
+package bridge_test
+
+import (
+	"flag"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mqlive/mqlive/bridge"
+	"github.com/mqlive/mqlive/bridge/bridgetest"
+	"github.com/mqlive/mqlive/devices"
+)
+
+// fleetDevices sizes the fleet of the fleet benchmarks; the issue's
+// target is the default max_devices of 100,000 per tenant.
+var fleetDevices = flag.Int("fleet.devices", 100000, "devices of BenchmarkFleetIngest")
+
+// fleetPayload is a zigbee2mqtt state of about the size the simulator
+// sends; i keeps every payload distinct (no dedup) and varies the values.
+func fleetPayload(i int) []byte {
+	return []byte(`{"temperature":` + strconv.Itoa(15+i%20) + `.` + strconv.Itoa(i%10) +
+		`,"humidity":` + strconv.Itoa(30+i%40) + `.2,"pressure":1013.` + strconv.Itoa(i%10) +
+		`,"battery":97,"voltage":` + strconv.Itoa(2900+i%100) + `,"linkquality":120,"seq":` + strconv.Itoa(i) + `}`)
+}
+
+// BenchmarkFleetIngest ingests b.N messages round robin over a fleet of
+// -fleet.devices zigbee2mqtt devices through the real pipeline (route,
+// dedup, decode, merge, append to devices and device:<id>, metrics), with
+// no dashboard connected, and reports the CPU per message (ns/msg) and
+// the live heap per device once a GC has run (B/device), with pubs/device
+// the history each device's channel holds. -benchtime 10000000x fills
+// every device's default history of 100 at 100,000 devices.
+func BenchmarkFleetIngest(b *testing.B) {
+	n := *fleetDevices
+	br := bridgetest.Start(b, func(c *bridge.Config) {
+		// Full histories for every device: the figure is the cost per
+		// device of the default history, not of the tenant byte budget.
+		c.State.MaxTenantBytes = 1 << 40
+		c.State.MaxDevices = max(n, bridge.DefaultMaxDevices)
+	})
+	topics := make([]string, n)
+	for i := range topics {
+		topics[i] = "zigbee2mqtt/fleet-" + strconv.Itoa(i)
+	}
+	heap0 := liveHeap()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		bridge.HandleMessage(br.Bridge, devices.Message{Topic: topics[i%n], Payload: fleetPayload(i), ReceivedAt: time.Now()})
+	}
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	heap := liveHeap() - heap0
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/msg")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(float64(heap)/float64(min(n, b.N)), "B/device")
+	b.ReportMetric(float64(min(b.N/n, 100)), "pubs/device")
+}
+
+// BenchmarkFleetIngestMQTT is the same fleet through the embedded broker:
+// 50 MQTT publishers (QoS 0) send b.N messages over 10,000 device topics
+// and the bridge ingests them from its MQTT subscription. It reports
+// messages/s ingested and the CPU of the whole process (broker,
+// publishers and bridge) per message.
+func BenchmarkFleetIngestMQTT(b *testing.B) {
+	const publishers, topicsN = 50, 10000
+	br := bridgetest.Start(b)
+	clients := make([]paho.Client, publishers)
+	for i := range clients {
+		opts := paho.NewClientOptions().AddBroker(br.MQTTURL).SetClientID(fmt.Sprintf("fleet-pub-%d-%d", i, time.Now().UnixNano()))
+		c := paho.NewClient(opts)
+		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			b.Fatalf("connect: %v", tok.Error())
+		}
+		clients[i] = c
+		b.Cleanup(func() { c.Disconnect(0) })
+	}
+	ingested := func() float64 {
+		return testutil.ToFloat64(bridge.MetricsOf(br.Bridge).IngestMessages.WithLabelValues("zigbee2mqtt", bridge.DefaultTenant, "accepted"))
+	}
+	base := ingested()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for p := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := p; i < b.N; i += publishers {
+				clients[p].Publish("zigbee2mqtt/fleet-"+strconv.Itoa(i%topicsN), 0, false, fleetPayload(i))
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(time.Minute)
+	// QoS 0 may drop under overload: wait until ingest stops moving.
+	last, still := ingested(), 0
+	for ingested()-base < float64(b.N) && time.Now().Before(deadline) && still < 20 {
+		time.Sleep(50 * time.Millisecond)
+		if v := ingested(); v == last {
+			still++
+		} else {
+			last, still = v, 0
+		}
+	}
+	got := ingested() - base
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	b.ReportMetric(got/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/got, "cpu-ns/msg")
+	b.ReportMetric(got/float64(b.N), "delivered-ratio")
+}
+
+// liveHeap is the live heap after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// cpuTime is the CPU (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
