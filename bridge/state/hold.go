@@ -56,6 +56,8 @@ func (t *Tenant) HoldSource(sourceKey, coordinator string, hold bool) []devices.
 			continue
 		}
 		d.Reading.Stale = stale
+		t.changes.Add(1)
+		t.watchStale(d) // fresh again: its stale deadline is watched again
 		out = append(out, d.staleNotice(now))
 	}
 	return out

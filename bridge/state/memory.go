@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mqlive/mqlive/bridge/wire"
@@ -115,6 +116,9 @@ type Memory struct {
 	// its older file over a newer one. Taken before mu and tenant locks,
 	// and held while the file is written (no tenant lock is then held).
 	saveMu sync.Mutex
+	// changes counts the changes to device state (Apply, stale marks,
+	// Load), so that Persist skips saves of a fleet that did not change.
+	changes atomic.Uint64
 }
 
 // NewMemory returns an empty store.
@@ -129,7 +133,7 @@ func (m *Memory) Do(tenant string, fn func(t *Tenant)) {
 	m.mu.Lock()
 	t := m.tenants[tenant]
 	if t == nil {
-		t = &Tenant{cfg: &m.cfg, name: tenant, devices: make(map[string]*Device),
+		t = &Tenant{cfg: &m.cfg, changes: &m.changes, name: tenant, devices: make(map[string]*Device),
 			channels: make(map[string]*history), tags: make(map[string]int)}
 		m.tenants[tenant] = t
 	}
@@ -189,6 +193,9 @@ type Device struct {
 	// first: some families need them to encode commands
 	// (devices.StateCommander).
 	topics []string
+	// queuedAt is the deadline the device is queued with in its tenant's
+	// stale queue (stale.go); 0: not queued.
+	queuedAt int64
 }
 
 // maxTopics bounds Device.topics.
@@ -223,6 +230,7 @@ func (d *Device) Snapshot(now time.Time) devices.Reading { return d.snapshot(now
 // Memory.Do.
 type Tenant struct {
 	cfg      *Config
+	changes  *atomic.Uint64 // Memory.changes
 	name     string
 	mu       sync.Mutex
 	devices  map[string]*Device
@@ -237,6 +245,10 @@ type Tenant struct {
 	// held maps the key of a source whose coordinator is offline to the
 	// coordinator's device id (HoldSource).
 	held map[string]string
+	// stale holds the devices that can become stale, by deadline, so that
+	// SweepStale works on the devices whose deadline passed, not on the
+	// whole fleet (stale.go).
+	stale staleQueue
 }
 
 // Name is the tenant id.
@@ -291,6 +303,7 @@ func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 		errs = append(errs, ErrFieldLimit)
 	}
 	err := errors.Join(errs...)
+	t.changes.Add(1)
 	d.Source, d.SourceKey, d.StaleAfter = meta.Source, meta.SourceKey, meta.StaleAfter
 	d.LastSeen = now
 	d.heardOn(meta.Topic)
@@ -302,6 +315,7 @@ func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 	d.held = t.holds(meta.SourceKey, r.Device)
 	m.Stale = d.held
 	r.Stale = d.held
+	t.watchStale(d)
 	// Tags come from the family (on the Reading) and from configuration,
 	// which wins, as in the ingest pipeline; the tag channels a Reading is
 	// published to are named from r.Tags, so the snapshot must know them.
@@ -587,22 +601,6 @@ func (d *Device) snapshot(now time.Time) devices.Reading {
 	r := d.Reading
 	r.Stale = d.held || d.silent(now)
 	return r
-}
-
-// SweepStale marks devices that have been silent longer than their stale
-// interval and returns one Reading per device that just became stale, so
-// that live dashboards learn about it without waiting for a snapshot.
-func (t *Tenant) SweepStale() []devices.Reading {
-	now := t.cfg.Now()
-	var out []devices.Reading
-	for _, d := range t.devices {
-		if d.Reading.Stale || !d.silent(now) {
-			continue
-		}
-		d.Reading.Stale = true
-		out = append(out, d.staleNotice(now))
-	}
-	return out
 }
 
 // mergeMap returns a new map with m's entries overwritten by add's.

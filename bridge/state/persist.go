@@ -71,13 +71,22 @@ type fileDevice struct {
 // Saves are serialised. Each tenant's lock is held only while its devices
 // are copied, never while the file is encoded or written.
 func (m *Memory) Save(path string) error {
+	_, err := m.save(path)
+	return err
+}
+
+// save is Save, and returns the change count (Memory.changes) the file
+// has every change up to.
+func (m *Memory) save(path string) (uint64, error) {
 	m.saveMu.Lock()
 	defer m.saveMu.Unlock()
+	// Read before copying: a change made during the copy is saved next.
+	gen := m.changes.Load()
 	lines := m.persistCopy()
 	if err := writeAtomic(path, func(w io.Writer) error { return encodeState(w, lines, m.cfg.Now()) }); err != nil {
-		return fmt.Errorf("state: save %s: %w", path, err)
+		return 0, fmt.Errorf("state: save %s: %w", path, err)
 	}
-	return nil
+	return gen, nil
 }
 
 // persistCopy copies every device under its tenant's lock.
@@ -224,10 +233,13 @@ func (m *Memory) Load(path string) (int, error) {
 				if _, ok := t.devices[l.Reading.Device]; ok {
 					continue
 				}
-				t.devices[l.Reading.Device] = &Device{
+				d := &Device{
 					Reading: l.Reading, StaleAfter: l.StaleAfter, Source: l.Source, SourceKey: l.SourceKey,
 					LastSeen: l.LastSeen, tsOnline: l.TSOnline, topics: l.Topics,
 				}
+				t.devices[l.Reading.Device] = d
+				t.watchStale(d)
+				t.changes.Add(1)
 				for k, v := range l.Reading.Tags {
 					t.tags[tagPair(k, v)]++
 				}
@@ -310,7 +322,8 @@ func (l *fileDevice) check() error {
 
 // Persist saves the store to path every interval (DefaultPersistInterval
 // when every is zero or negative) until ctx is done, then saves once more
-// and returns that final save's error (nil on success). A failed periodic
+// and returns that final save's error (nil on success). A periodic save is
+// skipped when no device changed since the last save. A failed periodic
 // save is logged on log (slog.Default() when nil) and retried at the next
 // tick; it does not stop Persist. Run it next to the other long-lived
 // components; Load the same path before it starts.
@@ -323,14 +336,21 @@ func (m *Memory) Persist(ctx context.Context, path string, every time.Duration, 
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	saved, ok := uint64(0), false // the change count of this Persist's last save
 	for {
 		select {
 		case <-ctx.Done():
 			return m.Save(path)
 		case <-tick.C:
-			if err := m.Save(path); err != nil {
-				log.Warn("state save failed; retrying at the next interval", "path", path, "every", every, "error", err)
+			if ok && m.changes.Load() == saved {
+				continue // nothing changed since the last save: the file is current
 			}
+			gen, err := m.save(path)
+			if err != nil {
+				log.Warn("state save failed; retrying at the next interval", "path", path, "every", every, "error", err)
+				continue
+			}
+			saved, ok = gen, true
 		}
 	}
 }

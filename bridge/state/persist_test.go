@@ -454,3 +454,25 @@ func (m *Memory) devicesOf() []devices.Reading {
 	}
 	return out
 }
+
+// TestPersistSkipsUnchangedFleet: a periodic save of a fleet that did not
+// change since the last save is skipped (an idle node does not rewrite a
+// large file every interval); the next change is saved.
+func TestPersistSkipsUnchangedFleet(t *testing.T) {
+	clk := newFakeClock()
+	m := newTestMemory(clk)
+	path := filepath.Join(t.TempDir(), "state.jsonl")
+	apply(t, m, "acme", devices.Reading{Device: "a", TS: clk.Now()}, Meta{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Persist(ctx, path, 5*time.Millisecond, nil) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	require.Eventually(t, func() bool { _, err := os.Stat(path); return err == nil }, 5*time.Second, 5*time.Millisecond)
+	// Remove the file: while nothing changes, no tick writes it again.
+	require.NoError(t, os.Remove(path))
+	time.Sleep(100 * time.Millisecond)
+	_, err := os.Stat(path)
+	require.ErrorIs(t, err, os.ErrNotExist, "an unchanged fleet is not saved again")
+	apply(t, m, "acme", devices.Reading{Device: "b", TS: clk.Now()}, Meta{})
+	require.Eventually(t, func() bool { n, err := newTestMemory(clk).Load(path); return err == nil && n == 2 }, 5*time.Second, 5*time.Millisecond)
+}
