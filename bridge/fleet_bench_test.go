@@ -137,3 +137,36 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkFleetIdle measures what a quiet fleet costs: -fleet.devices
+// devices each send one message (with a stale interval, so every one is
+// watched), then nothing arrives; each iteration is one second of the
+// node idling (housekeeping, stale sweep, state saved every second to a
+// file). It reports the process CPU per second (cpu-ms/s) and the bytes
+// allocated per second.
+func BenchmarkFleetIdle(b *testing.B) {
+	n := *fleetDevices
+	br := bridgetest.Start(b, func(c *bridge.Config) {
+		c.State.MaxDevices = max(n, bridge.DefaultMaxDevices)
+		c.State.Path = b.TempDir() + "/state.json"
+		c.State.SaveInterval = time.Second
+	})
+	for i := 0; i < n; i++ {
+		bridge.HandleMessage(br.Bridge, devices.Message{Topic: "zigbee2mqtt/fleet-" + strconv.Itoa(i), Payload: fleetPayload(i), ReceivedAt: time.Now()})
+	}
+	time.Sleep(6 * time.Second) // the saves of the new fleet settle
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		time.Sleep(time.Second)
+	}
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	b.ReportMetric(float64(cpu.Milliseconds())/elapsed.Seconds(), "cpu-ms/s")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/elapsed.Seconds(), "alloc-B/s")
+}

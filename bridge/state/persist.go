@@ -89,7 +89,8 @@ func (m *Memory) save(path string) (uint64, error) {
 	return gen, nil
 }
 
-// persistCopy copies every device under its tenant's lock.
+// persistCopy copies every device under its tenant's lock (a struct copy
+// per device, as a snapshot).
 func (m *Memory) persistCopy() []fileDevice {
 	tenants := m.Tenants()
 	sort.Strings(tenants)
@@ -100,7 +101,10 @@ func (m *Memory) persistCopy() []fileDevice {
 			out = slices.Grow(out, len(t.devices))
 			for _, d := range t.devices {
 				out = append(out, fileDevice{
-					Tenant: name, Reading: copyReading(d.Reading),
+					// A struct copy: the merged maps and Online are
+					// copy-on-write (Apply replaces, never writes into
+					// them), so they stay valid after the lock is released.
+					Tenant: name, Reading: d.Reading,
 					Source: d.Source, SourceKey: d.SourceKey, StaleAfter: d.StaleAfter,
 					LastSeen: d.LastSeen, TSOnline: d.tsOnline, Topics: d.Topics(),
 				})
@@ -116,18 +120,6 @@ func (m *Memory) persistCopy() []fileDevice {
 		})
 	}
 	return out
-}
-
-// copyReading copies r's maps and Online, keeping Stale as stored.
-func copyReading(r devices.Reading) devices.Reading {
-	r.Metrics = cloneMap(r.Metrics)
-	r.Attrs = cloneMap(r.Attrs)
-	r.Tags = cloneMap(r.Tags)
-	if r.Online != nil {
-		v := *r.Online
-		r.Online = &v
-	}
-	return r
 }
 
 func encodeState(w io.Writer, lines []fileDevice, now time.Time) error {
