@@ -14,7 +14,8 @@ type Fanout interface {
 	// Publish appends data to ch through the store and fans it out to
 	// every subscribed node, atomically: the offset the store assigns is
 	// the order in which every node delivers. r is the Reading data
-	// encodes, or nil.
+	// encodes, or nil. The returned publication may have no Frame (the
+	// memory fan-out builds it only when it delivers).
 	Publish(ctx context.Context, tenant string, ch wire.Channel, data []byte, r *devices.Reading) (*state.Publication, error)
 	// Subscribe starts delivering the channel to this node's Handler. It
 	// returns once the subscription is in place, so that a publication

@@ -38,6 +38,7 @@ func (m *Memory) Publish(_ context.Context, tenant string, ch wire.Channel, data
 		_, ok := m.subs[chanKey{tenant, ch.Name}]
 		m.mu.RUnlock()
 		if ok {
+			pub.BuildFrame() // only a delivered publication needs one
 			m.h.Deliver(tenant, pub)
 		}
 	})

@@ -497,8 +497,9 @@ func (t *Tenant) Channels() int { return len(t.channels) }
 func (t *Tenant) HistoryBytes() int64 { return t.bytes }
 
 // Append adds a publication to a channel's history, assigning the next
-// offset, and returns it; the channel is created (with a new epoch) if it
-// does not exist. data must be valid JSON; r is the Reading it encodes, or
+// offset, and returns it without its frame (Publication.BuildFrame builds
+// it, for a publication that is delivered: most are not, at fleet scale);
+// the channel is created (with a new epoch) if it does not exist. data must be valid JSON; r is the Reading it encodes, or
 // nil. Append keeps the tenant within its limits: it frees expired
 // publications and channels, and evicts the least recently published
 // channels past MaxChannels or MaxTenantBytes.
@@ -521,7 +522,7 @@ func (t *Tenant) Append(ch wire.Channel, data []byte, r *devices.Reading) *Publi
 	} else {
 		t.lru.MoveToFront(h.lru)
 	}
-	p := NewPublication(ch.Name, h.epoch, h.offset+1, data, r, now)
+	p := newPublication(ch.Name, h.epoch, h.offset+1, data, r, now)
 	before := h.bytes
 	h.append(p)
 	h.dropExpired(t.cfg.HistoryTTL, now)

@@ -15,6 +15,7 @@ var _ Store = (*Memory)(nil)
 func (m *Memory) Append(_ context.Context, tenant string, ch wire.Channel, data []byte, r *devices.Reading) (*Publication, error) {
 	var p *Publication
 	m.Do(tenant, func(t *Tenant) { p = t.Append(ch, data, r) })
+	p.BuildFrame()
 	return p, nil
 }
 

@@ -25,11 +25,25 @@ type Publication struct {
 // NewPublication builds a publication and its shared message frame; stores
 // that read publications back (package valkey) use it too.
 func NewPublication(channel, epoch string, offset uint64, data []byte, r *devices.Reading, now time.Time) *Publication {
-	p := &Publication{
+	p := newPublication(channel, epoch, offset, data, r, now)
+	p.BuildFrame()
+	return p
+}
+
+// newPublication is a publication without its frame.
+func newPublication(channel, epoch string, offset uint64, data []byte, r *devices.Reading, now time.Time) *Publication {
+	return &Publication{
 		Publication: wire.Publication{Channel: channel, Epoch: epoch, Offset: offset, Data: data},
 		Reading:     r,
 		Time:        now,
 	}
-	p.Frame = wire.AppendMessage(make([]byte, 0, len(data)+len(channel)+96), &p.Publication)
-	return p
+}
+
+// BuildFrame builds p's message frame if it has none. It must run before
+// p is shared (Tenant.Append leaves the frame to the caller, which builds
+// it only when a subscriber will read it).
+func (p *Publication) BuildFrame() {
+	if p.Frame == nil {
+		p.Frame = wire.AppendMessage(make([]byte, 0, len(p.Data)+len(p.Channel)+96), &p.Publication)
+	}
 }
