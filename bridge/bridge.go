@@ -371,11 +371,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		} else {
 			bpDone <- nil
 		}
-		if n := b.cfg.Cluster.IngestWorkers; n > 1 {
-			b.lanes = b.startLanes(n, nil)
-		} else if tl := b.tenantLanes(); b.broker != nil && len(tl) > 1 {
-			b.lanes = b.startLanes(len(tl), tl)
-		}
+		b.lanes = b.ingestLanes()
 		go func() { ingestDone <- b.ingest.Run(ingestCtx) }()
 		var jobs errgroup.Group
 		jobs.Go(func() error { b.housekeeping(gctx); return nil })

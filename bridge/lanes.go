@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"hash/maphash"
+	"runtime"
 	"sync"
 	"time"
 
@@ -22,7 +23,11 @@ const laneQueue = 256
 //     config is decoded before the data that needs it;
 //   - on one node with the embedded broker and several tenants, one lane
 //     per tenant, so that a tenant whose state is busy (a large snapshot
-//     being copied, a burst) never holds up another tenant's readings.
+//     being copied, a burst) never holds up another tenant's readings;
+//   - on one node with the embedded broker and one tenant, one lane per
+//     CPU, keyed by topic as in a cluster, so that decoding and encoding
+//     (most of a message's cost; the tenant lock is held only to merge and
+//     append) run on every core instead of on the MQTT client's goroutine.
 //     The embedded broker lives in the same process, so acknowledging a
 //     message before its lane has processed it loses nothing a crash would
 //     not lose anyway; with an external broker a single node keeps
@@ -73,6 +78,24 @@ func (l *lanes) enqueue(m devices.Message) {
 		}
 	}
 	l.chs[i] <- m
+}
+
+// ingestLanes starts the lanes this node runs the pipeline on (see lanes),
+// or returns nil to run it on the MQTT client's goroutine.
+func (b *Bridge) ingestLanes() *lanes {
+	switch n := b.cfg.Cluster.IngestWorkers; {
+	case n > 1:
+		return b.startLanes(n, nil)
+	case n == 1 || b.broker == nil:
+		return nil
+	}
+	if tl := b.tenantLanes(); len(tl) > 1 {
+		return b.startLanes(len(tl), tl)
+	}
+	if n := runtime.GOMAXPROCS(0); n > 1 {
+		return b.startLanes(n, nil)
+	}
+	return nil
 }
 
 // tenantLanes numbers the tenants of the configured sources.
