@@ -185,6 +185,8 @@ func TestAppendOffsetsAndEpochs(t *testing.T) {
 			Method string           `json:"method"`
 			Params wire.Publication `json:"params"`
 		}
+		require.Nil(t, p2.Frame, "no frame until one is needed")
+		p2.BuildFrame()
 		require.NoError(t, json.Unmarshal(p2.Frame, &frame))
 		require.Equal(t, wire.MethodMessage, frame.Method)
 		require.Equal(t, p2.Publication.Offset, frame.Params.Offset)
