@@ -114,7 +114,7 @@ func (b *Bridge) connectValkey(ctx context.Context) (*backplane, error) {
 	log.Info("valkey connected", "addrs", cl.Valkey.Addrs)
 	store := valkey.NewStore(c, cl.KeyPrefix, valkey.StoreOptions{
 		HistorySize: b.cfg.State.HistorySize, HistoryTTL: b.cfg.State.HistoryTTL, MaxDevices: b.cfg.State.MaxDevices,
-		MaxChannelBytes: int64(b.cfg.State.MaxChannelBytes), MaxDeviceFields: b.cfg.State.MaxDeviceFields,
+		MaxChannelBytes: int64(b.cfg.State.MaxChannelBytes), MaxDeviceFields: b.cfg.State.MaxDeviceFields, DeviceHistorySize: b.cfg.State.DeviceHistorySize,
 		MaxTagChannels: b.cfg.State.MaxTagChannels, IdentityTTL: b.cfg.State.IdentityTTL,
 		MaxChannels: b.cfg.State.MaxChannels,
 		OnEvict:     func(tenant, reason string) { b.metrics.StateEvicted.WithLabelValues(tenant, reason).Inc() },

@@ -187,7 +187,7 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 	if cfg.Cluster.Backplane != BackplaneValkey {
 		b.mem = state.NewMemory(state.Config{
 			HistorySize: cfg.State.HistorySize, HistoryTTL: cfg.State.HistoryTTL, MaxDevices: cfg.State.MaxDevices,
-			MaxChannels: cfg.State.MaxChannels, MaxChannelBytes: int64(cfg.State.MaxChannelBytes),
+			MaxChannels: cfg.State.MaxChannels, MaxChannelBytes: int64(cfg.State.MaxChannelBytes), DeviceHistorySize: cfg.State.DeviceHistorySize,
 			MaxTenantBytes: int64(cfg.State.MaxTenantBytes), MaxDeviceFields: cfg.State.MaxDeviceFields,
 			MaxTagChannels: cfg.State.MaxTagChannels, IdentityTTL: cfg.State.IdentityTTL,
 			OnEvict: func(tenant, reason string) { b.metrics.StateEvicted.WithLabelValues(tenant, reason).Inc() },
@@ -445,6 +445,7 @@ func (b *Bridge) housekeeping(ctx context.Context) {
 		case <-t.C:
 		}
 		b.updateMQTTMetrics()
+		b.updateStateMetrics()
 		b.checkBackplane(ctx)
 		b.refreshMonitorInterest(ctx)
 		b.sweep(ctx)

@@ -260,6 +260,10 @@ type StateConfig struct {
 	// HistorySize is the number of publications kept per channel;
 	// default 1000.
 	HistorySize int `yaml:"history_size"`
+	// DeviceHistorySize is the number of publications kept per device:<id>
+	// channel (there is one per device, so it sizes the memory of a
+	// fleet); default 100, at most HistorySize.
+	DeviceHistorySize int `yaml:"device_history_size"`
 	// HistoryTTL: older publications are not recoverable; default 10m.
 	HistoryTTL time.Duration `yaml:"history_ttl"`
 	// MaxDevices is the device limit per tenant; default 100000.

@@ -75,6 +75,10 @@ func (c *Config) Validate() error {
 	c.validateAuth(&v)
 
 	v.nonNegative("state.history_size", c.State.HistorySize)
+	v.nonNegative("state.device_history_size", c.State.DeviceHistorySize)
+	if c.State.DeviceHistorySize > c.State.HistorySize && c.State.HistorySize > 0 {
+		v.addf("state.device_history_size", "%d is more than state.history_size (%d)", c.State.DeviceHistorySize, c.State.HistorySize)
+	}
 	v.nonNegativeDuration("state.history_ttl", c.State.HistoryTTL)
 	v.nonNegative("state.max_devices", c.State.MaxDevices)
 	v.nonNegativeDuration("state.save_interval", c.State.SaveInterval)

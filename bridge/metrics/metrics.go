@@ -66,6 +66,11 @@ type Metrics struct {
 	// StateEvicted counts channel histories evicted from memory, by tenant
 	// and reason (expired, channel_limit, tenant_bytes).
 	StateEvicted *prometheus.CounterVec
+	// StateHistoryBytes and StateChannels are the data bytes and the
+	// number of a tenant's channel histories on a memory backplane, to
+	// watch against state.max_tenant_bytes and state.max_channels.
+	StateHistoryBytes *prometheus.GaugeVec
+	StateChannels     *prometheus.GaugeVec
 }
 
 // New builds the metrics and registers them, plus the Go runtime and
@@ -215,6 +220,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "mqlive_state_channels_evicted_total",
 			Help: "Channel histories evicted from a memory backplane, by tenant and reason (expired, channel_limit, tenant_bytes).",
 		}, []string{"tenant", "reason"}),
+		StateHistoryBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "mqlive_state_history_bytes",
+			Help: "Data bytes of a tenant's channel histories on a memory backplane (bounded by state.max_tenant_bytes), by tenant.",
+		}, []string{"tenant"}),
+		StateChannels: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "mqlive_state_channels",
+			Help: "Channel histories a tenant keeps on a memory backplane (bounded by state.max_channels), by tenant.",
+		}, []string{"tenant"}),
 	}
 	reg.MustRegister(
 		m.IngestMessages, m.IngestRejected, m.IngestDecode, m.MQTTConnected, m.MQTTReconnects,
@@ -224,7 +237,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.FramesIn, m.FramesOut, m.BytesIn, m.BytesOut, m.RateLimited, m.Limited, m.Requests, m.QueueDepth,
 		m.ClientLatency, m.ClientReports, m.Commands, m.DedupSuppressed,
 		m.IngestClaimedElsewhere, m.IngestTakenOver, m.BackplaneErrors, m.BackplaneUp, m.ClusterNodes,
-		m.StateLimited, m.StateEvicted,
+		m.StateLimited, m.StateEvicted, m.StateHistoryBytes, m.StateChannels,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -1,0 +1,42 @@
+package bridge_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mqlive/mqlive/bridge"
+	"github.com/mqlive/mqlive/bridge/bridgetest"
+)
+
+// TestStateHistoryMetrics: the memory a tenant's histories hold is
+// exported, so an operator can size state.max_tenant_bytes.
+func TestStateHistoryMetrics(t *testing.T) {
+	b := bridgetest.Start(t)
+	payload := []byte(`{"temperature":21.5}`)
+	b.Publish(t, "zigbee2mqtt/metrics-th", payload)
+	bridgetest.Eventually(t, 10*time.Second, func() error {
+		m := metricsOf(b)
+		// devices and device:metrics-th, each holding the Reading once.
+		if n := testutil.ToFloat64(m.StateChannels.WithLabelValues(bridge.DefaultTenant)); n < 2 {
+			return errorf("channels %v", n)
+		}
+		if n := testutil.ToFloat64(m.StateHistoryBytes.WithLabelValues(bridge.DefaultTenant)); n < float64(2*len(payload)) {
+			return errorf("history bytes %v", n)
+		}
+		return nil
+	})
+}
+
+func TestDeviceHistorySizeConfig(t *testing.T) {
+	c := bridge.DefaultConfig()
+	c.Auth.JWTSecret = bridgetest.Secret
+	c.State.DeviceHistorySize = 10
+	require.NoError(t, c.Validate())
+	c.State.DeviceHistorySize = c.State.HistorySize + 1
+	require.ErrorContains(t, c.Validate(), "state.device_history_size")
+	c.State.DeviceHistorySize = -1
+	require.ErrorContains(t, c.Validate(), "state.device_history_size")
+}
