@@ -300,6 +300,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); e.flushBursts(ctx, d) }()
 	}
 	wg.Wait()
+	for _, e := range d.eps {
+		// Keep-alive connections would outlive the dispatcher.
+		e.client.CloseIdleConnections()
+	}
 	return nil
 }
 
