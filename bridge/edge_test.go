@@ -9,6 +9,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/fasthttp/websocket"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
@@ -170,4 +171,16 @@ func TestMQTTOverWebSocketRelayedNotAnonymous(t *testing.T) {
 		require.Contains(t, tok.Error().Error(), "not Authorized", name)
 	}
 	require.Equal(t, 2.0, metricVec(t, b, "mqlive_broker_connect_refused_total", "anonymous"))
+}
+
+// TestNoMQTTOverWebSocketWithUpstreamBroker: /mqtt is the embedded
+// broker's; with mqtt.url the node does not upgrade it.
+func TestNoMQTTOverWebSocketWithUpstreamBroker(t *testing.T) {
+	mosq := bridgetest.StartMosquitto(t)
+	b := bridgetest.Start(t, func(c *bridge.Config) { c.MQTT.URL = bridgetest.MQTTURL(mosq) })
+	d := websocket.Dialer{Subprotocols: []string{"mqtt"}, HandshakeTimeout: 5 * time.Second}
+	_, resp, err := d.Dial("ws://"+b.HTTPAddr()+"/mqtt", nil)
+	require.Error(t, err)
+	require.NotNil(t, resp)
+	require.NotEqual(t, http.StatusSwitchingProtocols, resp.StatusCode)
 }

@@ -19,5 +19,6 @@
 //
 // Concurrency: the handler runs one goroutine per connection (the one Fiber
 // hijacked the request on) for as long as the MQTT client stays connected.
-// Conn is safe for one reader and concurrent writers.
+// Conn is safe for one reader and concurrent writers, deadline setters and
+// Close.
 package mqttws

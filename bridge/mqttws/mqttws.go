@@ -128,7 +128,17 @@ type Conn struct {
 	ws      wsConn
 	relayed bool
 	r       io.Reader // the frame being read; nil between frames
-	wmu     sync.Mutex
+
+	// wmu serialises writes, the write deadline and Close: the WebSocket
+	// allows one writer, mochi sets deadlines from the reading goroutine,
+	// and may still write to a client it is disconnecting after the
+	// connection was handed back and closed.
+	wmu    sync.Mutex
+	closed bool
+	// dmu guards wdl, the write deadline, which Write applies; setting it
+	// never waits for a write in progress.
+	dmu sync.Mutex
+	wdl time.Time
 }
 
 // NewConn wraps ws. relayed marks a connection that is not from this
@@ -166,25 +176,52 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 }
 
-// Write sends p as one binary frame.
+// Write sends p as one binary frame. After Close it fails with
+// net.ErrClosed.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	c.dmu.Lock()
+	dl := c.wdl
+	c.dmu.Unlock()
+	if err := c.ws.SetWriteDeadline(dl); err != nil {
+		return 0, err
+	}
 	if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-// Close closes the underlying connection without a close frame: the MQTT
-// DISCONNECT (or its absence) says why.
-func (c *Conn) Close() error                       { return c.ws.Close() }
-func (c *Conn) LocalAddr() net.Addr                { return c.ws.LocalAddr() }
-func (c *Conn) RemoteAddr() net.Addr               { return c.ws.RemoteAddr() }
-func (c *Conn) SetReadDeadline(t time.Time) error  { return c.ws.SetReadDeadline(t) }
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
+// Close closes the underlying connection without a close frame (the MQTT
+// DISCONNECT, or its absence, says why), after any write in progress.
+func (c *Conn) Close() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.ws.Close()
+}
+
+func (c *Conn) LocalAddr() net.Addr               { return c.ws.LocalAddr() }
+func (c *Conn) RemoteAddr() net.Addr              { return c.ws.RemoteAddr() }
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.ws.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the deadline of the following writes.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.dmu.Lock()
+	c.wdl = t
+	c.dmu.Unlock()
+	return nil
+}
 
 // SetDeadline sets both deadlines (mochi sets it from the keep-alive).
 func (c *Conn) SetDeadline(t time.Time) error {
-	return errors.Join(c.ws.SetReadDeadline(t), c.ws.SetWriteDeadline(t))
+	_ = c.SetWriteDeadline(t)
+	return c.ws.SetReadDeadline(t)
 }
