@@ -3,7 +3,6 @@ package devices
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -36,8 +35,15 @@ func tasmotaStatusTopic(sub string) bool {
 	if n == "" {
 		return true // Status without a number, and Status 0 before 6.x
 	}
-	i, err := strconv.Atoi(n)
-	return err == nil && len(n) <= 2 && i >= 0 && (n == "0" || n[0] != '0')
+	if len(n) > 2 || (len(n) == 2 && n[0] == '0') {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // status decodes a Status reply.

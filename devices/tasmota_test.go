@@ -64,6 +64,10 @@ func TestTasmotaTopics(t *testing.T) {
 	require.Equal(t, "ignored", v)
 	v, _ = decodeErr(t, ta, "", "stat/x/POWER0", `ON`)
 	require.Equal(t, "ignored", v)
+	for _, sub := range []string{"STATUS+1", "STATUS-1", "STATUS01", "STATUS123", "STATUSX"} {
+		v, _ = decodeErr(t, ta, "", "stat/x/"+sub, `{"StatusNET":{"Hostname":"h"}}`)
+		require.Equal(t, "ignored", v, sub)
+	}
 	v, _ = decodeErr(t, ta, "", "tele/x/HASS_STATE", `{}`)
 	require.Equal(t, "ignored", v)
 	_, why := decodeErr(t, ta, "", "tele/x/LWT", `Maybe`)
