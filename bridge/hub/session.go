@@ -95,6 +95,8 @@ type Session struct {
 
 	cfg  *Config
 	wake chan struct{}
+	// waker, when set, is called after every wake-up (see SetWaker).
+	waker func()
 
 	mu    sync.Mutex
 	queue []item
@@ -132,7 +134,6 @@ func (h *Hub) NewSession(id, user, tenant, node string) *Session {
 		cfg:  &h.cfg,
 		wake: make(chan struct{}, 1),
 		subs: make(map[string]*Sub),
-		pend: make(map[pendKey]*pending),
 	}
 }
 
@@ -154,6 +155,25 @@ func (s *Session) signal() {
 	case s.wake <- struct{}{}:
 	default:
 	}
+	if s.waker != nil {
+		s.waker()
+	}
+}
+
+// SetWaker has fn called whenever the session gets something for its
+// writer, after the wake-up a waiting writer receives, so that a caller
+// can run a writer only while there is work (package ws starts one when
+// none runs) instead of keeping one parked per idle socket. It must be
+// set before the session is used; fn must not block.
+func (s *Session) SetWaker(fn func()) { s.waker = fn }
+
+// Pending reports whether anything waits for the writer: frames, latest-
+// mode slots (due or not) or a pong. A writer that stops must check it
+// after it has said so (see SetWaker), or a wake-up can fall between.
+func (s *Session) Pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue) > 0 || len(s.order) > 0 || s.hasPong
 }
 
 // Channels returns the channels the session subscribes to.
@@ -426,6 +446,9 @@ func (s *Session) conflateLocked(sub *Sub, p *state.Publication) {
 	}
 	pe := s.pend[k]
 	if pe == nil {
+		if s.pend == nil {
+			s.pend = make(map[pendKey]*pending) // only latest-mode sessions need it
+		}
 		s.pend[k] = &pending{pub: p, count: 1}
 		s.order = append(s.order, k)
 		return
@@ -620,6 +643,12 @@ func (s *Session) NextBefore(ctx context.Context, dst []Frame, deadline time.Tim
 		if !deadline.IsZero() {
 			left := time.Until(deadline)
 			if left <= 0 {
+				if s.timer != nil {
+					// An idle session keeps no timer (package ws then
+					// lets its writer end).
+					s.timer.Stop()
+					s.timer = nil
+				}
 				return dst, ErrIdle
 			}
 			if wait == 0 || left < wait {
