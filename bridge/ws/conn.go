@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -49,7 +50,29 @@ type conn struct {
 	// the reader a longer one when it starts discarding before that.
 	lingerMu  sync.Mutex
 	closeSent bool
+
+	// The writer runs only while there is work (see kick): writing says
+	// one runs or is starting, and it owns frames and fw meanwhile.
+	// writerDone is closed when a writer ends for good (close frame
+	// sent, write failed, ctx ended); writing then stays set, so no other
+	// starts.
+	writing    atomic.Bool
+	writerDone chan struct{}
+	frames     []hub.Frame
+	fw         frameWriter
+	// pinger sets pingDue every PingInterval after the last ping and
+	// starts a writer to send it; a writer that is waiting gives up its
+	// wait at nextPing (writer-owned) to send it.
+	pinger   *time.Timer
+	pingDue  atomic.Bool
+	nextPing time.Time
 }
+
+// writerLinger is how long a writer with nothing to write waits for more
+// before it ends. A socket that receives about once a second or more
+// keeps its writer; an idle one has none (a goroutine stack, 2–8 KiB of
+// the idle socket's budget).
+const writerLinger = time.Second
 
 // closeLinger is how long the peer has to answer a close frame.
 const closeLinger = time.Second
@@ -86,12 +109,17 @@ func (s *Server) serveConn(c *websocket.Conn) {
 		ctx:     ctx,
 		sess:    s.cfg.Hub.NewSession("s_"+s.idPrefix+strconv.FormatUint(s.nextID.Add(1), 36)+randomID(4), "", "", s.cfg.Node),
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.RequestRate), s.cfg.RequestBurst),
+
+		writerDone: make(chan struct{}),
+		fw:         newFrameWriter(c.NetConn(), s.cfg.WriteTimeout),
 	}
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		cn.writeLoop()
-	}()
+	cn.sess.SetWaker(cn.kick)
+	cn.nextPing = time.Now().Add(s.cfg.PingInterval)
+	cn.pinger = time.AfterFunc(s.cfg.PingInterval, func() {
+		cn.pingDue.Store(true)
+		cn.kick()
+	})
+	defer cn.pinger.Stop()
 	code := cn.readLoop()
 	if sent, ok := cn.sess.CloseCode(); ok {
 		// The server closed first (4009, 4003, 4010, 1001…): the reader
@@ -112,7 +140,7 @@ func (s *Server) serveConn(c *websocket.Conn) {
 	// stop it. A writer stuck on a dead peer is bounded by WriteTimeout.
 	cn.sess.Close(code, "", false)
 	select {
-	case <-writerDone:
+	case <-cn.writerDone:
 	case <-time.After(s.cfg.WriteTimeout):
 	}
 	cancel()
@@ -120,7 +148,7 @@ func (s *Server) serveConn(c *websocket.Conn) {
 		lingerClose(c)
 	}
 	_ = c.Close()
-	<-writerDone
+	<-cn.writerDone
 	if m != nil {
 		m.Disconnects.WithLabelValues(codeLabel(code)).Inc()
 	}
@@ -175,15 +203,34 @@ func (cn *conn) readLoop() int {
 			continue
 		}
 		done, code := false, 0
-		if cn.id == nil {
-			done, code = cn.connectFrame(data)
-		} else {
-			done, code = cn.handleFrame(data)
-		}
+		offStack(func() {
+			if cn.id == nil {
+				done, code = cn.connectFrame(data)
+			} else {
+				done, code = cn.handleFrame(data)
+			}
+		})
 		if done {
 			cn.discardUntilClosed()
 			return code
 		}
+	}
+}
+
+// offStack runs fn on a goroutine of its own and waits for it; a panic
+// in fn goes on on the caller's goroutine. Answering a request (verifying
+// a token, building a snapshot) grows a goroutine's stack to 8 KiB or
+// more, and the runtime keeps that for the reader, which lives as long as
+// the socket and is all an idle socket runs; a goroutine that ends gives
+// it back (issue 10, W3: 16 KiB per idle socket in all).
+func offStack(fn func()) {
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		fn()
+	}()
+	if p := <-done; p != nil {
+		panic(p)
 	}
 }
 
@@ -272,32 +319,70 @@ func isTimeout(err error) bool {
 	return errors.As(err, &te) && te.Timeout()
 }
 
-// writeLoop drains the session into the socket: text frames through
-// frameWriter (several per writev), and the pings, the pongs the reader
-// hands over (hub.Session.Pong) and the close frame through the library.
-// It is the one goroutine that writes to the socket.
+// kick makes sure a writer runs: it starts one unless one is running.
+// It is the session's waker (hub.Session.SetWaker).
+func (cn *conn) kick() {
+	if cn.writing.CompareAndSwap(false, true) {
+		go cn.writeLoop()
+	}
+}
+
+// writeLoop is the socket's writer while there is work: it drains the
+// session into the socket, text frames through frameWriter (several per
+// writev), and the pings, the pongs the reader hands over
+// (hub.Session.Pong) and the close frame through the library. At most
+// one runs per socket (kick), so it is the one goroutine that writes to
+// it.
 func (cn *conn) writeLoop() {
+	for {
+		if !cn.writeUntilIdle() {
+			close(cn.writerDone)
+			return
+		}
+		if cap(cn.frames) > maxBatch {
+			cn.frames = nil // an idle socket does not keep a burst's batch
+		}
+		cn.writing.Store(false)
+		// A wake-up since the last look at the session found a writer
+		// running and started none: look again, and carry on unless
+		// another writer took over.
+		if !(cn.sess.Pending() || cn.pingDue.Load()) || !cn.writing.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// writeUntilIdle writes what the session has until nothing comes for
+// writerLinger. It returns false when the connection is done: the close
+// frame is out, a write failed or the connection's context ended.
+func (cn *conn) writeUntilIdle() bool {
 	s := cn.srv
 	c := cn.ws
 	m := s.cfg.Metrics
-	var frames []hub.Frame
-	fw := newFrameWriter(c.NetConn(), s.cfg.WriteTimeout)
-	nextPing := time.Now().Add(s.cfg.PingInterval)
 	for {
-		var err error
-		frames, err = cn.sess.NextBefore(cn.ctx, frames[:0], nextPing)
-		if err != nil {
-			if !errors.Is(err, hub.ErrIdle) {
-				return
-			}
-			// Ping deadline reached with nothing to write.
+		// Due when the timer says so, or when the wait below ended at
+		// nextPing before the timer ran.
+		if cn.pingDue.Swap(false) || !time.Now().Before(cn.nextPing) {
 			if err := c.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout)); err != nil {
 				_ = c.Close()
-				return
+				return false
 			}
-			nextPing = time.Now().Add(s.cfg.PingInterval)
-			continue
+			cn.nextPing = time.Now().Add(s.cfg.PingInterval)
+			cn.pinger.Reset(s.cfg.PingInterval)
 		}
+		var err error
+		idle := time.Now().Add(writerLinger)
+		cn.frames, err = cn.sess.NextBefore(cn.ctx, cn.frames[:0], minTime(idle, cn.nextPing))
+		if err != nil {
+			if !errors.Is(err, hub.ErrIdle) {
+				return false
+			}
+			if time.Now().Before(idle) {
+				continue // the wait ended for the ping
+			}
+			return true
+		}
+		frames := cn.frames
 		for i := 0; i < len(frames); {
 			f := frames[i]
 			if f.Close {
@@ -315,12 +400,12 @@ func (cn *conn) writeLoop() {
 				cn.closeSent = true
 				_ = c.SetReadDeadline(time.Now().Add(closeLinger))
 				cn.lingerMu.Unlock()
-				return
+				return false
 			}
 			if f.Pong {
 				if err := c.WriteControl(websocket.PongMessage, f.Data, time.Now().Add(s.cfg.WriteTimeout)); err != nil {
 					_ = c.Close()
-					return
+					return false
 				}
 				i++
 				continue
@@ -331,10 +416,10 @@ func (cn *conn) writeLoop() {
 			for j < len(frames) && !frames[j].Close && !frames[j].Pong {
 				j++
 			}
-			n, err := fw.write(frames[i:j])
+			n, err := cn.fw.write(frames[i:j])
 			if err != nil {
 				_ = c.Close()
-				return
+				return false
 			}
 			if m != nil {
 				m.FramesOut.Add(float64(j - i))
@@ -343,14 +428,14 @@ func (cn *conn) writeLoop() {
 			i = j
 		}
 		clear(frames)
-		if time.Now().After(nextPing) {
-			if err := c.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout)); err != nil {
-				_ = c.Close()
-				return
-			}
-			nextPing = time.Now().Add(s.cfg.PingInterval)
-		}
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // lingerClose discards what the peer is still sending for a moment before

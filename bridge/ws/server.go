@@ -192,12 +192,17 @@ func New(addr string, cfg Config) (*Server, error) {
 	}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
-		// A browser upgrade request with cookies fits in 4 KiB; Fiber keeps
-		// this buffer for the whole life of every WebSocket (PERFORMANCE.md §3).
-		ReadBufferSize: 4096,
-		BodyLimit:      1 << 20,
-		ReadTimeout:    30 * time.Second,
-		IdleTimeout:    2 * time.Minute,
+		// ReadBufferSize also bounds a request's headers: 4 KiB takes a
+		// browser upgrade with a few KiB of cookies. ReduceMemoryUsage
+		// gives the buffer back once a request is read when nothing else
+		// waits in it, which is what an upgrade looks like (the client
+		// sends no frame before the 101), so a WebSocket does not keep
+		// it for its whole life (PERFORMANCE.md §3: 4 KiB per socket).
+		ReadBufferSize:    4096,
+		ReduceMemoryUsage: true,
+		BodyLimit:         1 << 20,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		ErrorHandler: func(c *fiber.Ctx, err error) error {
 			code := fiber.StatusInternalServerError
 			var fe *fiber.Error
@@ -271,9 +276,12 @@ func (s *Server) routes() {
 	s.adminRoutes()
 	s.app.Use("/ws", s.admit)
 	s.app.Get("/ws", websocket.New(s.serveConn, websocket.Config{
-		Subprotocols:   []string{wire.Subprotocol},
-		Origins:        s.cfg.AllowedOrigins,
-		ReadBufferSize: 1024, WriteBufferSize: 4096,
+		Subprotocols: []string{wire.Subprotocol},
+		Origins:      s.cfg.AllowedOrigins,
+		// Client frames are requests of a few hundred bytes; a bigger
+		// one is read through, so 512 bytes is enough buffer to keep per
+		// socket. Writes bypass the library's buffer (frameWriter).
+		ReadBufferSize: 512, WriteBufferSize: 4096,
 		// Idle sockets hold no write buffer: one is taken from the pool
 		// only while a frame is written (PERFORMANCE.md "idle anatomy").
 		WriteBufferPool:  &writeBuffers,
@@ -377,6 +385,7 @@ func (s *Server) admitPending(addr string) (*admission, string) {
 func (a *admission) claim() bool {
 	if a.timer != nil {
 		a.timer.Stop()
+		a.timer = nil // the socket keeps its admission, not the timer
 	}
 	return a.claimed.CompareAndSwap(false, true)
 }

@@ -139,3 +139,37 @@ func dialConnected(t *testing.T, url string) *websocket.Conn {
 	require.Contains(t, string(msg), `"session"`)
 	return conn
 }
+
+// TestUpgradeWithBigCookies: a browser's upgrade request with 3 KiB of
+// cookies and its usual headers fits the server's read buffer (which it
+// gives back after the upgrade), and the socket then works.
+func TestUpgradeWithBigCookies(t *testing.T) {
+	ls := startLimits(t, ws.Config{})
+	h := http.Header{
+		"User-Agent":               {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"},
+		"Origin":                   {"http://" + strings.TrimPrefix(strings.TrimSuffix(ls.url, "/ws"), "ws://")},
+		"Accept-Language":          {"en-US,en;q=0.9,de;q=0.8"},
+		"Accept-Encoding":          {"gzip, deflate, br, zstd"},
+		"Cache-Control":            {"no-cache"},
+		"Pragma":                   {"no-cache"},
+		"Sec-WebSocket-Extensions": {"permessage-deflate; client_max_window_bits"},
+	}
+	var cookies []string
+	for i := 0; len(strings.Join(cookies, "; ")) < 3000; i++ {
+		cookies = append(cookies, "c"+strconv.Itoa(i)+"="+strings.Repeat("v", 90))
+	}
+	h.Set("Cookie", strings.Join(cookies, "; "))
+	d := websocket.Dialer{Subprotocols: []string{wire.Subprotocol}}
+	conn, resp, err := d.Dial(ls.url, h)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+	require.NoError(t, err, "upgrade with %d bytes of cookies", len(h.Get("Cookie")))
+	t.Cleanup(func() { _ = conn.Close() })
+	require.NoError(t, conn.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "connect",
+		"params": map[string]string{"token": bridgetest.Token(t, "alice", "acme")}}))
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, msg, err := conn.ReadMessage()
+	require.NoError(t, err)
+	require.Contains(t, string(msg), `"session"`)
+}
