@@ -300,51 +300,74 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 	raiseFileLimit(b, n+256)
 	br := bridgetest.Start(b)
 	token := br.Token(b, "bench", bridge.DefaultTenant)
-	conns := bridge.MetricsOf(br.Bridge).Connections.WithLabelValues(bridge.DefaultTenant)
 	for b.Loop() {
 		before := heapAfterGC()
-		child := exec.Command(os.Args[0], "-test.run=^TestBenchClientProcess$", "-test.count=1")
-		child.Env = append(os.Environ(), "MQLIVE_BENCH_CLIENTS="+br.WSURL+" "+token+" "+strconv.Itoa(n))
-		child.Stderr = os.Stderr
-		stdin, err := child.StdinPipe()
-		require.NoError(b, err)
-		stdout, err := child.StdoutPipe()
-		require.NoError(b, err)
-		require.NoError(b, child.Start())
-		out := bufio.NewReader(stdout)
-		// Connects/s counts from the moment the child is up and told to
-		// dial: its process start and runtime init are not the bridge's.
-		line, err := out.ReadString('\n')
-		require.NoError(b, err, "client process: %q", line)
-		require.Equal(b, "started\n", line)
-		start := time.Now()
-		_, err = io.WriteString(stdin, "dial\n")
-		require.NoError(b, err)
-		line, err = out.ReadString('\n')
-		require.NoError(b, err, "client process: %q", line)
-		require.Equal(b, "ready\n", line)
-		bridgetest.Eventually(b, 30*time.Second, func() error {
-			if got := testutil.ToFloat64(conns); got != n {
-				return fmt.Errorf("%v sessions", got)
-			}
-			return nil
-		})
-		connectTime := time.Since(start)
-		after := heapAfterGC()
+		connectTime, release := holdIdleClients(b, br, token, n)
+		after := idleAfterGC(b, before, n)
 		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "bytes/conn")
 		b.ReportMetric(float64(int64(after.StackInuse)-int64(before.StackInuse))/n, "stack-bytes/conn")
 		b.ReportMetric(float64(after.goroutines-before.goroutines)/n, "goroutines/conn")
 		b.ReportMetric(n/connectTime.Seconds(), "connects/s")
-		_ = stdin.Close() // the child disconnects and exits
-		_, _ = io.Copy(io.Discard, out)
-		require.NoError(b, child.Wait())
-		bridgetest.Eventually(b, 30*time.Second, func() error {
-			if got := testutil.ToFloat64(conns); got != 0 {
-				return fmt.Errorf("%v sessions left", got)
+		release()
+	}
+}
+
+// holdIdleClients connects n clients subscribed to devices that then do
+// nothing, in a child process (this test binary, see
+// TestBenchClientProcess) so that only the server's memory is in this
+// one. It returns once the bridge counts them all, with the time that took
+// from telling the child to dial (its process start and runtime init are
+// not the bridge's connect rate); release disconnects them and waits until
+// the bridge has none left.
+func holdIdleClients(tb testing.TB, br *bridgetest.Bridge, token string, n int) (connectTime time.Duration, release func()) {
+	tb.Helper()
+	conns := bridge.MetricsOf(br.Bridge).Connections.WithLabelValues(bridge.DefaultTenant)
+	waitConns := func(want int) {
+		bridgetest.Eventually(tb, 60*time.Second, func() error {
+			if got := testutil.ToFloat64(conns); got != float64(want) {
+				return fmt.Errorf("%v sessions, want %d", got, want)
 			}
 			return nil
 		})
 	}
+	child := exec.Command(os.Args[0], "-test.run=^TestBenchClientProcess$", "-test.count=1")
+	child.Env = append(os.Environ(), "MQLIVE_BENCH_CLIENTS="+br.WSURL+" "+token+" "+strconv.Itoa(n))
+	child.Stderr = os.Stderr
+	stdin, err := child.StdinPipe()
+	require.NoError(tb, err)
+	stdout, err := child.StdoutPipe()
+	require.NoError(tb, err)
+	require.NoError(tb, child.Start())
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
+	require.NoError(tb, err, "client process: %q", line)
+	require.Equal(tb, "started\n", line)
+	start := time.Now()
+	_, err = io.WriteString(stdin, "dial\n")
+	require.NoError(tb, err)
+	line, err = out.ReadString('\n')
+	require.NoError(tb, err, "client process: %q", line)
+	require.Equal(tb, "ready\n", line)
+	waitConns(n)
+	return time.Since(start), func() {
+		_ = stdin.Close() // the child disconnects and exits
+		_, _ = io.Copy(io.Discard, out)
+		require.NoError(tb, child.Wait())
+		waitConns(0)
+	}
+}
+
+// idleAfterGC samples memory once the n sockets opened since before are
+// idle: their writers end a moment after the last frame (the connect and
+// subscribe results), so this waits up to a few seconds for the
+// goroutines to settle at one per socket.
+func idleAfterGC(tb testing.TB, before memSample, n int) memSample {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine()-before.goroutines > n && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return heapAfterGC()
 }
 
 type memSample struct {
