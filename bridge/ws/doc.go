@@ -3,16 +3,20 @@
 // gofiber/contrib/websocket), /healthz, /readyz, /metrics and the static
 // dashboard at /. It is the only package that imports Fiber.
 //
-// Each WebSocket has exactly two goroutines: the Fiber handler goroutine,
-// which only reads frames and answers requests by queueing frames, and one
-// writer goroutine that drains the connection's hub.Session and owns every
-// write (STYLE.md §8). The writer sends the text frames it finds queued
+// Each WebSocket has the Fiber handler goroutine, which only reads frames
+// and answers requests by queueing frames (each request is answered on a
+// short-lived goroutine, so the reader's stack stays small), and, while
+// there is something to write, one writer goroutine that drains the
+// connection's hub.Session and owns every write (STYLE.md §8). A wake-up
+// of the session starts the writer when none runs; it ends after a second
+// without work, so an idle socket costs one goroutine, and a timer sends
+// the keep-alive pings. The writer sends the text frames it finds queued
 // together, with one writev and frame headers it builds itself
 // (frameWriter); the library keeps the handshake, the reading and the
 // control frames, which the writer sends through it too: pings, the pongs
 // the reader hands over (hub.Session.Pong) and the close frame, the peer's
-// close included. Fiber reuses its context after a handler returns, so everything
-// kept from a request is copied first.
+// close included. Fiber reuses its context after a handler returns, so
+// everything kept from a request is copied first.
 //
 // Server is safe for concurrent use. Request handlers never block on
 // another client: publishing and subscribing hold one tenant's state lock
