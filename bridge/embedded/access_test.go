@@ -155,7 +155,7 @@ func TestAccessControl(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the device's command never arrived")
 	}
-	require.Equal(t, 1.0, testutil.ToFloat64(b.access.denied.WithLabelValues("subscribe")))
+	require.Equal(t, 1.0, testutil.ToFloat64(b.access.denied.WithLabelValues("read")))
 
 	// A user without a tenant is bound by its filters only.
 	w, err := dial(t, b.URL(), "watcher", "watcher", "w")
