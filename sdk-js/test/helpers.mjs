@@ -100,7 +100,8 @@ class Proc {
 
 /**
  * Starts the bridge in dev mode on the given ports (fresh free ones when
- * absent) and resolves once it printed its dashboard URL.
+ * absent), with extra flags `args` (e.g. ['--config', file]), and resolves
+ * once it printed its dashboard URL.
  */
 // Dev mode keeps state (.mqlive/ under the working directory); each bridge
 // gets its own fresh directory, kept across a restart on the same port, so
@@ -110,7 +111,7 @@ process.on('exit', () => {
   for (const dir of bridgeDirs.values()) rmSync(dir, { recursive: true, force: true });
 });
 
-export async function startBridge({ httpPort, mqttPort } = {}) {
+export async function startBridge({ httpPort, mqttPort, args: extra = [] } = {}) {
   httpPort ??= await freePort();
   mqttPort ??= await freePort();
   let dir = bridgeDirs.get(httpPort);
@@ -119,7 +120,7 @@ export async function startBridge({ httpPort, mqttPort } = {}) {
     bridgeDirs.set(httpPort, dir);
   }
   const args = ['--dev', '--http-addr', `127.0.0.1:${httpPort}`, '--mqtt-listen', `127.0.0.1:${mqttPort}`,
-    '--jwt-secret', SECRET, '--log-level', 'warn'];
+    '--jwt-secret', SECRET, '--log-level', 'warn', ...extra];
   // A restart may find its old port briefly in use: retry a few times.
   for (let attempt = 0; ; attempt++) {
     const proc = new Proc(binaries().bridge, args, 'mqlive', dir);

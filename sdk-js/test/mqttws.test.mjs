@@ -5,6 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import mqtt from 'mqtt';
 import { startBridge, waitFor, binaries } from './helpers.mjs';
 
@@ -78,4 +82,40 @@ test('an upgrade without the mqtt subprotocol is refused with HTTP 400', async (
   });
   assert.equal(status, 400);
   assert.match(body, /^MQTT over WebSocket needs the mqtt subprotocol[^\n]*\n$/);
+});
+
+test('with mqtt.users, MQTT.js over WebSocket gets the same access control as TCP clients', { timeout: 60000 }, async () => {
+  // The operator's path: hash with `mqlive passwd` (password on stdin),
+  // put the hash in mqtt.users.
+  const hash = execFileSync(binaries().bridge, ['passwd'], { input: 'kitchen-pw\n' }).toString().trim();
+  assert.match(hash, /^\$2a\$10\$/);
+  const dir = mkdtempSync(path.join(tmpdir(), 'mqlive-users-'));
+  const config = path.join(dir, 'mqlive.yaml');
+  writeFileSync(config, `mqtt:\n  users:\n    - username: kitchen\n      password_hash: "${hash}"\n      tenant: default\n      publish: ["zigbee2mqtt/#"]\n`);
+  const secured = await startBridge({ args: ['--config', config] });
+  const url = `ws://127.0.0.1:${secured.httpPort}/mqtt`;
+  const opts = { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 10000 };
+  try {
+    await assert.rejects(mqtt.connectAsync(url, { ...opts, clientId: 'wrong', username: 'kitchen', password: 'guess' }), /Not authorized|Bad username/i);
+    await assert.rejects(mqtt.connectAsync(url, { ...opts, clientId: 'anon' }), /Not authorized|Bad username/i);
+
+    const dash = await dashboard(secured.wsURL, secured.token);
+    const client = await mqtt.connectAsync(url, { ...opts, clientId: 'kitchen', username: 'kitchen', password: 'kitchen-pw' });
+    try {
+      // Outside the user's publish filters (a Tasmota topic): dropped by
+      // the broker. Then an allowed one, on the same connection.
+      await client.publishAsync('tele/intruder/SENSOR', JSON.stringify({ AM2301: { Temperature: 99 } }));
+      await client.publishAsync('zigbee2mqtt/kitchen-2', JSON.stringify({ temperature: 20.5 }));
+      await waitFor(() => dash.frames.find((f) => f.method === 'message' && f.params.data?.device === 'kitchen-2'),
+        { what: 'the allowed Reading' });
+      assert.equal(dash.frames.find((f) => f.method === 'message' && f.params.data?.device === 'intruder'), undefined,
+        'a publish outside the user\'s filters became a Reading');
+    } finally {
+      await client.endAsync();
+      dash.ws.close();
+    }
+  } finally {
+    await secured.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
