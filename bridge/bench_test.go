@@ -57,6 +57,13 @@ func BenchmarkDelivery(b *testing.B) {
 }
 
 func runDelivery(b *testing.B, br *bridgetest.Bridge, clients []*benchClient, next *uint64, window int) {
+	runPaced(b, br, clients, next, window, 0)
+}
+
+// runPaced is runDelivery that also waits gap between two publications,
+// so that a rate below saturation (W1's 1 msg/s) can be measured: its
+// sockets' writers may end between two bursts and start again.
+func runPaced(b *testing.B, br *bridgetest.Bridge, clients []*benchClient, next *uint64, window int, gap time.Duration) {
 	sent := make([]atomic.Int64, b.N)
 	// got counts, per publication, the clients that read it; the one
 	// that completes a count signals progress, so waiting costs nothing
@@ -92,6 +99,9 @@ func runDelivery(b *testing.B, br *bridgetest.Bridge, clients []*benchClient, ne
 	for i := 0; i < b.N; i++ {
 		if i >= window {
 			waitFor(base+uint64(i-window), 30*time.Second)
+		}
+		if gap > 0 && i > 0 {
+			time.Sleep(gap)
 		}
 		now := time.Now()
 		sent[i].Store(now.UnixNano())

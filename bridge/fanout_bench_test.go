@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/mqlive/mqlive/bridge"
 	"github.com/mqlive/mqlive/bridge/bridgetest"
@@ -15,7 +16,7 @@ import (
 // window=16 keeps 16 bursts in flight, the saturated rate. Clients run in
 // this process too, so "cores" and "cpu-µs/delivery" include their
 // reading; compare them between versions, not with the figures of an
-// external harness.
+// external harness. every=1.5s is one burst at a time, 1.5 s apart.
 func BenchmarkFanoutOneChannel(b *testing.B) {
 	const n = 5000
 	raiseFileLimit(b, 2*n+256)
@@ -30,4 +31,9 @@ func BenchmarkFanoutOneChannel(b *testing.B) {
 			runDelivery(b, br, clients, &next, window)
 		})
 	}
+	// One burst every 1.5 s: W1's lowest step, where an idle socket's
+	// writer has ended (after a second) before the next burst.
+	b.Run("clients="+strconv.Itoa(n)+"/every=1.5s", func(b *testing.B) {
+		runPaced(b, br, clients, &next, 1, 1500*time.Millisecond)
+	})
 }
