@@ -11,9 +11,8 @@ import (
 // (devices.Coordinator, e.g. Zigbee2MQTT's bridge/state) to the source's
 // other devices: offline holds them stale, online releases them. Each
 // device whose stale flag changed is published, so live dashboards see
-// stale:true, then stale:false when the coordinator is back. A store
-// without state.SourceHolder (a cluster's Valkey store) shows the
-// coordinator's own availability only.
+// stale:true, then stale:false when the coordinator is back. Both stores
+// (memory, and Valkey for a cluster) implement state.SourceHolder.
 func (b *Bridge) coordinatorChange(ctx context.Context, src *source, family string, r *devices.Reading) {
 	c, ok := src.handler.(devices.Coordinator)
 	if !ok {

@@ -24,6 +24,8 @@
 //	                          its length is bounded by MaxTagChannels
 //	P{<tenant>}:devs          sorted set of device ids, scored by when the device goes stale
 //	                          (unix µs; +inf when it never does or already is)
+//	P{<tenant>}:held          hash source key → coordinator id of the sources whose
+//	                          coordinator is offline (state.SourceHolder)
 //	Ptenants                  set of tenants with devices
 //
 // A publication is one script (EVALSHA, EVAL on NOSCRIPT): it creates a
@@ -43,7 +45,9 @@
 // MaxTagChannels are refused. SweepStale takes the devices whose score has passed,
 // marks them stale and parks them at +inf until they speak again (they
 // stay in the index, which also counts devices for the MaxDevices limit
-// and DeviceCounts).
+// and DeviceCounts). HoldSource marks a held source's devices stale and
+// parks them too (ZSCAN of the index, a script per batch); Apply keeps a
+// held device stale and parked, and the release scores it anew.
 //
 // # Concurrency
 //

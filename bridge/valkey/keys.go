@@ -55,3 +55,7 @@ func (k keyNames) tenants() string { return k.p + "tenants" }
 // number of devices holding it; its length is what the tag channel limit
 // bounds: P{t}:tags.
 func (k keyNames) tags(tenant string) string { return k.p + "{" + tenant + "}:tags" }
+
+// held maps the key of a source whose coordinator is offline to the
+// coordinator's device id (state.SourceHolder): P{t}:held.
+func (k keyNames) held(tenant string) string { return k.p + "{" + tenant + "}:held" }

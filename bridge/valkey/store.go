@@ -404,13 +404,20 @@ func (s *Store) Apply(ctx context.Context, tenant string, r *devices.Reading, me
 	for k, v := range r.Attrs {
 		args = append(args, "a:"+k, v)
 	}
-	res, err := storeApplyScript.Exec(ctx, s.c, []string{s.k.device(tenant, r.Device), s.k.devices(tenant), s.k.tags(tenant)}, args).ToArray()
-	var created int64
+	res, err := storeApplyScript.Exec(ctx, s.c, []string{s.k.device(tenant, r.Device), s.k.devices(tenant), s.k.tags(tenant), s.k.held(tenant)}, args).ToArray()
+	var created, held int64
 	if err == nil && len(res) == 0 {
 		err = errors.New("empty reply")
 	}
 	if err == nil {
 		created, err = res[0].AsInt64()
+	}
+	if err == nil && created >= 0 { // refusals ({-1}, {-2}) carry no more
+		if len(res) < 2 {
+			err = errors.New("short reply")
+		} else {
+			held, err = res[1].AsInt64()
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("valkey: apply %s: %w", r.Device, err)
@@ -427,10 +434,13 @@ func (s *Store) Apply(ctx context.Context, tenant string, r *devices.Reading, me
 			return fmt.Errorf("valkey: apply %s: tenants: %w", r.Device, err)
 		}
 	}
+	// Held by its source's coordinator: published stale, as the memory
+	// store does.
+	r.Stale = held == 1
 	// Fields the limits refused leave the Reading too, so that what is
 	// published matches the merged state (as the memory store does).
 	var tagLimit, fieldLimit bool
-	for _, v := range res[1:] {
+	for _, v := range res[2:] {
 		f, err := v.ToString()
 		if err != nil || len(f) < 2 {
 			return fmt.Errorf("valkey: apply %s: refused field: %v", r.Device, err)
@@ -465,6 +475,8 @@ type deviceState struct {
 	source     int
 	sourceKey  string
 	topics     []string
+	// held: the device's source coordinator is offline (HoldSource).
+	held bool
 }
 
 // parseDevice decodes a device hash; ok is false for an empty one.
@@ -492,6 +504,7 @@ func parseDevice(h map[string]string) (deviceState, bool, error) {
 		r.Online = &on
 	}
 	r.Stale = h["stale"] == "1"
+	d.held = h["held"] == "1"
 	seen, _ := strconv.ParseInt(h["seen"], 10, 64)
 	d.lastSeen = time.UnixMicro(seen)
 	sa, _ := strconv.ParseInt(h["sa"], 10, 64)
@@ -531,7 +544,7 @@ func parseDevice(h map[string]string) (deviceState, bool, error) {
 // store's Device.Snapshot.
 func (d *deviceState) snapshot(now time.Time) devices.Reading {
 	r := d.reading
-	r.Stale = d.staleAfter > 0 && now.Sub(d.lastSeen) > d.staleAfter
+	r.Stale = d.held || (d.staleAfter > 0 && now.Sub(d.lastSeen) > d.staleAfter)
 	return r
 }
 
@@ -645,10 +658,7 @@ func (s *Store) SweepStale(ctx context.Context) ([]state.TenantReading, error) {
 				if !ok {
 					continue
 				}
-				out = append(out, state.TenantReading{Tenant: tenant, Reading: devices.Reading{
-					Device: d.reading.Device, Family: d.reading.Family, TS: d.reading.TS,
-					ReceivedAt: now, Tags: d.reading.Tags, Stale: true,
-				}})
+				out = append(out, state.TenantReading{Tenant: tenant, Reading: d.staleNotice(now)})
 			}
 			// The script parks what it took, so a short batch means done.
 			if taken < sweepBatch {

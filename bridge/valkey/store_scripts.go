@@ -188,16 +188,21 @@ return out
 // tenant's tag hash (pair "k\0v" -> number of devices holding it) longer
 // than max tags. Configured tags count but are never refused.
 //
-// KEYS: device hash, device index, tenant tag hash. ARGV: id, family, ts
+// A device of a source held by its coordinator (KEYS[4], HoldSource) is
+// marked held and stale, and parked at +inf in the index: it was announced
+// stale when the source was held, and the release sets its score anew.
+//
+// KEYS: device hash, device index, tenant tag hash, held sources. ARGV: id, family, ts
 // µs, ts ns, received (RFC 3339), last seen µs, stale after µs, source,
 // topic, online ("", "0", "1"), max devices, index score, number of
 // decoded tag fields, number of metric and attr fields, source key,
 // identity TTL µs, max fields, max tags, number of configured tag fields,
 // then the fields and values: decoded tags ("t:k", v, ...), configured
-// tags, metrics and attrs ("m:k"/"a:k", v, ...). Returns {code, refused
-// field...}: code 1 when the device was created, 0 when it existed, -1
-// past the device limit, -2 owned by another source; the refused fields
-// are named as in ARGV ("t:k", "m:k", "a:k").
+// tags, metrics and attrs ("m:k"/"a:k", v, ...). Returns {code, held,
+// refused field...}: code 1 when the device was created, 0 when it
+// existed, -1 past the device limit, -2 owned by another source; held 1
+// when the device's source is held; the refused fields are named as in
+// ARGV ("t:k", "m:k", "a:k").
 var storeApplyScript = valkey.NewLuaScript(`
 local key, idx, tagsk, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
 local sk = ARGV[15]
@@ -235,6 +240,14 @@ local function older(a, an, b, bn)
   return a < b or (a == b and an < bn)
 end
 redis.call('HSET', key, 'fam', ARGV[2], 'rcv', ARGV[5], 'seen', ARGV[6], 'sa', ARGV[7], 'src', ARGV[8], 'sk', sk, 'stale', '0')
+local coord = redis.call('HGET', KEYS[4], sk)
+local held = 0
+if coord and coord ~= id then
+  held = 1
+  redis.call('HSET', key, 'held', '1', 'stale', '1')
+else
+  redis.call('HDEL', key, 'held')
+end
 local ndec, nrest, nconf = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[19])
 local first = 20
 local refused = {}
@@ -306,8 +319,12 @@ if not older(ts, tsn, tonumber(cur[1]), tonumber(cur[2])) then
   nf = nf + added
 end
 redis.call('HSET', key, 'nf', nf)
-redis.call('ZADD', idx, ARGV[12], id)
-local out = {created}
+if held == 1 then
+  redis.call('ZADD', idx, '+inf', id)
+else
+  redis.call('ZADD', idx, ARGV[12], id)
+end
+local out = {created, held}
 for _, f in ipairs(refused) do out[#out + 1] = f end
 return out
 `)
@@ -329,6 +346,50 @@ for _, id in ipairs(ids) do
     redis.call('HSET', key, 'stale', '1')
     out[#out + 1] = id
     out[#out + 1] = redis.call('HGETALL', key)
+  end
+end
+return out
+`)
+
+// storeHoldScript holds (ARGV[3] "1") or releases a source's devices among
+// the ids given (a batch of the tenant's index, state.SourceHolder): a
+// device of the source (field sk) other than the coordinator whose held
+// flag changes is marked; held means stale and parked at +inf in the
+// index; released, a device silent past its interval stays stale and
+// parked (it was announced stale), another is fresh and scored by when it
+// goes stale, as Apply does. The held-sources hash is set or cleared
+// first.
+//
+// KEYS: held sources, device index. ARGV: source key, coordinator id,
+// hold, now (unix µs), device key prefix, ids... Returns {id1, {hash
+// fields...}, ...}: the devices whose stale flag changed.
+var storeHoldScript = valkey.NewLuaScript(`
+local sk, coord, hold, now, prefix = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4]), ARGV[5]
+if hold then redis.call('HSET', KEYS[1], sk, coord) else redis.call('HDEL', KEYS[1], sk) end
+local out = {}
+for i = 6, #ARGV do
+  local id = ARGV[i]
+  local key = prefix .. id
+  local h = redis.call('HMGET', key, 'sk', 'held', 'stale', 'seen', 'sa')
+  if h[1] == sk and id ~= coord and (h[2] == '1') ~= hold then
+    local sa, seen = tonumber(h[5]) or 0, tonumber(h[4]) or 0
+    local silent = sa > 0 and now - seen > sa
+    if hold then
+      redis.call('HSET', key, 'held', '1')
+    else
+      redis.call('HDEL', key, 'held')
+    end
+    local stale = hold or silent
+    if stale then
+      redis.call('ZADD', KEYS[2], '+inf', id)
+    elseif sa > 0 then
+      redis.call('ZADD', KEYS[2], seen + sa, id)
+    end
+    if stale ~= (h[3] == '1') then
+      redis.call('HSET', key, 'stale', stale and '1' or '0')
+      out[#out + 1] = id
+      out[#out + 1] = redis.call('HGETALL', key)
+    end
   end
 end
 return out
