@@ -133,6 +133,8 @@ export interface DisconnectedEvent {
 export interface MqliveError extends Error {
   code: number;
   reason: string;
+  /** Set on the client's 'error' when the server ended this channel's subscription (it is removed from `subscriptions()`). */
+  channel?: string;
 }
 
 export interface Publication<T = unknown> {

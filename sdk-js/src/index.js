@@ -220,6 +220,7 @@ export class Client extends Emitter {
         this._emit('disconnected', p);
         break;
       case 'error':
+        if (p?.channel) this._onServerUnsubscribed(p);
         this._emit('error', p);
         break;
       case 'publication': {
@@ -266,6 +267,20 @@ export class Client extends Emitter {
       default:
         break;
     }
+  }
+
+  // _onServerUnsubscribed forgets a subscription the server ended (an
+  // 'unsubscribed' notification, e.g. a refreshed token no longer allows
+  // the channel): the Go core already dropped it and reported the state
+  // unsubscribed; the error carries its channel. Unlike a refused
+  // subscribe (subscribeError), nothing else follows, so it is removed
+  // here, and its stored position with it.
+  _onServerUnsubscribed(err) {
+    const sub = this._subs.get(err.channel);
+    if (!sub) return;
+    this._subs.delete(err.channel);
+    this._resume?.drop(err.channel);
+    sub._onError(err);
   }
 
   // _deviceSet and _deviceRemoved report a change of the device table

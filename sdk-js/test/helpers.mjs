@@ -2,9 +2,10 @@
 // and the simulator (mqlive-sim) come from $MQLIVE_BIN / $MQLIVE_SIM_BIN
 // (the Makefile builds them) or are built here into sdk-js/.build/.
 import { SignJWT } from 'jose';
+import { before, after } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
@@ -111,7 +112,9 @@ process.on('exit', () => {
   for (const dir of bridgeDirs.values()) rmSync(dir, { recursive: true, force: true });
 });
 
-export async function startBridge({ httpPort, mqttPort, args: extra = [] } = {}) {
+// config, when given, is the text of a YAML config file (e.g. a short
+// http.ping_interval or a tiny http.queue_size) written into that directory.
+export async function startBridge({ httpPort, mqttPort, args: extra = [], config } = {}) {
   httpPort ??= await freePort();
   mqttPort ??= await freePort();
   let dir = bridgeDirs.get(httpPort);
@@ -121,6 +124,11 @@ export async function startBridge({ httpPort, mqttPort, args: extra = [] } = {})
   }
   const args = ['--dev', '--http-addr', `127.0.0.1:${httpPort}`, '--mqtt-listen', `127.0.0.1:${mqttPort}`,
     '--jwt-secret', SECRET, '--log-level', 'warn', ...extra];
+  if (config) {
+    const file = path.join(dir, 'config.yaml');
+    writeFileSync(file, config);
+    args.push('--config', file);
+  }
   // A restart may find its old port briefly in use: retry a few times.
   for (let attempt = 0; ; attempt++) {
     const proc = new Proc(binaries().bridge, args, 'mqlive', dir);
@@ -205,15 +213,16 @@ export function histogramQuantile(q, { buckets }) {
 
 /**
  * An HS256 JWT signed with SECRET, the bridge's key in these tests. claims
- * are added to { sub: 'tester', tenant: 'default', iat: now, exp: in an hour }.
+ * are added to { sub: 'tester', tenant: 'default', iat: now, exp: in an hour
+ * (or expiresIn: seconds as a number, or a jose time span like '5s') }.
  */
-export async function signToken(claims = {}) {
+export async function signToken(claims = {}, { expiresIn = '1h' } = {}) {
   // Signed with jose, a maintained JWT library, never by hand.
   const body = { sub: 'tester', tenant: 'default', ...claims };
   return new SignJWT(body)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuedAt() // the bridge caps exp - iat (auth.max_token_lifetime) and requires iat
-    .setExpirationTime('1h')
+    .setExpirationTime(typeof expiresIn === 'number' ? Math.floor(Date.now() / 1000) + expiresIn : expiresIn)
     .sign(new TextEncoder().encode(SECRET));
 }
 
@@ -240,4 +249,166 @@ export async function launchChromium(options = {}) {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts an SDK client in a page served by the bridge (/sdk/) and records
+ * what it reports in window.__t: client states, the subscription's states,
+ * and a log of its publications (epoch/offset only), gap, subscribed and
+ * lagged events in the order they came. With getToken: true the client
+ * calls window.__getToken() (the test defines it, e.g. over an exposed
+ * function that signs tokens). Resolves once subscribed.
+ */
+export async function startPageClient(page, { url, token, getToken = false, channel = 'devices', mode = 'stream', options = {} }) {
+  await page.evaluate(async ({ url, token, getToken, channel, mode, options }) => {
+    const sdk = await import('/sdk/index.js');
+    const t = { states: [], subStates: [], log: [], errors: [], tokenCalls: 0, sdk };
+    window.__t = t;
+    const opts = { url, ...options };
+    if (token) opts.token = token;
+    if (getToken) {
+      opts.getToken = async () => {
+        t.tokenCalls++;
+        return window.__getToken();
+      };
+    }
+    const client = await sdk.createClient(opts);
+    t.client = client;
+    client.on('state', (e) => t.states.push({ from: e.from, to: e.to, code: e.code, reason: e.reason, at: Date.now() }));
+    client.on('error', (e) => t.errors.push({ code: e.code, message: e.message, at: Date.now() }));
+    const sub = client.subscribe(channel, { mode });
+    t.sub = sub;
+    sub.on('state', (e) => t.subStates.push({ from: e.from, to: e.to, code: e.code, reason: e.reason, at: Date.now() }));
+    sub.on('publication', (p) => t.log.push({ k: 'pub', epoch: p.epoch, offset: p.offset, at: Date.now() }));
+    sub.on('gap', (g) => t.log.push({ k: 'gap', ...g, at: Date.now() }));
+    sub.on('lagged', (l) => t.log.push({ k: 'lagged', offset: l.offset, at: Date.now() }));
+    sub.on('subscribed', (e) => t.log.push({
+      k: 'subscribed', recovered: e.recovered, wasRecovering: e.wasRecovering, epoch: e.epoch, offset: e.offset,
+      recoveredCount: e.recoveredCount, at: Date.now(),
+    }));
+    await client.connect();
+    await sub.ready;
+  }, { url, token, getToken, channel, mode, options });
+}
+
+/** The recording of startPageClient, without the live objects. */
+export function pageRecord(page) {
+  return page.evaluate(() => {
+    const { states, subStates, log, errors, tokenCalls, client, sub } = window.__t;
+    return { states, subStates, log, errors, tokenCalls, state: client.state, subState: sub.state };
+  });
+}
+
+// The transitions README "Connection states" and the subscription diagram
+// allow ('*' is any state).
+const CLIENT_TRANSITIONS = new Set(['disconnected>connecting', 'connecting>connected', 'connected>connecting',
+  'connecting>connecting', 'connecting>disconnected', 'connected>disconnected', '*>closed']);
+const SUB_TRANSITIONS = new Set(['unsubscribed>subscribing', 'subscribing>subscribed', 'subscribed>subscribing',
+  'subscribing>subscribing', '*>unsubscribed']);
+
+/**
+ * Checks that a recorded state sequence is a chain (each from is the
+ * previous to) of documented transitions, starting at start; returns the
+ * sequence of `to` states.
+ */
+export function checkStates(states, { start, kind = 'client' }) {
+  const allowed = kind === 'client' ? CLIENT_TRANSITIONS : SUB_TRANSITIONS;
+  let at = start;
+  for (const s of states) {
+    if (s.from !== at) throw new Error(`${kind} state: ${s.from} → ${s.to} does not follow ${at}: ${JSON.stringify(states)}`);
+    if (!allowed.has(`${s.from}>${s.to}`) && !allowed.has(`*>${s.to}`)) {
+      throw new Error(`${kind} state: ${s.from} → ${s.to} is not a documented transition`);
+    }
+    at = s.to;
+  }
+  return states.map((s) => s.to);
+}
+
+/**
+ * Checks a startPageClient log for duplicates and silent gaps: every
+ * (epoch, offset) is delivered once; between two consecutive publications
+ * that are not consecutive offsets of one epoch there is exactly one gap
+ * event naming both ends, and between consecutive ones none. Returns
+ * { pubs, jumps, gaps }.
+ */
+export function checkContinuity(log) {
+  const seen = new Set();
+  let prev = null;
+  let pending = [];
+  let jumps = 0;
+  let gaps = 0;
+  for (const e of log) {
+    if (e.k === 'gap') {
+      gaps++;
+      pending.push(e);
+      continue;
+    }
+    if (e.k !== 'pub') continue;
+    const key = `${e.epoch}:${e.offset}`;
+    if (seen.has(key)) throw new Error(`duplicate publication ${key}`);
+    seen.add(key);
+    if (prev) {
+      const next = e.epoch === prev.epoch && e.offset === prev.offset + 1;
+      if (next && pending.length) throw new Error(`gap event ${JSON.stringify(pending)} but ${prev.epoch}:${prev.offset} → ${key} is continuous`);
+      if (!next) {
+        jumps++;
+        const want = { lastEpoch: prev.epoch, lastOffset: prev.offset, epoch: e.epoch, firstOffset: e.offset };
+        const got = pending.map((g) => ({ lastEpoch: g.lastEpoch, lastOffset: g.lastOffset, epoch: g.epoch, firstOffset: g.firstOffset }));
+        if (got.length !== 1 || JSON.stringify(got[0]) !== JSON.stringify(want)) {
+          throw new Error(`silent gap: ${prev.epoch}:${prev.offset} → ${key} needs one gap event ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+        }
+      }
+    }
+    pending = [];
+    prev = e;
+  }
+  return { pubs: seen.size, jumps, gaps };
+}
+
+/**
+ * Registers the before/after hooks of a browser scenario file: a bridge
+ * (with the given YAML config), the simulator (devices per family) and a
+ * headless Chromium, stopped after the file's tests. The returned object
+ * holds { bridge, sim, browser } once before ran; a test may replace
+ * bridge (a restart), after stops the current one.
+ */
+export function useScenario({ config, devices = 1 } = {}) {
+  const env = {};
+  before(async () => {
+    distEntry(); // the bridge binary embeds dashboard/static/sdk, which the build writes
+    binaries();
+    env.bridge = await startBridge({ config });
+    env.sim = startSim(env.bridge.mqttURL, { devices });
+    env.browser = await launchChromium();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.sim?.stop();
+    await env.bridge?.stop();
+  });
+  return env;
+}
+
+/** Closes the startPageClient client (if it got that far) and the page. */
+export async function closePageClient(page) {
+  await page.evaluate(() => window.__t?.client.close()).catch(() => {});
+  await page.close();
+}
+
+/**
+ * A new page of the scenario's browser at the bridge's /sdk/ (same origin
+ * for the WebSocket and the module), collecting uncaught page errors in
+ * problems.
+ */
+export async function scenarioPage(env) {
+  const page = await env.browser.context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  await page.goto(`${env.bridge.httpURL}/sdk/index.js`);
+  return { page, problems };
+}
+
+/** startPageClient with the scenario bridge's dev token and a quick reconnect. */
+export function startDevPageClient(env, page) {
+  return startPageClient(page, { url: env.bridge.wsURL, token: env.bridge.token, options: { minReconnectDelay: 100, maxReconnectDelay: 500 } });
 }

@@ -129,3 +129,44 @@ func TestReconnectRecoveredFacts(t *testing.T) {
 	require.Equal(t, "e1", sub.Epoch)
 	require.Equal(t, int64(44), sub.Offset)
 }
+
+// A lagged while the re-subscribe of an earlier one is in flight sends no
+// second subscribe: its answer covers both, and a second would make the
+// server replace the first subscription and drop what it recovered.
+func TestLaggedWhileResubscribingSendsOne(t *testing.T) {
+	h, conn := subscribed40(t)
+	conn.h.Message(laggedDevices)
+	req := conn.next(t)
+	require.Equal(t, "subscribe", str(req, "method"))
+	conn.h.Message(`{"jsonrpc":"2.0","method":"lagged","params":{"channel":"devices","offset":43}}`)
+	h.c.Ping(nil) // the next frame sent must be this ping, not a subscribe
+	require.Equal(t, "ping", str(conn.next(t), "method"))
+	conn.h.Message(pub("devices", "e1", 42, `{"device":"a"}`))
+	conn.reply(req.Get("id"), `{"channel":"devices","epoch":"e1","offset":42,"recovered":true}`)
+	sub := h.ev.wait(t, kind(EvSubscribed))
+	require.True(t, sub.Recovered)
+	conn.h.Message(pub("devices", "e1", 43, `{"device":"a"}`))
+	noGap(t, h, 43)
+}
+
+// A recovered answer whose offset is past the publications delivered
+// before it reports the gap instead of moving past them silently.
+func TestRecoveredShortOfOffsetGap(t *testing.T) {
+	h, conn := subscribed40(t)
+	conn.h.Message(laggedDevices)
+	req := conn.next(t)
+	conn.h.Message(pub("devices", "e1", 42, `{"device":"a"}`))
+	conn.reply(req.Get("id"), `{"channel":"devices","epoch":"e1","offset":45,"recovered":true}`)
+	gap := h.ev.wait(t, func(e Event) bool {
+		if e.Kind == EvSubscribed {
+			t.Fatalf("subscribed %+v before the gap", e)
+		}
+		return e.Kind == EvGap
+	})
+	require.Equal(t, int64(42), gap.LastOffset)
+	require.Equal(t, int64(46), gap.Offset)
+	require.Equal(t, "e1", gap.Epoch)
+	h.ev.wait(t, kind(EvSubscribed))
+	conn.h.Message(pub("devices", "e1", 46, `{"device":"a"}`))
+	noGap(t, h, 46)
+}

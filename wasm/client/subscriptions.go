@@ -133,6 +133,11 @@ func (a *actor) onSubscribeReply(s *sub, res Value, err error) {
 		// History gone: the snapshot replaces the state, and the next live
 		// publication carries offset+1.
 		a.gap(s, now.Epoch, now.Offset+1)
+	} else if s.since && recovered && s.opts.Mode != "latest" && s.pos.Epoch == now.Epoch && s.pos.Offset < now.Offset {
+		// Recovered, yet publications up to the result's offset did not
+		// arrive before it: the answer does not cover them, so say so
+		// rather than move past them silently.
+		a.gap(s, now.Epoch, now.Offset+1)
 	}
 	s.pos, s.havePos, s.resync = now, true, false
 	a.setSubState(s, SubSubscribed, 0, "")
@@ -223,6 +228,15 @@ func (a *actor) onLagged(p Value) {
 	a.emit(Event{Kind: EvLagged, Channel: ch, Offset: int64(off)})
 	if s, ok := a.subs[ch]; ok && a.state == StateConnected {
 		s.resync = s.havePos
+		if !s.subscribed {
+			// A subscribe is in flight (or its retry is scheduled): its
+			// since is at or before what was delivered, so its answer
+			// covers this lagged too. A second one would make the server
+			// replace the first's subscription and drop the recovered
+			// publications it queued, while the first answer still
+			// arrives and moves the position past them.
+			return
+		}
 		a.setSubState(s, SubSubscribing, 0, "lagged")
 		a.sendSubscribe(s)
 	}

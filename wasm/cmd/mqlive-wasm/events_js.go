@@ -51,7 +51,13 @@ func eventJS(e client.Event) (string, js.Value) {
 		o.Set("reason", e.Reason)
 		return "disconnected", o
 	case client.EvError:
-		return "error", jsError(e.Err)
+		err := jsError(e.Err)
+		if e.Channel != "" {
+			// The server ended this subscription (an unsubscribed
+			// notification): the facade forgets it.
+			err.Set("channel", e.Channel)
+		}
+		return "error", err
 	case client.EvPublication:
 		return "publication", unwrap(e.Data) // the Publication object itself
 	case client.EvSubscribed:
