@@ -349,6 +349,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 	ingestDone := make(chan error, 1)
 	bpDone := make(chan error, 1)
 	g.Go(func() error { return b.server.Run(gctx) })
+	if b.broker != nil {
+		// MQTT-over-WebSocket clients live on the HTTP server's
+		// connections; it cannot shut down while the broker keeps them.
+		g.Go(func() error { <-gctx.Done(); b.broker.CloseConns(); return nil })
+	}
 	g.Go(func() error { return b.hooks.Run(gctx) })
 	if b.metricsSrv != nil {
 		g.Go(func() error { return b.metricsSrv.Run(gctx) })

@@ -184,3 +184,23 @@ func TestNoMQTTOverWebSocketWithUpstreamBroker(t *testing.T) {
 	require.NotNil(t, resp)
 	require.NotEqual(t, http.StatusSwitchingProtocols, resp.StatusCode)
 }
+
+// TestStopWithMQTTOverWebSocketClient: a node stops while an MQTT client
+// is connected over /mqtt (the HTTP server cannot finish while the broker
+// holds the connection, so the bridge closes those first); Stop panics
+// after 30 s.
+func TestStopWithMQTTOverWebSocketClient(t *testing.T) {
+	b := bridgetest.Start(t)
+	lost := make(chan error, 1)
+	opts := paho.NewClientOptions().AddBroker("ws://" + b.HTTPAddr() + "/mqtt").SetClientID("stays").
+		SetAutoReconnect(false).SetProtocolVersion(4).SetConnectionLostHandler(func(_ paho.Client, err error) { lost <- err })
+	c := paho.NewClient(opts)
+	require.True(t, c.Connect().WaitTimeout(5*time.Second))
+	defer c.Disconnect(0)
+	b.Stop()
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client was not disconnected")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -213,6 +214,19 @@ func (b *Broker) InternalCredentials() (username, password string) {
 // broker is starting waits until it serves; after Close, ServeConn fails
 // with ErrNotServing.
 func (b *Broker) ServeConn(c net.Conn) error { return b.conns.serve(c) }
+
+// CloseConns disconnects the clients ServeConn serves (mochi sends them a
+// DISCONNECT where the protocol allows) and refuses new ones, and returns
+// once their ServeConn calls have returned, so that the server which
+// accepted those connections can shut down before the broker; TCP clients
+// are not touched.
+func (b *Broker) CloseConns() {
+	b.conns.Close(func(id string) {
+		for _, cl := range b.srv.Clients.GetByListener(id) {
+			_ = b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	})
+}
 
 // loopbackOnly returns addr with its host replaced by 127.0.0.1 unless it
 // already names a loopback address or localhost.

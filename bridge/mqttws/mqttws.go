@@ -134,9 +134,10 @@ type Conn struct {
 	// and may still write to a client it is disconnecting after the
 	// connection was handed back and closed.
 	wmu    sync.Mutex
-	closed bool
-	// dmu guards wdl, the write deadline, which Write applies; setting it
-	// never waits for a write in progress.
+	closed bool // guarded by wmu and dmu: either lock reads it
+	// dmu guards wdl, the write deadline, which Write applies (setting it
+	// never waits for a write in progress), and the read deadline, which
+	// Close sets in the past.
 	dmu sync.Mutex
 	wdl time.Time
 }
@@ -197,20 +198,34 @@ func (c *Conn) Write(p []byte) (int, error) {
 }
 
 // Close closes the underlying connection without a close frame (the MQTT
-// DISCONNECT, or its absence, says why), after any write in progress.
+// DISCONNECT, or its absence, says why), after any write in progress. The
+// connection Fiber hijacked ignores Close (Fiber closes it when the handler
+// returns), so Close also ends a blocked Read with a read deadline in the
+// past, which later deadlines do not move.
 func (c *Conn) Close() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
 	if c.closed {
 		return nil
 	}
 	c.closed = true
-	return c.ws.Close()
+	return errors.Join(c.ws.SetReadDeadline(time.Unix(1, 0)), c.ws.Close())
 }
 
-func (c *Conn) LocalAddr() net.Addr               { return c.ws.LocalAddr() }
-func (c *Conn) RemoteAddr() net.Addr              { return c.ws.RemoteAddr() }
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.ws.SetReadDeadline(t) }
+func (c *Conn) LocalAddr() net.Addr  { return c.ws.LocalAddr() }
+func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
+
+// SetReadDeadline sets the deadline of reads; after Close it does nothing.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if c.closed {
+		return net.ErrClosed
+	}
+	return c.ws.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the deadline of the following writes.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
@@ -223,5 +238,5 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 // SetDeadline sets both deadlines (mochi sets it from the keep-alive).
 func (c *Conn) SetDeadline(t time.Time) error {
 	_ = c.SetWriteDeadline(t)
-	return c.ws.SetReadDeadline(t)
+	return c.SetReadDeadline(t)
 }
