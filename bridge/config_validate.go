@@ -298,22 +298,13 @@ func (v *validator) sourceDevices(key string, s SourceConfig) {
 	if len(s.Devices) > 0 {
 		h, known := familyHandler(s.Family)
 		if s.Family == "tasmota" {
-			h, known = nil, false
-			if t, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: s.FullTopic}); err == nil {
-				h, known = t, true
-			}
+			t, err := devices.NewTasmota(devices.TasmotaConfig{FullTopic: s.FullTopic})
+			h, known = t, err == nil // a bad full_topic is reported below
 		}
-		if rd, ok := h.(devices.RootDevices); known && (!ok || !rd.RootDevices()) {
-			v.addf(key+".devices", "family %s does not take devices here; only families whose device owns a topic prefix do (esphome, shelly, tasmota with a full_topic starting with %%topic%%)", s.Family)
-		}
-		seen := map[string]bool{}
-		for _, id := range s.Devices {
-			if err := devices.ValidDeviceRoot(id); err != nil {
-				v.addf(key+".devices", "%v; write each device's topic prefix, such as \"c3-debug\"", err)
-			} else if seen[id] {
-				v.addf(key+".devices", "%q is listed twice", id)
+		if known {
+			if err := devices.CheckDevices(h, s.Devices); err != nil {
+				v.addf(key+".devices", "%v; list each device's own topic prefix, such as \"c3-debug\" (families: esphome, shelly, tasmota with a full_topic starting with %%topic%%)", err)
 			}
-			seen[id] = true
 		}
 	}
 	if s.FullTopic != "" || len(s.StateText) > 0 {

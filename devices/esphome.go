@@ -133,9 +133,17 @@ func esphomeDecoded(component string) bool {
 	return false
 }
 
-// RootDevices implements RootDevices: with topic_prefix at its default, a
-// node's topics are "<node>/…" at the broker's root.
-func (ESPHome) RootDevices() bool { return true }
+// RootDevice implements RootDevices: with topic_prefix at its default, a
+// node's topics are "<node>/…" at the broker's root. Decode takes the
+// first level below the base as the node, so an id is one level: for a
+// prefix "home/kitchen-node", the levels above the node are the base.
+func (ESPHome) RootDevice(id string) error {
+	if strings.IndexByte(id, '/') >= 0 {
+		return fmt.Errorf("an ESPHome node is one topic level; for topic_prefix %q set base %q and list %q",
+			id, id[:strings.LastIndexByte(id, '/')], id[strings.LastIndexByte(id, '/')+1:])
+	}
+	return nil
+}
 
 // esphomeName maps an object id to the metric name: canonical when the id
 // (or the id without a "<node>_" prefix) is a canonical id, else snake_case.

@@ -23,14 +23,16 @@ type Mount struct {
 
 // RootDevices is implemented by families whose device owns a topic prefix
 // of its own, directly below the base: ESPHome (topic_prefix defaults to
-// the node name) and Shelly Gen2/Gen3 (topic_prefix defaults to the device
-// id). Their Decode with that base reads the first levels below it as the
-// device, so a Mount may list its devices (Mount.Devices).
+// the node name), Shelly Gen2/Gen3 (topic_prefix defaults to the device
+// id), Tasmota with %topic% first in its FullTopic. Their Decode with that
+// base reads the levels below it as the device, so a Mount may list its
+// devices (Mount.Devices).
 type RootDevices interface {
 	Handler
-	// RootDevices reports whether the handler, as configured, decodes
-	// "<base>/<id>/…" topics with <id> the device.
-	RootDevices() bool
+	// RootDevice returns nil when the handler, as configured, decodes
+	// "<base>/<id>/…" topics with id as the device, and says why not
+	// otherwise (ESPHome: a node name is one level).
+	RootDevice(id string) error
 }
 
 // ValidDeviceRoot reports whether id can be listed in Mount.Devices: a
@@ -72,13 +74,24 @@ func (m Mount) checkDevices() error {
 	if len(m.Devices) == 0 {
 		return nil
 	}
-	if rd, ok := m.Handler.(RootDevices); !ok || !rd.RootDevices() {
-		return fmt.Errorf("family %s does not take devices (its devices do not own a topic prefix)", m.Handler.Family())
+	return CheckDevices(m.Handler, m.Devices)
+}
+
+// CheckDevices reports whether ids can be the Devices of a mount of h:
+// h implements RootDevices and accepts each id, every id is valid
+// (ValidDeviceRoot) and listed once.
+func CheckDevices(h Handler, ids []string) error {
+	rd, ok := h.(RootDevices)
+	if !ok {
+		return fmt.Errorf("family %s does not take devices (its devices do not own a topic prefix)", h.Family())
 	}
-	seen := make(map[string]bool, len(m.Devices))
-	for _, id := range m.Devices {
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
 		if err := ValidDeviceRoot(id); err != nil {
 			return err
+		}
+		if err := rd.RootDevice(id); err != nil {
+			return fmt.Errorf("device %q: %w", id, err)
 		}
 		if seen[id] {
 			return fmt.Errorf("device %q is listed twice", id)

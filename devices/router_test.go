@@ -214,7 +214,7 @@ func TestRouterTasmotaDevices(t *testing.T) {
 	require.Equal(t, map[string]any{"state": true}, rd.Metrics)
 
 	_, err = devices.NewRouter(devices.Mount{Handler: devices.Tasmota{}, Devices: []string{"plug"}})
-	require.ErrorContains(t, err, "does not take devices")
+	require.ErrorContains(t, err, "devices need a full_topic that starts with %topic%")
 }
 
 func TestRouterDevicesRefused(t *testing.T) {
@@ -230,6 +230,8 @@ func TestRouterDevicesRefused(t *testing.T) {
 		"dot level":                   {[]devices.Mount{{Handler: devices.Shelly{}, Devices: []string{"a/.."}}}, `".." level`},
 		"placeholder":                 {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{"%topic%"}}}, "placeholder"},
 		"dollar":                      {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{"$SYS"}}}, "'$'"},
+		"esphome node with levels":    {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{"home/kitchen-node"}}}, `set base "home" and list "kitchen-node"`},
+		"shelly id below shellies":    {[]devices.Mount{{Handler: devices.Shelly{}, Devices: []string{"shellies/plug"}}}, `use base "shellies"`},
 		"twice":                       {[]devices.Mount{{Handler: devices.ESPHome{}, Devices: []string{"a", "a"}}}, "twice"},
 		"overlap with another source": {[]devices.Mount{
 			{Tenant: "a", Handler: devices.Zigbee2MQTT{}, Base: "zigbee2mqtt"},

@@ -70,10 +70,16 @@ func (Shelly) Filters(base string) []string {
 	return []string{JoinBase(base, "#")}
 }
 
-// RootDevices implements RootDevices: a Gen2/Gen3 device's default
-// topic_prefix is its id, at the broker's root; a Gen1 device in a
-// devices list is one whose MQTT id was set to a root prefix.
-func (Shelly) RootDevices() bool { return true }
+// RootDevice implements RootDevices: a Gen2/Gen3 device's default
+// topic_prefix is its id, at the broker's root (a custom prefix may span
+// levels). Below "shellies/" the Gen1 layout applies whatever the base, so
+// such an id would not be the device: that is the default base's job.
+func (Shelly) RootDevice(id string) error {
+	if id == "shellies" || strings.HasPrefix(id, "shellies/") {
+		return fmt.Errorf("devices under shellies/ are the default base's: use base \"shellies\" (the default) without devices")
+	}
+	return nil
+}
 
 // StaleAfter implements Staler. Shelly devices publish on change (Gen2, and
 // Gen1 battery sensors when they wake) rather than on a clock, and mains

@@ -297,10 +297,15 @@ func (t Tasmota) fullTopic() *tasmotaFullTopic {
 	return t.ft
 }
 
-// RootDevices implements RootDevices when %topic% is the FullTopic's first
+// RootDevice implements RootDevices when %topic% is the FullTopic's first
 // level ("%topic%/%prefix%/"): each device then owns a root prefix, and a
-// source lists them rather than subscribe "#".
-func (t Tasmota) RootDevices() bool { return t.fullTopic().topicAt == 0 }
+// source lists them rather than subscribe "#". %topic% may span levels.
+func (t Tasmota) RootDevice(string) error {
+	if t.fullTopic().topicAt != 0 {
+		return fmt.Errorf("with full_topic %q a device owns no root prefix; devices need a full_topic that starts with %%topic%%", t.fullTopic().raw)
+	}
+	return nil
+}
 
 var _ RootDevices = Tasmota{}
 
