@@ -1,6 +1,8 @@
 package bridge_test
 
 import (
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 
 	"github.com/mqlive/mqlive/bridge"
 	"github.com/mqlive/mqlive/bridge/bridgetest"
+	"github.com/mqlive/mqlive/bridge/wire"
 )
 
 // TestStateHistoryMetrics: the memory a tenant's histories hold is
@@ -39,4 +42,30 @@ func TestDeviceHistorySizeConfig(t *testing.T) {
 	require.ErrorContains(t, c.Validate(), "state.device_history_size")
 	c.State.DeviceHistorySize = -1
 	require.ErrorContains(t, c.Validate(), "state.device_history_size")
+}
+
+// TestSingleTenantIngestUsesEveryCore: with the embedded broker and one
+// tenant, ingest runs on one lane per CPU; ingest_workers: 1 keeps one
+// goroutine.
+func TestSingleTenantIngestUsesEveryCore(t *testing.T) {
+	b := bridgetest.Start(t)
+	want := runtime.GOMAXPROCS(0)
+	if want == 1 {
+		want = 0
+	}
+	require.Equal(t, want, bridge.Lanes(b.Bridge))
+	one := bridgetest.Start(t, func(c *bridge.Config) { c.Cluster.IngestWorkers = 1 })
+	require.Zero(t, bridge.Lanes(one.Bridge))
+	// Messages still arrive in order per topic.
+	c := bridgetest.Dial(t, b.WSURL)
+	c.Connect(b.Token(t, "alice", bridge.DefaultTenant))
+	c.MustCall("subscribe", wire.SubscribeParams{Channel: "device:lane-th"}, nil)
+	for i := 0; i < 50; i++ {
+		b.Publish(t, "zigbee2mqtt/lane-th", []byte(`{"temperature":`+strconv.Itoa(i)+`}`))
+	}
+	for i := 0; i < 50; i++ {
+		p, ok := c.NextMessage(10 * time.Second)
+		require.True(t, ok)
+		require.Equal(t, float64(i), reading(t, p).Metrics["temperature"])
+	}
 }
