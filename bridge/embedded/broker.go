@@ -28,6 +28,16 @@ const DefaultListen = "127.0.0.1:1883"
 // client make the broker buffer arbitrary amounts of memory.
 const DefaultMaxPacketSize = 1 << 20
 
+// maxClientWritesPending is how many packets may wait for one client's
+// writer. mochi allocates that queue for every connection when it
+// connects; its default of 8,192 costs 64 KiB per device connection, more
+// than the device's whole state and history, for a queue a device that
+// only publishes never uses. 1,024 (8 KiB) still absorbs a burst of a
+// thousand messages to a subscriber (mqlive's own ingest included) on top
+// of its socket buffers, past which a subscriber that does not read is
+// behind anyway.
+const maxClientWritesPending = 1024
+
 // ErrAlreadyRun is returned by a second call to Run.
 var ErrAlreadyRun = errors.New("embedded: broker already run")
 
@@ -125,6 +135,7 @@ func New(cfg Config) (*Broker, error) {
 	if cfg.MaxClients > 0 {
 		caps.MaximumClients = cfg.MaxClients
 	}
+	caps.MaximumClientWritesPending = maxClientWritesPending
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities: caps,
 		Logger:       slog.New(mochiHandler{log.Handler()}),
