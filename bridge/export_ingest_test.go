@@ -19,3 +19,6 @@ func Lanes(b *Bridge) int {
 	}
 	return len(b.lanes.chs)
 }
+
+// LaneKey exposes laneKey.
+func LaneKey(topic, base string) string { return laneKey(topic, base) }

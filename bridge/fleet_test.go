@@ -69,3 +69,22 @@ func TestSingleTenantIngestUsesEveryCore(t *testing.T) {
 		require.Equal(t, float64(i), reading(t, p).Metrics["temperature"])
 	}
 }
+
+// TestLaneKeyNamesTheDevice: every topic of one device maps to one lane.
+func TestLaneKeyNamesTheDevice(t *testing.T) {
+	for _, c := range []struct{ topic, base, want string }{
+		{"zigbee2mqtt/lamp", "zigbee2mqtt", "zigbee2mqtt/lamp"},
+		{"zigbee2mqtt/lamp/availability", "zigbee2mqtt", "zigbee2mqtt/lamp"},
+		{"z2m/home/lamp/availability", "z2m/home", "z2m/home/lamp"},
+		{"esphome/plug/status", "esphome", "esphome/plug"},
+		{"esphome/plug/sensor/power/state", "esphome", "esphome/plug"},
+		{"tele/plug/LWT", "", "tele/plug"},
+		{"tele/plug/SENSOR", "", "tele/plug"},
+		{"owntracks/alice/phone", "owntracks", "owntracks/alice"},
+		{"zigbee2mqtt", "zigbee2mqtt", "zigbee2mqtt"},
+		{"plain", "", "plain"},
+		{"other/base/x", "zigbee2mqtt", "other/base"},
+	} {
+		require.Equal(t, c.want, bridge.LaneKey(c.topic, c.base), c.topic)
+	}
+}

@@ -3,6 +3,7 @@ package bridge
 import (
 	"hash/maphash"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,8 +17,8 @@ const laneQueue = 256
 
 // lanes run the ingest pipeline on several goroutines:
 //   - in a cluster (cluster.ingest_workers), so that a node's Valkey round
-//     trips overlap instead of adding up message after message; a topic
-//     always maps to the same lane, so a device's messages keep their
+//     trips overlap instead of adding up message after message; a device
+//     always maps to the same lane (laneKey), so its messages keep their
 //     order, and every message of a devices.Sequential source (Sparkplug,
 //     Home Assistant, Homie) maps to one lane, so a birth or discovery
 //     config is decoded before the data that needs it;
@@ -40,6 +41,7 @@ type lanes struct {
 	byTenant map[string]int // lane of each tenant; nil: by source
 	route    func(topic string) (source int, ok bool)
 	tenants  []string // per source
+	bases    []string // per source
 }
 
 // startLanes starts n lanes keyed by source, or, with byTenant, one lane
@@ -50,6 +52,7 @@ func (b *Bridge) startLanes(n int, byTenant map[string]int) *lanes {
 		_, seq := s.handler.(devices.Sequential)
 		l.seq = append(l.seq, seq)
 		l.tenants = append(l.tenants, s.tenant)
+		l.bases = append(l.bases, s.base)
 	}
 	for i := range l.chs {
 		ch := make(chan devices.Message, laneQueue)
@@ -74,10 +77,34 @@ func (l *lanes) enqueue(m devices.Message) {
 		case l.seq[src]:
 			i = src % len(l.chs)
 		default:
-			i = int(maphash.String(l.seed, m.Topic) % uint64(len(l.chs)))
+			i = int(maphash.String(l.seed, laneKey(m.Topic, l.bases[src])) % uint64(len(l.chs)))
 		}
 	}
 	l.chs[i] <- m
+}
+
+// laneKey is the part of topic that names its device: the source's base
+// and the level after it (zigbee2mqtt/<device>, esphome/<device>,
+// shellies/<device>, owntracks/<user>), or with no base the first two
+// levels (tele/<device> for Tasmota). Every topic of one device (its state
+// and its availability, its sensors) shares the key, so one lane processes
+// them in the order they came: an online that came first is never merged
+// after the offline that followed it. A family whose device sits deeper
+// (TTN's v3/<app>/devices/<device>) keeps a coarser key: still in order,
+// on fewer lanes.
+func laneKey(topic, base string) string {
+	i, levels := 0, 2
+	if base != "" && len(topic) > len(base) && topic[len(base)] == '/' && strings.HasPrefix(topic, base) {
+		i, levels = len(base)+1, 1
+	}
+	for ; levels > 0; levels-- {
+		j := strings.IndexByte(topic[i:], '/')
+		if j < 0 {
+			return topic
+		}
+		i += j + 1
+	}
+	return topic[:i-1]
 }
 
 // ingestLanes starts the lanes this node runs the pipeline on (see lanes),
