@@ -30,7 +30,14 @@ func fillSocket(t *testing.T, b *bridgetest.Bridge, n int) {
 }
 
 func TestSlowLatestConsumerIsConflatedNotDisconnected(t *testing.T) {
-	b := bridgetest.Start(t, slowConfig)
+	// The client under test reads nothing while ~20 MB are published; on a
+	// busy machine under the race detector that takes longer than
+	// slowConfig's 30 s write timeout, the guard against dead peers, which
+	// is not what this test is about. Give it room.
+	b := bridgetest.Start(t, func(c *bridge.Config) {
+		slowConfig(c)
+		c.HTTP.WriteTimeout = 2 * time.Minute
+	})
 	c := bridgetest.Dial(t, b.WSURL)
 	c.Connect(b.Token(t, "alice", "default"))
 	c.MustCall("subscribe", wire.SubscribeParams{Channel: "devices", Mode: "latest"}, nil)
