@@ -172,7 +172,7 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, DrainTimeout: cfg.HTTP.DrainTimeout,
 		MaxPending: cfg.HTTP.MaxPending, MaxPendingPerAddress: cfg.HTTP.MaxPendingPerAddress, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Verifier: verifier, Hub: b.hub, Metrics: b.metrics,
-		Command: b.command, Ready: b.ready, Static: dashboard.FS(),
+		Command: b.command, Commands: b.commands, Ready: b.ready, Static: dashboard.FS(),
 		Gatherer: publicMetrics,
 		Logger:   b.log.With("component", "ws"),
 		Routes:   b.mqttOverWebSocket(),

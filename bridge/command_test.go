@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
@@ -18,15 +17,7 @@ import (
 // exact MQTT message the family documents, observed by a real subscriber.
 func TestCommandsReachTheBroker(t *testing.T) {
 	b := bridgetest.Start(t, twoTenants)
-	got := make(chan paho.Message, 10)
-	sub := paho.NewClient(paho.NewClientOptions().AddBroker(b.MQTTURL).SetClientID("observer"))
-	tok := sub.Connect()
-	require.True(t, tok.WaitTimeout(5*time.Second))
-	require.NoError(t, tok.Error())
-	defer sub.Disconnect(100)
-	tok = sub.SubscribeMultiple(map[string]byte{"acme/zigbee2mqtt/+/set": 1, "acme/cmnd/+/+": 1}, func(_ paho.Client, m paho.Message) { got <- m })
-	require.True(t, tok.WaitTimeout(5*time.Second))
-	require.NoError(t, tok.Error())
+	got := observeBroker(t, b.MQTTURL, "observer", map[string]byte{"acme/zigbee2mqtt/+/set": 1, "acme/cmnd/+/+": 1})
 
 	b.Publish(t, "acme/zigbee2mqtt/lamp", []byte(`{"state":"OFF","brightness":10}`))
 	b.Publish(t, "acme/tele/plug-1/STATE", []byte(`{"Time":"2026-11-23T17:00:00","POWER":"OFF"}`))

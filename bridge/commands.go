@@ -69,6 +69,32 @@ func (b *Bridge) command(ctx context.Context, id *auth.Identity, p wire.CommandP
 	return nil
 }
 
+// commands lists the commands a device accepts, from its family
+// (devices.CommandLister) and what the shared store knows of it. The list
+// does not depend on the token; Allowed says whether this one may send
+// them. An unknown device, or one of another tenant, is "unknown device".
+func (b *Bridge) commands(ctx context.Context, id *auth.Identity, device string) (wire.CommandsResult, error) {
+	res := wire.CommandsResult{Device: device, Allowed: id.CanCommand(device), Commands: []wire.CommandSpec{}}
+	info, found, err := b.bp.store.Device(ctx, id.Tenant, device)
+	if err != nil {
+		return res, fmt.Errorf("commands %s: read device: %w", device, err)
+	}
+	src, ok := b.commandSource(id.Tenant, info)
+	if !found || !ok {
+		return res, wire.NewError(wire.CodeInvalidParams, "invalid params: unknown device")
+	}
+	s := b.sources[src]
+	res.Family = s.handler.Family()
+	lister, ok := s.handler.(devices.CommandLister)
+	if !ok {
+		return res, nil
+	}
+	for _, c := range lister.Commands(s.base, devices.DeviceState{Reading: info.Reading, Topics: info.Topics}) {
+		res.Commands = append(res.Commands, wire.CommandSpec{Name: c.Name, Label: c.Label, Output: c.Output, Args: c.Args, Schema: c.Schema})
+	}
+	return res, nil
+}
+
 // commandEvent is the data of a monitor publication for a command.
 type commandEvent struct {
 	Command  string          `json:"command"`

@@ -22,6 +22,7 @@ const (
 	MethodHistory     = protocol.MethodHistory
 	MethodPing        = protocol.MethodPing
 	MethodReport      = protocol.MethodReport
+	MethodCommands    = protocol.MethodCommands
 
 	// Notifications from the server.
 	MethodMessage      = protocol.MethodMessage

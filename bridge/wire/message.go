@@ -201,6 +201,31 @@ type CommandResult struct {
 	Accepted bool `json:"accepted"`
 }
 
+// CommandsParams are the params of commands.
+type CommandsParams struct {
+	Device string `json:"device"`
+}
+
+// CommandSpec is one command a device accepts: send Name with Args as
+// they are, or with arguments filled in after Schema (a JSON Schema).
+// Output names the boolean metric the command switches, if any.
+type CommandSpec struct {
+	Name   string          `json:"name"`
+	Label  string          `json:"label"`
+	Output string          `json:"output,omitempty"`
+	Args   json.RawMessage `json:"args,omitempty"`
+	Schema json.RawMessage `json:"schema,omitempty"`
+}
+
+// CommandsResult is the result of commands. Allowed tells whether this
+// token may send them (the cmd claim); the list is the same either way.
+type CommandsResult struct {
+	Device   string        `json:"device"`
+	Family   string        `json:"family"`
+	Allowed  bool          `json:"allowed"`
+	Commands []CommandSpec `json:"commands"`
+}
+
 // PresenceClient is one entry of a presence result.
 type PresenceClient struct {
 	User        string    `json:"user"`

@@ -68,6 +68,8 @@ func (cn *conn) handleFrame(data []byte) (done bool, code int) {
 		result, rerr = cn.publish(req.Params)
 	case wire.MethodCommand:
 		result, rerr = cn.command(req.Params)
+	case wire.MethodCommands:
+		result, rerr = cn.commands(req.Params)
 	case wire.MethodPresence:
 		result, rerr = cn.presence(req.Params)
 	case wire.MethodHistory:
@@ -135,7 +137,7 @@ func knownMethod(m string) bool {
 	switch m {
 	case wire.MethodConnect, wire.MethodSubscribe, wire.MethodUnsubscribe, wire.MethodRefresh,
 		wire.MethodPublish, wire.MethodCommand, wire.MethodPresence, wire.MethodHistory, wire.MethodPing,
-		wire.MethodReport:
+		wire.MethodReport, wire.MethodCommands:
 		return true
 	}
 	return false
@@ -483,6 +485,31 @@ func (cn *conn) command(raw json.RawMessage) (any, *wire.Error) {
 		return nil, wire.NewError(wire.CodeInternal, "command could not be sent")
 	}
 	return wire.CommandResult{Accepted: true}, nil
+}
+
+// commands lists what a device accepts, so that a page sends generic
+// commands and never encodes a family's topics itself.
+func (cn *conn) commands(raw json.RawMessage) (any, *wire.Error) {
+	var p wire.CommandsParams
+	if err := wire.DecodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	if p.Device == "" {
+		return nil, wire.NewError(wire.CodeInvalidParams, "invalid params: device is required")
+	}
+	if cn.srv.cfg.Commands == nil {
+		return wire.CommandsResult{Device: p.Device, Allowed: cn.id.CanCommand(p.Device), Commands: []wire.CommandSpec{}}, nil
+	}
+	res, err := cn.srv.cfg.Commands(cn.ctx, cn.id, p.Device)
+	if err != nil {
+		var we *wire.Error
+		if errors.As(err, &we) {
+			return nil, we
+		}
+		cn.srv.cfg.Logger.Warn("commands failed", "device", p.Device, "err", err)
+		return nil, wire.NewError(wire.CodeInternal, "commands unavailable; retry")
+	}
+	return res, nil
 }
 
 func (cn *conn) presence(raw json.RawMessage) (any, *wire.Error) {

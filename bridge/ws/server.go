@@ -36,6 +36,11 @@ import (
 // *wire.Error go to the client as they are.
 type Commander func(ctx context.Context, id *auth.Identity, p wire.CommandParams) error
 
+// CommandLister answers the `commands` method: the commands a device
+// accepts, listed by its family. Errors of type *wire.Error go to the
+// client as they are.
+type CommandLister func(ctx context.Context, id *auth.Identity, device string) (wire.CommandsResult, error)
+
 // Config configures the server.
 type Config struct {
 	Node           string
@@ -79,10 +84,11 @@ type Config struct {
 	Control  cluster.Control // forced sign-out and revocation; nil: this node only
 	Nodes    cluster.Nodes   // GET /api/v1/nodes; nil: none
 	Metrics  *metrics.Metrics
-	Command  Commander    // nil: commands are refused
-	Ready    func() error // nil: always ready
-	Static   fs.FS        // the dashboard; nil: none
-	Gatherer http.Handler // /metrics handler
+	Command  Commander     // nil: commands are refused
+	Commands CommandLister // nil: every device lists no commands
+	Ready    func() error  // nil: always ready
+	Static   fs.FS         // the dashboard; nil: none
+	Gatherer http.Handler  // /metrics handler
 	Logger   *slog.Logger
 	// Routes, when set, adds routes of other packages (MQTT over
 	// WebSocket) before the dashboard's catch-all.

@@ -19,6 +19,8 @@ export declare const MethodHistory: 'history';
 export declare const MethodPing: 'ping';
 /** MethodReport carries client-side measurements (an mqlive extension of PROTOCOL.md, documented in the README). */
 export declare const MethodReport: 'report';
+/** MethodCommands lists the commands a device accepts (an mqlive extension of PROTOCOL.md, documented in the README). */
+export declare const MethodCommands: 'commands';
 
 // Notifications from the server.
 export declare const MethodMessage: 'message';

@@ -19,6 +19,8 @@ export const MethodHistory = 'history';
 export const MethodPing = 'ping';
 /** MethodReport carries client-side measurements (an mqlive extension of PROTOCOL.md, documented in the README). */
 export const MethodReport = 'report';
+/** MethodCommands lists the commands a device accepts (an mqlive extension of PROTOCOL.md, documented in the README). */
+export const MethodCommands = 'commands';
 
 // Notifications from the server.
 export const MethodMessage = 'message';

@@ -419,6 +419,13 @@ func (c *Client) Command(device, name string, args Value, done Done) {
 	})
 }
 
+// Commands asks the bridge which commands a device accepts (name, label,
+// output, fixed args or an args schema), so that a page sends generic
+// commands and encodes no family's topics.
+func (c *Client) Commands(device string, done Done) {
+	c.request(protocol.MethodCommands, done, func(p *obj) error { p.str("device", device); return nil })
+}
+
 // Ping round-trips an application-level ping.
 func (c *Client) Ping(done Done) { c.request(protocol.MethodPing, done, nil) }
 

@@ -32,6 +32,9 @@ const (
 	// MethodReport carries client-side measurements (an mqlive extension
 	// of PROTOCOL.md, documented in the README).
 	MethodReport = "report"
+	// MethodCommands lists the commands a device accepts (an mqlive
+	// extension of PROTOCOL.md, documented in the README).
+	MethodCommands = "commands"
 )
 
 // Notifications from the server.

@@ -58,7 +58,8 @@ func main() {
 		"command": request(func(c *client.Client, a []js.Value, d client.Done) {
 			c.Command(arg(a, 0).String(), arg(a, 1).String(), jsValue{arg(a, 2)}, d)
 		}),
-		"latency": latencyFn,
+		"commands": request(func(c *client.Client, a []js.Value, d client.Done) { c.Commands(arg(a, 0).String(), d) }),
+		"latency":  latencyFn,
 	}
 	for name, f := range fns {
 		api.Set(name, js.FuncOf(guard(f)))
