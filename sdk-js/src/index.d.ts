@@ -277,6 +277,35 @@ export interface SubscribeOptions {
   since?: Position;
 }
 
+/** One command a device accepts (the `commands` method). */
+export interface CommandSpec {
+  /** The `command` name to send. */
+  name: string;
+  /** A short human label ("On", "Queue downlink"). */
+  label: string;
+  /** The boolean metric this command switches ("state", "switch:1.state"), if any. */
+  output?: string;
+  /** Fixed args to send as they are. */
+  args?: unknown;
+  /** JSON Schema of the args the user supplies (then `args` is absent). */
+  schema?: Record<string, unknown>;
+}
+
+/** The result of `commands()`. */
+export interface CommandsResult {
+  device: string;
+  family: string;
+  /** Whether this token may send them (its `cmd` claim); the list is the same either way. */
+  allowed: boolean;
+  commands: CommandSpec[];
+}
+
+/** What `watchDevices` reports: ids merged or removed since the last call. */
+export interface DeviceTableChange {
+  changed: string[];
+  removed: string[];
+}
+
 /** The result of `history()`. */
 export interface HistoryResult {
   publications: Publication[];
@@ -345,15 +374,26 @@ export declare class Client extends Emitter<ClientEvents> {
   /** The clients subscribed to the channel, cluster-wide. */
   presence(channel: string): Promise<{ clients: PresenceClient[] }>;
   command(device: string, name: string, args?: unknown): Promise<{ accepted: boolean }>;
+  /** The commands a device accepts, listed by the bridge from its family (README "Commands from the dashboard"). */
+  commands(device: string): Promise<CommandsResult>;
   /** `time_ms` is the bridge's clock (Unix ms) when it answered. */
   ping(): Promise<{ time_ms: number }>;
   /** The local device table, sorted by id. */
   devices(): Device[];
   device(id: string): Device | null;
+  /** How many devices the local table holds. */
+  deviceCount(): number;
+  /**
+   * Calls fn with the ids merged or removed since its last call, at most once
+   * per animation frame (every 16 ms without requestAnimationFrame). Returns unwatch.
+   */
+  watchDevices(fn: (batch: DeviceTableChange) => void): () => void;
   /** Client-side delivery latency statistics (see LatencyStats). */
   latency(): Promise<LatencyStats>;
 }
 
+/** The channel of one device: `device:` and the id, percent-encoded as the bridge does ('Living Room/Plug 2' → 'device:Living%20Room/Plug%202'). */
+export declare function deviceChannel(id: string): string;
 /** Loads the runtime if needed and creates a client; it does not connect until `connect()`. Rejects with a TypeError without `options.url`. */
 export declare function createClient(options: ClientOptions): Promise<Client>;
 /** Loads and starts the WebAssembly runtime once per page (memoised; a failed load can be retried). Resolves with the runtime's internal API. */

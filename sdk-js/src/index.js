@@ -11,6 +11,24 @@ import { DeviceTable, isDeviceChannel } from './devices.js';
 
 const VERSION = '0.1.0';
 
+/**
+ * The channel name of one device (README "Channels"): bytes outside
+ * printable ASCII, space, '#', '+', '%' and '=' of the id's UTF-8 are
+ * percent-encoded with upper-case hex, as the bridge does
+ * (bridge/wire.DeviceChannel): 'Living Room/Plug 2' → 'device:Living%20Room/Plug%202'.
+ */
+export function deviceChannel(id) {
+  let out = 'device:';
+  for (const b of new TextEncoder().encode(String(id))) {
+    if (b <= 0x20 || b >= 0x7f || b === 0x23 || b === 0x2b || b === 0x25 || b === 0x3d) {
+      out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    } else {
+      out += String.fromCharCode(b);
+    }
+  }
+  return out;
+}
+
 let runtime = null;
 
 /**
@@ -286,10 +304,12 @@ export class Client extends Emitter {
   // _deviceSet and _deviceRemoved report a change of the device table
   // (already applied) to the page.
   _deviceSet(d) {
+    this._tableChanged(d.id, false);
     this._emit('device', d);
   }
 
   _deviceRemoved(id) {
+    this._tableChanged(id, true);
     this._emit('deviceRemoved', { id });
   }
 
@@ -363,6 +383,15 @@ export class Client extends Emitter {
     return this._api.command(this._id, device, name, args);
   }
 
+  /**
+   * The commands a device accepts, as the bridge lists them from its family:
+   * send one with command(device, c.name, c.args) as it is, or with args
+   * filled in after c.schema.
+   */
+  commands(device) {
+    return this._api.commands(this._id, device);
+  }
+
   ping() {
     return this._api.ping(this._id);
   }
@@ -375,6 +404,56 @@ export class Client extends Emitter {
   /** One device of the local table, or null. The object is not changed by later Readings: each merge makes a new one. */
   device(id) {
     return this._devices.get(id);
+  }
+
+  /** How many devices the local table holds. */
+  deviceCount() {
+    return this._devices.size;
+  }
+
+  /**
+   * Watches the device table: fn({ changed, removed }) with the ids merged
+   * or removed since its last call, at most once per animation frame (every
+   * 16 ms without requestAnimationFrame), so that a page renders a burst
+   * of Readings once. Read the devices with device(id). Returns unwatch.
+   */
+  watchDevices(fn) {
+    const w = { fn, changed: new Set(), removed: new Set() };
+    this._watchers ??= new Set();
+    this._watchers.add(w);
+    return () => this._watchers.delete(w);
+  }
+
+  // _tableChanged notes a merged (or removed) device for the watchers and
+  // schedules their one call per frame.
+  _tableChanged(id, removed) {
+    if (!this._watchers?.size) return;
+    for (const w of this._watchers) {
+      if (removed) {
+        w.changed.delete(id);
+        w.removed.add(id);
+      } else {
+        w.removed.delete(id);
+        w.changed.add(id);
+      }
+    }
+    if (this._tableFrame) return;
+    const raf = globalThis.requestAnimationFrame;
+    const flush = () => {
+      this._tableFrame = null;
+      for (const w of this._watchers) {
+        if (!w.changed.size && !w.removed.size) continue;
+        const batch = { changed: [...w.changed], removed: [...w.removed] };
+        w.changed.clear();
+        w.removed.clear();
+        try {
+          w.fn(batch);
+        } catch (err) {
+          console.error('mqlive: watchDevices handler threw', err);
+        }
+      }
+    };
+    this._tableFrame = typeof raf === 'function' ? raf(flush) : setTimeout(flush, 16);
   }
 
   /**

@@ -6,6 +6,7 @@
 // .d.ts, not this file.
 import {
   createClient,
+  deviceChannel,
   loadRuntime,
   Client,
   Subscription,
@@ -27,6 +28,9 @@ import {
   type Reading,
   type ResumeOptions,
   type StateEvent,
+  type CommandSpec,
+  type CommandsResult,
+  type DeviceTableChange,
   type SubscribedEvent,
   type SubscribeOptions,
   type SubscribeResult,
@@ -178,6 +182,12 @@ console.log(offset.toFixed(0));
 const { accepted } = await client.command('shelly-1', 'switch', { on: true });
 await client.command('shelly-1', 'reboot');
 console.log(accepted);
+const listed: CommandsResult = await client.commands('shelly-1');
+for (const c of listed.commands) {
+  const spec: CommandSpec = c;
+  if (listed.allowed && !spec.schema) await client.command(listed.device, spec.name, spec.args);
+  console.log(spec.label, spec.output ?? '', listed.family);
+}
 
 const presence = await client.presence('devices');
 for (const c of presence.clients) console.log(c.user, c.session, c.node, c.connected_at);
@@ -194,7 +204,14 @@ console.log(pong.time_ms.toFixed(0));
 
 const devices: Device[] = client.devices();
 const one: Device | null = client.device('abc');
-console.log(devices.length, one?.family);
+console.log(devices.length, one?.family, client.deviceCount());
+const channel: string = deviceChannel('Living Room/Plug 2');
+client.subscribe(channel, { mode: 'stream' });
+const unwatch: () => void = client.watchDevices((batch: DeviceTableChange) => {
+  for (const id of batch.changed) console.log(client.device(id)?.metrics);
+  console.log(batch.removed.length);
+});
+unwatch();
 
 const lat: LatencyStats = await client.latency();
 console.log(lat.count, lat.p50 ?? 'n/a', lat.p99, lat.offsetMs, lat.rttMs, lat.reported, lat.pending);
