@@ -19,7 +19,7 @@ NO_INSTALL  ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MQTT_PORT = $(lastword $(subst :, ,$(MQTT_LISTEN)))
 
-.PHONY: help build wasm run cluster test test-go test-js lint bench bench-load fuzz grafana deps deps-test clean
+.PHONY: help build wasm run cluster test test-go test-js lint bench bench-load bench-dashboard fuzz grafana deps deps-test clean
 
 ## help: list the targets
 help:
@@ -75,6 +75,10 @@ bench:
 ## bench-load: measure a fresh `mqlive --dev` from outside with mqlive-sim load: W1 (5,000 sockets, one channel, 1→30 msg/s), W2 (5,000 sockets, 1,000 channels, 2,000 msg/s), W3 (19,500 idle sockets); one markdown table, ~3 min
 bench-load: build
 	$(BUILD)/mqlive-sim load --bridge-bin $(BUILD)/mqlive --workloads $(LOAD_WORKLOADS) --timeout 10m $(LOAD_FLAGS)
+
+## bench-dashboard: the fleet view in headless Chromium: 10,000 devices at 2,000 Readings/s (frame times, long tasks, filter/sort ms)
+bench-dashboard: build
+	cd sdk-js && MQLIVE_BIN=$(CURDIR)/$(BUILD)/mqlive node test/fleet.bench.mjs
 
 ## fuzz: run each fuzz target for FUZZTIME (default 20s)
 fuzz:

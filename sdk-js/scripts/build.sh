@@ -32,4 +32,14 @@ build_wasm "$dist/mqlive.wasm"
 cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$dist/wasm_exec.js"
 cp "$root/sdk-js/src/index.js" "$root/sdk-js/src/index.d.ts" "$root/sdk-js/src/protocol.js" "$root/sdk-js/src/protocol.d.ts" "$root/sdk-js/src/devices.js" "$dist/"
 cp "$dist/mqlive.wasm" "$dist/wasm_exec.js" "$dist/index.js" "$dist/protocol.js" "$dist/devices.js" "$site/"
+# The dashboard's chart library (uPlot, MIT), pinned in package.json: copied
+# from node_modules into dashboard/static/vendor/ (not committed either).
+# Without `npm ci` the page still runs and says charts need it.
+uplot="$root/sdk-js/node_modules/uplot"
+if [ -f "$uplot/dist/uPlot.esm.js" ]; then
+  mkdir -p "$root/dashboard/static/vendor/uplot"
+  cp "$uplot/dist/uPlot.esm.js" "$uplot/dist/uPlot.min.css" "$uplot/LICENSE" "$root/dashboard/static/vendor/uplot/"
+else
+  echo "note: sdk-js/node_modules/uplot missing (run npm ci in sdk-js): the dashboard's charts stay off" >&2
+fi
 echo "built $dist/mqlive.wasm ($(wc -c <"$dist/mqlive.wasm") bytes) and $site/"

@@ -45,7 +45,7 @@ test('dashboard shows devices and recovers after a bridge restart', { timeout: 1
   await page.goto(bridge.dashboardURL);
   await page.waitForSelector('#conn[data-state="connected"]', { timeout: 20000 });
   assert.ok(!page.url().includes('token='), 'the token is removed from the address bar');
-  const card = await page.waitForSelector('#devices li[data-device]', { timeout: 20000 });
+  const card = await page.waitForSelector('#fleet-grid .row[data-device]', { timeout: 20000 });
   const id = await card.getAttribute('data-device');
   assert.ok(id);
   const session = await page.getAttribute('#conn', 'data-session');
@@ -109,7 +109,7 @@ test('dashboard shows devices and recovers after a bridge restart', { timeout: 1
     return c.dataset.state === 'connected' && c.dataset.session && c.dataset.session !== old;
   }, session, { timeout: 40000 });
   await page.waitForFunction(
-    (since) => [...document.querySelectorAll('#devices li[data-device]')].some((li) => Number(li.dataset.updated) > since - 1000),
+    (since) => [...document.querySelectorAll('#fleet-grid .row[data-device]')].some((r) => Number(r.dataset.updated) > since - 1000),
     restartedAt, { timeout: 40000 },
   );
   assert.deepEqual(problems, []);

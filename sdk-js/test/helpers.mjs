@@ -412,3 +412,22 @@ export async function scenarioPage(env) {
 export function startDevPageClient(env, page) {
   return startPageClient(page, { url: env.bridge.wsURL, token: env.bridge.token, options: { minReconnectDelay: 100, maxReconnectDelay: 500 } });
 }
+
+/**
+ * Opens the dashboard at url in a new page of context and waits until it is
+ * connected. problems collects page errors and console errors other than
+ * the expected connection failures (a test asserts it stays empty).
+ */
+export async function openDashboard(context, url) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(msg.text())) {
+      problems.push(`console: ${msg.text()}`);
+    }
+  });
+  await page.goto(url);
+  await page.waitForSelector('#conn[data-state="connected"]', { timeout: 20000 });
+  return { page, problems };
+}

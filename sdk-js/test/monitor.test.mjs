@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launchChromium, startBridge, startSim, binaries, distEntry, signToken } from './helpers.mjs';
+import { launchChromium, startBridge, startSim, binaries, distEntry, signToken, openDashboard } from './helpers.mjs';
 
 const SHOTS = process.env.MQLIVE_SCREENSHOT_DIR || '';
 
@@ -37,19 +37,7 @@ after(async () => {
   await bridge?.stop();
 });
 
-async function openPage(url) {
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(msg.text())) {
-      problems.push(`console: ${msg.text()}`);
-    }
-  });
-  await page.goto(url);
-  await page.waitForSelector('#conn[data-state="connected"]', { timeout: 20000 });
-  return { page, problems };
-}
+const openPage = (url) => openDashboard(context, url);
 
 /** The id of a Zigbee2MQTT device whose Reading has a boolean state (a plug), once the page knows one. */
 async function plugId(page) {
@@ -62,8 +50,10 @@ async function plugId(page) {
 
 async function openDevice(page, id) {
   await page.click('#tab-fleet');
-  await page.click(`#devices li[data-device=${JSON.stringify(id)}] button`);
-  await page.waitForSelector('#detail:not([hidden]) #detail-commands:not([hidden]) button[data-cmd="on"][data-metric="state"]', { timeout: 10000 });
+  await page.fill('#filter', id);
+  await page.click(`#fleet-grid .row[data-device=${JSON.stringify(id)}]`);
+  // The buttons are the ones the bridge listed for the device (`commands`).
+  await page.waitForSelector('#detail:not([hidden]) #detail-commands[data-loaded="true"]:not([hidden]) button[data-verb="on"][data-output="state"]', { timeout: 10000 });
   assert.equal(await page.textContent('#detail-title'), id);
 }
 
@@ -141,9 +131,9 @@ test('admin: monitor shows verdicts, filters, pauses, stays bounded; a command i
     // A command from the detail panel of a Zigbee2MQTT plug.
     const id = await plugId(page);
     await openDevice(page, id);
-    await page.click('#detail-commands button[data-cmd="on"][data-metric="state"]');
+    await page.click('#detail-commands button[data-verb="on"][data-output="state"]');
     await page.waitForSelector('#detail-cmd-status[data-state="sent"]', { timeout: 10000 });
-    assert.match(await page.textContent('#detail-cmd-status'), /^Sent “on”/);
+    assert.match(await page.textContent('#detail-cmd-status'), /^Sent “On”/);
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'commands.png') });
 
     // It shows on the monitor, distinct from messages, with verdict "sent".
@@ -161,7 +151,7 @@ test('admin: monitor shows verdicts, filters, pauses, stays bounded; a command i
   }
 });
 
-test('viewer: no Monitor tab, and a command is refused with the bridge\'s 4003', { timeout: 60000 }, async () => {
+test('viewer: no Monitor tab, commands read-only, and a command is refused with the bridge\'s 4003', { timeout: 60000 }, async () => {
   const token = await signToken({ sub: 'viewer' }); // default channels, no admin, no cmd
   const { page, problems } = await openPage(`${bridge.httpURL}/?token=${token}`);
   try {
@@ -169,10 +159,13 @@ test('viewer: no Monitor tab, and a command is refused with the bridge\'s 4003',
     assert.equal(await page.isHidden('#tab-monitor'), true);
     const id = await plugId(page);
     await openDevice(page, id);
-    await page.click('#detail-commands button[data-cmd="toggle"][data-metric="state"]');
-    await page.waitForSelector('#detail-cmd-status[data-state="refused"]', { timeout: 10000 });
-    const text = await page.textContent('#detail-cmd-status');
-    assert.match(text, /^Refused: permission denied.*\(code 4003\)$/);
+    // The bridge lists the same commands with allowed=false: shown, disabled, explained.
+    assert.equal(await page.getAttribute('#detail-commands', 'data-allowed'), 'false');
+    assert.equal(await page.isDisabled('#detail-commands button[data-verb="toggle"][data-output="state"]'), true);
+    assert.match(await page.textContent('#detail-cmd-note'), /^Read-only: this token may not command this device/);
+    // And the bridge, not the page, is what refuses: the same command sent anyway gets 4003.
+    const code = await page.evaluate((dev) => window.mqlive.command(dev, 'toggle').then(() => 0, (err) => err.code), id);
+    assert.equal(code, 4003);
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
