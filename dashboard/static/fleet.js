@@ -75,15 +75,21 @@ export class Fleet {
     const dev = this.client.device(id);
     if (!dev) return '';
     let h = this.hay.get(id);
-    if (!h || h.dev !== dev) {
-      // Plain concatenation: this runs for every device on the first filter after a burst.
-      let text = `${dev.id} ${dev.family} ${statusOf(dev)}`;
+    if (h && h.dev === dev) return h.text;
+    // The SDK makes a new device object per merge but keeps attrs and tags
+    // when they did not change, and metric names are only ever added: so
+    // a new Reading of the same metrics reuses the text.
+    const status = statusOf(dev);
+    const metricCount = Object.keys(dev.metrics).length;
+    if (!h || h.attrs !== dev.attrs || h.tags !== dev.tags || h.family !== dev.family || h.status !== status || h.metricCount !== metricCount) {
+      let text = `${dev.id} ${dev.family} ${status}`;
       for (const k in dev.metrics) text += ` ${k}`;
       for (const k in dev.tags) text += ` ${k}=${dev.tags[k]}`;
       for (const k in dev.attrs) text += ` ${dev.attrs[k]}`;
-      h = { dev, text: text.toLowerCase() };
-      this.hay.set(id, h);
+      h = { text: text.toLowerCase(), attrs: dev.attrs, tags: dev.tags, family: dev.family, status, metricCount };
     }
+    h.dev = dev;
+    this.hay.set(id, h);
     return h.text;
   }
 

@@ -49,11 +49,18 @@ test('watchDevices batches the table per frame; history and commands of a listed
     const seen = new Set(batches.flatMap((b) => b.changed));
     assert.deepEqual([...seen].sort(), client.devices().map((d) => d.id));
 
-    // Removal: reported once, as removed (not changed).
-    const gone = client.devices()[0].id;
-    client._onEvent('deviceRemoved', { id: gone });
-    await waitFor(() => batches.at(-1).removed.includes(gone), { timeout: 2000, what: 'the removal batch' });
-    assert.equal(batches.at(-1).changed.includes(gone), false);
+    // Removal: a device the bridge does not know (a Reading on its own
+    // channel) is dropped by the next snapshot of devices; reported once,
+    // as removed (not changed).
+    const gone = 'ghost-device';
+    client._onEvent('publication', { channel: sdk.deviceChannel(gone), epoch: 'x', offset: 1, data: { device: gone, family: 'json', metrics: { temperature: 1 } } });
+    await waitFor(() => batches.some((b) => b.changed.includes(gone)), { timeout: 2000, what: 'the ghost in a batch' });
+    await client.getSubscription('devices').unsubscribe();
+    client.subscribe('devices', { mode: 'stream' });
+    await waitFor(() => batches.some((b) => b.removed.includes(gone)), { timeout: 10000, what: 'the removal batch' });
+    const last = batches.find((b) => b.removed.includes(gone));
+    assert.equal(last.changed.includes(gone), false);
+    assert.equal(client.device(gone), null);
     unwatch();
     const n = batches.length;
     await new Promise((r) => setTimeout(r, 1500));

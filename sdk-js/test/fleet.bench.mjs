@@ -5,12 +5,13 @@
 // filter and sort over the 10,000 devices. `make bench-dashboard` runs it.
 //
 // What it drives: the page is served by a real bridge and its SDK client is
-// connected, but the Readings are fed in-page into the SDK's device-table
-// event path (client._onEvent('device', merged device)), the path the Go/WASM
-// core calls for every merged Reading. So the figures are the page's render
-// cost (SDK table, once-per-frame batching, virtualised grid), without the
-// WebSocket, JSON decoding and WASM merge (measured by the Go benchmarks
-// and the e2e latency test).
+// connected, but the Readings are fed in-page as publications of a device
+// channel into the SDK's event path (client._onEvent('publication', …), what
+// the WASM core calls for every message), so each one is merged by the
+// SDK's JavaScript device table, batched once per frame and rendered by the
+// virtualised grid. Not included: the WebSocket, the WASM core's frame
+// handling and JSON.parse (measured by the Go benchmarks and the e2e
+// latency test).
 //
 // Env: DEVICES (10000), RATE (2000 Readings/s), DURATION_S (10), and
 // MQLIVE_BIN as for the tests.
@@ -38,16 +39,15 @@ try {
     const fleet = window.mqliveFleet;
     const families = ['zigbee2mqtt', 'tasmota', 'shelly', 'owntracks', 'homie', 'ttn'];
     const id = (i) => `bench-${families[i % families.length]}-${String(i).padStart(5, '0')}`;
-    const state = [];
-    const now0 = Date.now();
-    for (let i = 0; i < devices; i++) {
-      state.push({ id: id(i), family: families[i % families.length], online: i % 17 !== 0, stale: i % 23 === 0,
-        ts: now0, receivedAt: now0, updates: 1,
-        metrics: { temperature: 20 + (i % 10), humidity: 40 + (i % 30), battery: 50 + (i % 50), state: i % 2 === 0 },
-        metricTs: {}, attrs: { model: `M-${i % 40}` }, tags: { site: `site-${i % 12}` } });
-    }
+    const iso = new Date().toISOString();
+    const reading = (i, ts, temperature) => ({ device: id(i), family: families[i % families.length], online: i % 17 !== 0,
+      stale: i % 23 === 0, ts, received_at: ts,
+      metrics: { temperature, humidity: 40 + (i % 30), battery: 50 + (i % 50), state: i % 2 === 0 },
+      attrs: { model: `M-${i % 40}` }, tags: { site: `site-${i % 12}` } });
+    let offset = 0;
+    const publish = (data) => client._onEvent('publication', { channel: 'device:bench', epoch: 'bench', offset: ++offset, data });
     const load0 = performance.now();
-    for (const d of state) client._onEvent('device', d);
+    for (let i = 0; i < devices; i++) publish(reading(i, iso, 20 + (i % 10)));
     await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const loadMs = performance.now() - load0;
 
@@ -67,7 +67,7 @@ try {
     obs.observe({ type: 'longtask', buffered: false });
     let sent = 0;
     let seq = 0;
-    let feedMs = 0; // the feeder's own time (building Reading objects + the SDK's table path)
+    let feedMs = 0; // the feeder's own time (building Readings + the SDK's merge into its table)
     let feedCalls = 0;
     const start = performance.now();
     const end = start + seconds * 1000;
@@ -86,14 +86,10 @@ try {
         const t = performance.now();
         feedCalls++;
         const due = Math.min(Math.floor(((t - start) / 1000) * rate), rate * seconds);
-        const ms = Date.now();
+        const ts = new Date().toISOString();
         for (; sent < due; sent++) {
           const i = (seq = (seq * 1103515245 + 12345) >>> 0) % devices;
-          const prev = state[i];
-          const d = { ...prev, ts: ms, receivedAt: ms, updates: prev.updates + 1,
-            metrics: { ...prev.metrics, temperature: 20 + ((seq >>> 8) % 100) / 10 } };
-          state[i] = d;
-          client._onEvent('device', d);
+          publish(reading(i, ts, 20 + ((seq >>> 8) % 100) / 10));
         }
         feedMs += performance.now() - t;
         if (t < end) setTimeout(feed, 4);
