@@ -170,3 +170,34 @@ func TestRecoveredShortOfOffsetGap(t *testing.T) {
 	conn.h.Message(pub("devices", "e1", 46, `{"device":"a"}`))
 	noGap(t, h, 46)
 }
+
+// A resume answered by an empty channel (a restarted bridge: epoch "",
+// offset 0) does not know the epoch after the gap: one gap is reported
+// before the first live publication, with its epoch and offset.
+func TestResumeEmptyChannelGapNamesEpoch(t *testing.T) {
+	h, conn := subscribed40(t)
+	conn.h.Closed(1006, "")
+	conn2 := h.handshake(t, "tok1")
+	req := conn2.next(t)
+	conn2.reply(req.Get("id"), `{"channel":"devices","epoch":"","offset":0,"recovered":false,"snapshot":[]}`)
+	h.ev.wait(t, func(e Event) bool {
+		if e.Kind == EvGap {
+			t.Fatalf("gap %+v before the epoch is known", e)
+		}
+		return e.Kind == EvSubscribed
+	})
+	conn2.h.Message(pub("devices", "e2", 1, `{"device":"a"}`))
+	gap := h.ev.wait(t, func(e Event) bool {
+		if e.Kind == EvPublication {
+			t.Fatalf("publication %+v before the gap", e)
+		}
+		return e.Kind == EvGap
+	})
+	require.Equal(t, "e1", gap.LastEpoch)
+	require.Equal(t, int64(41), gap.LastOffset)
+	require.Equal(t, "e2", gap.Epoch)
+	require.Equal(t, int64(1), gap.Offset)
+	h.ev.wait(t, kind(EvPublication))
+	conn2.h.Message(pub("devices", "e2", 2, `{"device":"a"}`))
+	noGap(t, h, 2)
+}

@@ -22,10 +22,16 @@ type sub struct {
 	recovered int
 	// resync: a lagged arrived; until the subscribe result only the next
 	// offset of the same epoch is delivered (README "Modes").
-	resync  bool
-	attempt int // failed subscribes in a row, for the retry backoff
-	state   SubState
-	waiters []Done
+	resync bool
+	// gapPending: a resume answered recovered:false for an empty channel
+	// (epoch "": a restarted bridge with nothing published yet), so the
+	// epoch after the gap is not known; the gap from gapFrom is reported
+	// before the next publication.
+	gapPending bool
+	gapFrom    Position
+	attempt    int // failed subscribes in a row, for the retry backoff
+	state      SubState
+	waiters    []Done
 }
 
 func (s *sub) fail(err error) {
@@ -129,10 +135,19 @@ func (a *actor) onSubscribeReply(s *sub, res Value, err error) {
 	off, _ := num(res, "offset")
 	recovered := res.Get("recovered").Truth()
 	now := Position{Epoch: epoch, Offset: int64(off)}
+	last := s.pos
+	if s.gapPending {
+		last = s.gapFrom
+	}
 	if s.since && !recovered && s.pos != now {
 		// History gone: the snapshot replaces the state, and the next live
 		// publication carries offset+1.
-		a.gap(s, now.Epoch, now.Offset+1)
+		if now.Epoch == "" {
+			s.gapPending, s.gapFrom = true, last
+		} else {
+			s.gapPending = false
+			a.gapAfter(s, last, now.Epoch, now.Offset+1)
+		}
 	} else if s.since && recovered && s.opts.Mode != "latest" && s.pos.Epoch == now.Epoch && s.pos.Offset < now.Offset {
 		// Recovered, yet publications up to the result's offset did not
 		// arrive before it: the answer does not cover them, so say so
@@ -180,8 +195,11 @@ func (a *actor) unsubscribe(channel string, done Done) {
 
 // gap reports lost continuity: nothing was delivered after s.pos and
 // before (epoch, first).
-func (a *actor) gap(s *sub, epoch string, first int64) {
-	a.emit(Event{Kind: EvGap, Channel: s.channel, Epoch: epoch, Offset: first, LastEpoch: s.pos.Epoch, LastOffset: s.pos.Offset})
+func (a *actor) gap(s *sub, epoch string, first int64) { a.gapAfter(s, s.pos, epoch, first) }
+
+// gapAfter is gap from last instead of s.pos.
+func (a *actor) gapAfter(s *sub, last Position, epoch string, first int64) {
+	a.emit(Event{Kind: EvGap, Channel: s.channel, Epoch: epoch, Offset: first, LastEpoch: last.Epoch, LastOffset: last.Offset})
 }
 
 // onPublication delivers one message notification. Publications at or
@@ -200,6 +218,10 @@ func (a *actor) onPublication(p Value) {
 	if s.havePos && epoch == s.pos.Epoch && off <= s.pos.Offset ||
 		s.resync && (epoch != s.pos.Epoch || off != s.pos.Offset+1) {
 		return
+	}
+	if s.gapPending {
+		s.gapPending = false
+		a.gapAfter(s, s.gapFrom, epoch, off)
 	}
 	if !s.subscribed {
 		s.recovered++
