@@ -19,7 +19,7 @@ NO_INSTALL  ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MQTT_PORT = $(lastword $(subst :, ,$(MQTT_LISTEN)))
 
-.PHONY: help build wasm run cluster test test-go test-js lint bench bench-load bench-dashboard fuzz grafana deps deps-test clean
+.PHONY: help build wasm run cluster test test-go test-js lint bench bench-load bench-dashboard bench-sdk fuzz grafana deps deps-test clean
 
 ## help: list the targets
 help:
@@ -79,6 +79,10 @@ bench-load: build
 ## bench-dashboard: the fleet view in headless Chromium: 10,000 devices at 2,000 Readings/s (frame times, long tasks, filter/sort ms)
 bench-dashboard: build
 	cd sdk-js && MQLIVE_BIN=$(CURDIR)/$(BUILD)/mqlive node test/fleet.bench.mjs
+
+## bench-sdk: the SDK's own cost per message in Node (WASM core + facade + device table, no network)
+bench-sdk: build
+	cd sdk-js && node test/sdk.bench.mjs
 
 ## fuzz: run each fuzz target for FUZZTIME (default 20s)
 fuzz:
