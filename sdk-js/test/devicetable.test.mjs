@@ -46,8 +46,11 @@ test('watchDevices batches the table per frame; history and commands of a listed
       assert.equal(new Set(b.changed).size, b.changed.length, 'each id once per batch');
       for (const id of b.changed) assert.ok(client.device(id), `${id} is in the table`);
     }
-    const seen = new Set(batches.flatMap((b) => b.changed));
-    assert.deepEqual([...seen].sort(), client.devices().map((d) => d.id));
+    // A change is reported at the next frame: the table may hold a device
+    // whose batch is still pending. Every device must show up in a batch.
+    const seen = () => new Set(batches.flatMap((b) => b.changed));
+    await waitFor(() => client.devices().every((d) => seen().has(d.id)), { timeout: 2000, what: 'every device of the table in a batch' });
+    assert.deepEqual([...seen()].sort(), client.devices().map((d) => d.id));
 
     // Removal: a device the bridge does not know (a Reading on its own
     // channel) is dropped by the next snapshot of devices; reported once,
