@@ -19,7 +19,7 @@ NO_INSTALL  ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MQTT_PORT = $(lastword $(subst :, ,$(MQTT_LISTEN)))
 
-.PHONY: help build wasm run cluster test test-go test-js lint bench bench-load bench-dashboard bench-sdk fuzz grafana deps deps-test clean
+.PHONY: help build wasm run cluster test test-go test-js lint bench bench-load bench-dashboard bench-sdk fuzz grafana deps deps-test deps-js clean
 
 ## help: list the targets
 help:
@@ -32,9 +32,14 @@ build: wasm
 	$(GO) build -trimpath -o $(BUILD)/mqlive-token ./bridge/cmd/mqlive-token
 	$(GO) build -trimpath -o $(BUILD)/mqlive-sim ./simulator/cmd/mqlive-sim
 
-## wasm: build the WASM SDK into sdk-js/dist/ and dashboard/static/sdk/
-wasm:
+## wasm: build the WASM SDK into sdk-js/dist/ and dashboard/static/sdk/ (and the dashboard's chart library)
+wasm: deps-js
 	@bash sdk-js/scripts/build.sh
+
+# deps-js: sdk-js's node modules (uPlot for the dashboard's charts, the test
+# tools), installed when missing or older than the lockfile.
+deps-js:
+	@cd sdk-js && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
 
 ## run: start the bridge with its embedded broker and a simulated fleet; prints the dashboard URL
 run: build
@@ -98,7 +103,7 @@ grafana:
 ## deps: install what `make test` needs (mosquitto, redis-server, nginx, chromium, prometheus, protoc, node modules)
 deps: deps-test
 
-deps-test:
+deps-test: deps-js
 	@missing=(); command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto); \
 	[ -x /usr/bin/redis-server ] || missing+=(redis-server); \
 	[ -x /usr/sbin/nginx ] || missing+=(nginx); \
@@ -109,7 +114,6 @@ deps-test:
 	  if [ -n "$(NO_INSTALL)" ]; then echo "missing: $${missing[*]} (NO_INSTALL set)"; \
 	    if [ "$$CI" = true ]; then echo "CI=true: the tests that need them would fail"; exit 1; fi; \
 	  else echo "installing $${missing[*]}"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq "$${missing[@]}" >/dev/null; fi; fi
-	@cd sdk-js && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; }
 
 ## clean: remove build products
 clean:
