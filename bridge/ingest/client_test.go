@@ -223,13 +223,31 @@ func TestHandlerPanicIsRecovered(t *testing.T) {
 }
 
 func TestRetainedFlag(t *testing.T) {
+	const topic = "zigbee2mqtt/bulb/availability"
 	b := startEmbedded(t)
-	publish(t, b.URL(), "zigbee2mqtt/bulb/availability", "online", true)
+	publish(t, b.URL(), topic, "online", true)
 	var s sink
 	c := newClient(t, Config{URL: b.URL(), Filters: []string{"zigbee2mqtt/#"}}, s.handle)
 	runClient(t, c)
-	require.Eventually(t, func() bool { return len(s.all()) == 1 }, waitFor, pollInt)
-	require.True(t, s.all()[0].Retained)
+	// The copy from the retained store carries the flag. mochi acks a
+	// publish before it fans it out, so a client that subscribes right
+	// after the ack may also get the same message live, without the flag
+	// (MQTT 3.1.1 §3.3.1.3): on a busy machine that race made this test
+	// wait for exactly one message in vain.
+	require.Eventually(t, func() bool {
+		for _, m := range s.all() {
+			if m.Retained {
+				return true
+			}
+		}
+		return false
+	}, waitFor, pollInt, "no message with the retained flag: %+v", s.all())
+	got := s.all()
+	require.LessOrEqual(t, len(got), 2, "the retained copy and at most one live copy")
+	for _, m := range got {
+		require.Equal(t, topic, m.Topic)
+		require.Equal(t, "online", string(m.Payload))
+	}
 }
 
 func TestPublishWithoutRun(t *testing.T) {
