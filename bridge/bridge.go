@@ -67,10 +67,12 @@ type Bridge struct {
 	ingest   *ingest.Client
 	server   *ws.Server
 	// metricsSrv serves /metrics on http.metrics_addr; nil: on the server.
-	metricsSrv *metricsServer
-	mqttURL    string
-	dedup      *dedup.Window
-	started    time.Time
+	metricsSrv *sideServer
+	// pprofSrv serves net/http/pprof on http.pprof_addr; nil: off.
+	pprofSrv *sideServer
+	mqttURL  string
+	dedup    *dedup.Window
+	started  time.Time
 	// pipeCtx ends after ingest has stopped and its queued messages are
 	// processed; the pipeline's retries watch it. Set in New, so that no
 	// goroutine reads it before it is written.
@@ -163,6 +165,15 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		}
 		publicMetrics = nil
 	}
+	if cfg.HTTP.PprofAddr != "" {
+		if b.pprofSrv, err = listenPprof(cfg.HTTP.PprofAddr); err != nil {
+			if b.metricsSrv != nil {
+				_ = b.metricsSrv.ln.Close()
+			}
+			b.closeBroker()
+			return nil, err
+		}
+	}
 	b.server, err = ws.New(cfg.HTTP.Addr, ws.Config{
 		Node: cfg.Node, MaxFrameBytes: cfg.HTTP.MaxFrameBytes, PingInterval: cfg.HTTP.PingInterval,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MaxConnections: cfg.HTTP.MaxConnections,
@@ -178,8 +189,10 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		Routes:   b.mqttOverWebSocket(),
 	})
 	if err != nil {
-		if b.metricsSrv != nil {
-			_ = b.metricsSrv.ln.Close()
+		for _, s := range []*sideServer{b.metricsSrv, b.pprofSrv} {
+			if s != nil {
+				_ = s.ln.Close()
+			}
 		}
 		b.closeBroker()
 		return nil, err
@@ -355,8 +368,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 		g.Go(func() error { <-gctx.Done(); b.broker.CloseConns(); return nil })
 	}
 	g.Go(func() error { return b.hooks.Run(gctx) })
-	if b.metricsSrv != nil {
-		g.Go(func() error { return b.metricsSrv.Run(gctx) })
+	for _, s := range []*sideServer{b.metricsSrv, b.pprofSrv} {
+		if s != nil {
+			g.Go(func() error { return s.Run(gctx) })
+		}
 	}
 	g.Go(func() error {
 		if !b.bpReady.Load() {

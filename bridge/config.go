@@ -174,6 +174,10 @@ type HTTPConfig struct {
 	// /metrics on Addr, where it names every tenant to anyone who reaches
 	// the port. MQLIVE_METRICS_ADDR, --metrics-addr.
 	MetricsAddr string `yaml:"metrics_addr"`
+	// PprofAddr, when set, serves Go's profiler (net/http/pprof,
+	// /debug/pprof/) on its own listener at this loopback host:port, e.g.
+	// "127.0.0.1:6060"; default empty: off. MQLIVE_PPROF_ADDR, --pprof-addr.
+	PprofAddr string `yaml:"pprof_addr"`
 	// TenantRequestRate is the sustained requests per second that all
 	// connections of one tenant on this node share (a token bucket), beside
 	// each connection's RequestRate; a request over it gets error 4029 and

@@ -17,6 +17,14 @@ func (c *Config) validateMetrics(v *validator) {
 			v.addf("http.metrics_addr", "%q is http.addr; give /metrics its own port (e.g. \"127.0.0.1:9091\") or leave it empty", h.MetricsAddr)
 		}
 	}
+	if h.PprofAddr != "" {
+		v.hostPort("http.pprof_addr", h.PprofAddr)
+		if host, _, err := net.SplitHostPort(h.PprofAddr); err == nil {
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				v.addf("http.pprof_addr", "%q is not a loopback address; the profiler shows code paths and memory, so it listens on 127.0.0.1 or [::1] only (reach it through ssh -L)", h.PprofAddr)
+			}
+		}
+	}
 	if h.MetricsToken != "" && len(h.MetricsToken) < minMetricsTokenBytes {
 		v.addf("http.metrics_token", "is %d bytes; use at least %d random bytes (e.g. `openssl rand -hex 16`)", len(h.MetricsToken), minMetricsTokenBytes)
 	}

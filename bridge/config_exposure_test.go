@@ -52,11 +52,20 @@ func TestMetricsConfig(t *testing.T) {
 	c, err = Load(nil, []string{EnvJWTSecret + "=" + testSecret, EnvMetricsAddr + "=:9091"})
 	require.NoError(t, err)
 	require.Equal(t, ":9091", c.HTTP.MetricsAddr)
+	c, err = Load([]string{"--jwt-secret", testSecret, "--pprof-addr", "127.0.0.1:6060"}, []string{EnvPprofAddr + "=[::1]:6061"})
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:6060", c.HTTP.PprofAddr, "the flag wins over the environment")
+	c, err = Load(nil, []string{EnvJWTSecret + "=" + testSecret, EnvPprofAddr + "=[::1]:6061"})
+	require.NoError(t, err)
+	require.Equal(t, "[::1]:6061", c.HTTP.PprofAddr)
 
 	for _, bad := range []func(*Config){
 		func(c *Config) { c.HTTP.MetricsAddr = "9091" },
 		func(c *Config) { c.HTTP.MetricsAddr = c.HTTP.Addr },
 		func(c *Config) { c.HTTP.MetricsToken = "short" },
+		func(c *Config) { c.HTTP.PprofAddr = ":6060" },
+		func(c *Config) { c.HTTP.PprofAddr = "0.0.0.0:6060" },
+		func(c *Config) { c.HTTP.PprofAddr = "6060" },
 	} {
 		c := DefaultConfig()
 		c.Auth.JWTSecret = testSecret

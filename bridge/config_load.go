@@ -28,6 +28,7 @@ const (
 	EnvJWTSecretFile = "MQLIVE_JWT_SECRET_FILE"
 	EnvMetricsAddr   = "MQLIVE_METRICS_ADDR"
 	EnvMetricsToken  = "MQLIVE_METRICS_TOKEN"
+	EnvPprofAddr     = "MQLIVE_PPROF_ADDR"
 
 	EnvClusterBackplane = "MQLIVE_CLUSTER_BACKPLANE"
 	EnvValkeyAddrs      = "MQLIVE_VALKEY_ADDRS"
@@ -86,7 +87,7 @@ type flags struct {
 	set                                   map[string]bool
 	config, node, logLevel                string
 	httpAddr, mqttURL, mqttListen, secret string
-	secretFile, metricsAddr               string
+	secretFile, metricsAddr, pprofAddr    string
 	dev                                   bool
 }
 
@@ -102,6 +103,7 @@ func newFlagSet(f *flags) *flag.FlagSet {
 	fs.StringVar(&f.mqttListen, "mqtt-listen", "", "embedded broker listen address (default "+DefaultMQTTListen+"; env "+EnvMQTTListen+")")
 	fs.StringVar(&f.secret, "jwt-secret", "", "HS256 secret, 32+ bytes; visible in ps, prefer --jwt-secret-file (env "+EnvJWTSecret+")")
 	fs.StringVar(&f.secretFile, "jwt-secret-file", "", "file holding the HS256 secret (env "+EnvJWTSecretFile+")")
+	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port, e.g. 127.0.0.1:6060 (env "+EnvPprofAddr+")")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics on this host:port instead of --http-addr, e.g. 127.0.0.1:9091 (env "+EnvMetricsAddr+")")
 	return fs
 }
@@ -150,6 +152,9 @@ func (f *flags) apply(c *Config) {
 	if f.set["metrics-addr"] {
 		c.HTTP.MetricsAddr = f.metricsAddr
 	}
+	if f.set["pprof-addr"] {
+		c.HTTP.PprofAddr = f.pprofAddr
+	}
 }
 
 // Usage returns the flag and environment help text.
@@ -184,6 +189,7 @@ func applyEnv(c *Config, env map[string]string) error {
 		EnvJWTSecretFile: &c.Auth.JWTSecretFile,
 		EnvMetricsAddr:   &c.HTTP.MetricsAddr,
 		EnvMetricsToken:  &c.HTTP.MetricsToken,
+		EnvPprofAddr:     &c.HTTP.PprofAddr,
 
 		EnvClusterBackplane: &c.Cluster.Backplane,
 		EnvValkeyPassword:   &c.Cluster.Valkey.Password,

@@ -72,3 +72,18 @@ func TestMetricsToken(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "mqlive_")
 }
+
+// TestPprofOwnListener: http.pprof_addr serves the profiler on its own
+// loopback listener and nowhere else; it is off by default.
+func TestPprofOwnListener(t *testing.T) {
+	b := bridgetest.Start(t, twoTenants, func(c *bridge.Config) { c.HTTP.PprofAddr = "127.0.0.1:0" })
+	require.NotEmpty(t, b.PprofAddr())
+	code, body := get(t, "http://"+b.PprofAddr()+"/debug/pprof/goroutine?debug=1", "")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "goroutine profile")
+	code, _ = get(t, b.HTTPURL+"/debug/pprof/", "")
+	require.Equal(t, http.StatusNotFound, code, "not on the public port")
+
+	off := bridgetest.Start(t, twoTenants)
+	require.Empty(t, off.PprofAddr())
+}

@@ -68,7 +68,11 @@ type Config struct {
 	// itself (--dev, free loopback ports, a fresh directory), once per
 	// workload, and stops afterwards. Otherwise WSURL, MQTTURL and
 	// TokenSecret name a running bridge.
-	BridgeBin   string
+	BridgeBin string
+	// BridgePprof, with BridgeBin, serves the started bridge's profiler
+	// (--pprof-addr) on this loopback host:port, so a workload can be
+	// profiled while it runs (go tool pprof http://ADDR/debug/pprof/...).
+	BridgePprof string
 	WSURL       string // ws://127.0.0.1:8080/ws
 	MQTTURL     string // tcp://127.0.0.1:1883
 	TokenSecret string // the bridge's HS256 secret

@@ -115,7 +115,7 @@ func runWorkload(ctx context.Context, cfg Config, w Workload) (res Result, err e
 	log := cfg.Logger.With("workload", w.label())
 	t := target{ws: loopbackHost(cfg.WSURL), mqtt: loopbackHost(cfg.MQTTURL), secret: cfg.TokenSecret, pid: cfg.ServerPID}
 	if cfg.BridgeBin != "" {
-		b, serr := startBridge(ctx, cfg.BridgeBin, max(10000, w.Subscribers+100))
+		b, serr := startBridge(ctx, cfg.BridgeBin, cfg.BridgePprof, max(10000, w.Subscribers+100))
 		if serr != nil {
 			return res, serr
 		}

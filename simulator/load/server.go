@@ -35,8 +35,8 @@ type bridge struct {
 // 200. maxConns raises http.max_connections (default 10,000) through a
 // config file, so W3's 19,500 sockets fit. MQLIVE_* variables of the
 // caller's environment are not passed on: they would change what is
-// measured.
-func startBridge(ctx context.Context, bin string, maxConns int) (_ *bridge, err error) {
+// measured. pprofAddr, when set, turns on the bridge's profiler there.
+func startBridge(ctx context.Context, bin, pprofAddr string, maxConns int) (_ *bridge, err error) {
 	abs, err := filepath.Abs(bin)
 	if err != nil {
 		return nil, err
@@ -77,6 +77,9 @@ func startBridge(ctx context.Context, bin string, maxConns int) (_ *bridge, err 
 	b.cmd = exec.Command(abs, "--dev", "--config", cfgPath,
 		"--http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort),
 		"--mqtt-listen", fmt.Sprintf("127.0.0.1:%d", mqttPort))
+	if pprofAddr != "" {
+		b.cmd.Args = append(b.cmd.Args, "--pprof-addr", pprofAddr)
+	}
 	b.cmd.Dir = dir
 	b.cmd.Stdout, b.cmd.Stderr = b.log, b.log
 	for _, kv := range os.Environ() {

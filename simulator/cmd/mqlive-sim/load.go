@@ -30,6 +30,7 @@ func runLoad(ctx context.Context, args []string, lookupEnv func(string) (string,
 		profile   string
 		level     slog.Level
 	)
+	fs.StringVar(&cfg.BridgePprof, "bridge-pprof-addr", "", "with --bridge-bin: serve the bridge's profiler on this loopback host:port, e.g. 127.0.0.1:6060")
 	fs.StringVar(&cfg.BridgeBin, "bridge-bin", "", "mqlive binary to start (--dev, free loopback ports, a fresh directory) once per workload")
 	fs.StringVar(&cfg.WSURL, "ws-url", "", "WebSocket URL of a running bridge, e.g. ws://127.0.0.1:8080/ws (instead of --bridge-bin)")
 	fs.StringVar(&cfg.MQTTURL, "mqtt-url", "", "MQTT URL of the running bridge's broker, e.g. tcp://127.0.0.1:1883")
