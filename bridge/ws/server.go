@@ -179,7 +179,12 @@ const DefaultMaxSubscriptions = 128
 // another.
 func New(addr string, cfg Config) (*Server, error) {
 	cfg.defaults()
-	ln, err := net.Listen("tcp", addr)
+	// No TCP keepalive on accepted sockets: WebSockets are pinged every
+	// PingInterval and dropped after two silent ones, plain HTTP is
+	// bounded by IdleTimeout, so kernel probes (15 s by default) would
+	// never be what finds a dead peer; turning them on costs four
+	// setsockopt calls per accepted socket (issue 10, W3's connect rate).
+	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		if errors.Is(err, errAddrInUse()) || strings.Contains(err.Error(), "address already in use") {
 			return nil, fmt.Errorf("http: %s is already in use; choose another with http.addr in the config file, MQLIVE_HTTP_ADDR or --http-addr (e.g. --http-addr :8081)", addr)
