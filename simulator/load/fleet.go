@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/mqlive/mqlive/bridge/wire/protocol"
 )
@@ -66,11 +65,14 @@ func newFleet(log *slog.Logger, clock time.Time, n, steps int) *fleet {
 // to one server port do not run out of ports (or into TIME_WAIT of an
 // earlier run). Small buffers: the frames are under 1 KiB and the load
 // generator holds tens of thousands of sockets on the server's machine.
+// No TCP keepalive: the sockets live for one run on loopback, where a
+// probe would never be sent, and turning it on costs four setsockopt
+// calls per socket, a tenth of the generator's system calls per connect.
 func dialers(n int) []*websocket.Dialer {
 	pool := &sync.Pool{}
 	ds := make([]*websocket.Dialer, n)
 	for i := range ds {
-		nd := &net.Dialer{Timeout: handshakeTimeout, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}}
+		nd := &net.Dialer{Timeout: handshakeTimeout, KeepAlive: -1, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}}
 		ds[i] = &websocket.Dialer{
 			NetDialContext:   nd.DialContext,
 			HandshakeTimeout: handshakeTimeout,
@@ -84,34 +86,48 @@ func dialers(n int) []*websocket.Dialer {
 }
 
 // connect opens the sockets, concurrency at a time: upgrade, connect with
-// token, subscribe to channelOf(i); then each socket's reader starts. It
-// stops at the first failure: a benchmark with missing sockets measures
-// something else.
+// token, subscribe to channelOf(i); then the goroutine that opened a
+// socket stays on as its reader (one goroutine start per socket, not two).
+// It stops at the first failure: a benchmark with missing sockets
+// measures something else.
 func (f *fleet) connect(ctx context.Context, url, token string, ds []*websocket.Dialer, concurrency int, channelOf func(int) string) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(concurrency)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hello, err := connectRequest(token)
+	if err != nil {
+		return err
+	}
+	slots := make(chan struct{}, concurrency)
+	var opening sync.WaitGroup
 	for i := range f.subs {
-		if gctx.Err() != nil {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
 			break
 		}
-		g.Go(func() error {
+		opening.Add(1)
+		f.wg.Add(1)
+		go func() {
 			ch := channelOf(i)
-			conn, res, err := open(gctx, ds[i%len(ds)], url, token, ch)
+			conn, res, err := open(ctx, ds[i%len(ds)], url, hello, ch)
 			if err != nil {
-				return fmt.Errorf("socket %d: %w", i+1, err)
+				cancel(fmt.Errorf("socket %d: %w", i+1, err))
+			} else {
+				f.subs[i] = &subscriber{conn: conn, channel: []byte(ch), last: res.Offset}
 			}
-			s := &subscriber{conn: conn, channel: []byte(ch), last: res.Offset}
-			f.subs[i] = s
-			f.wg.Add(1)
-			go f.read(s)
-			return nil
-		})
+			<-slots
+			opening.Done()
+			if err != nil {
+				f.wg.Done()
+				return
+			}
+			f.read(f.subs[i])
+		}()
 	}
-	err := g.Wait()
-	if err == nil {
-		err = ctx.Err()
-	}
-	return err
+	opening.Wait()
+	return context.Cause(ctx)
 }
 
 // subscribeResult is the part of a subscribe result the load generator uses.
@@ -120,9 +136,30 @@ type subscribeResult struct {
 	Snapshot []json.RawMessage `json:"snapshot"`
 }
 
-// open dials one socket and runs connect and subscribe (PROTOCOL.md,
-// "Session start" and "Subscribe").
-func open(ctx context.Context, d *websocket.Dialer, url, token, channel string) (*websocket.Conn, subscribeResult, error) {
+// Request ids of the session start (PROTOCOL.md "Session start").
+const (
+	idConnect   = 1
+	idSubscribe = 2
+)
+
+// connectRequest is the connect frame every socket sends: built once, as
+// every socket carries the same token.
+func connectRequest(token string) ([]byte, error) {
+	return json.Marshal(request{JSONRPC: "2.0", ID: idConnect, Method: protocol.MethodConnect,
+		Params: map[string]string{"token": token, "client": "mqlive-sim-load"}})
+}
+
+// request is a JSON-RPC request of the load generator.
+type request struct {
+	JSONRPC string            `json:"jsonrpc"`
+	ID      int               `json:"id"`
+	Method  string            `json:"method"`
+	Params  map[string]string `json:"params"`
+}
+
+// open dials one socket and runs connect (hello, from connectRequest) and
+// subscribe (PROTOCOL.md "Session start" and "Subscribe").
+func open(ctx context.Context, d *websocket.Dialer, url string, hello []byte, channel string) (*websocket.Conn, subscribeResult, error) {
 	var res subscribeResult
 	conn, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
@@ -132,25 +169,43 @@ func open(ctx context.Context, d *websocket.Dialer, url, token, channel string) 
 		}
 		return nil, res, err
 	}
-	if err := call(conn, 1, protocol.MethodConnect, map[string]string{"token": token, "client": "mqlive-sim-load"}, nil); err != nil {
+	// One deadline for the whole session start, cleared once subscribed.
+	deadline := time.Now().Add(handshakeTimeout)
+	_ = conn.SetWriteDeadline(deadline)
+	_ = conn.SetReadDeadline(deadline)
+	if err := call(conn, idConnect, protocol.MethodConnect, hello, nil); err != nil {
 		conn.Close()
 		return nil, res, err
 	}
-	if err := call(conn, 2, protocol.MethodSubscribe, map[string]string{"channel": channel}, &res); err != nil {
+	sub, err := json.Marshal(request{JSONRPC: "2.0", ID: idSubscribe, Method: protocol.MethodSubscribe, Params: map[string]string{"channel": channel}})
+	if err != nil {
 		conn.Close()
 		return nil, res, err
 	}
+	if err := call(conn, idSubscribe, protocol.MethodSubscribe, sub, &res); err != nil {
+		conn.Close()
+		return nil, res, err
+	}
+	_ = conn.SetReadDeadline(time.Time{})
 	return conn, res, nil
 }
 
-// call sends one request and waits for its response, skipping anything
-// else the server sends first.
-func call(conn *websocket.Conn, id int, method string, params, result any) error {
-	_ = conn.SetWriteDeadline(time.Now().Add(handshakeTimeout))
-	_ = conn.SetReadDeadline(time.Now().Add(handshakeTimeout))
-	defer conn.SetReadDeadline(time.Time{})
-	req := map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params}
-	if err := conn.WriteJSON(req); err != nil {
+// response is a JSON-RPC response; Result is decoded into what the caller
+// gives (nil: checked as JSON, not kept).
+type response struct {
+	ID     *int `json:"id"`
+	Result any  `json:"result"`
+	Error  *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// call sends one request frame and waits for the response with its id,
+// skipping anything else the server sends first. The response is decoded
+// once, its result straight into result.
+func call(conn *websocket.Conn, id int, method string, frame []byte, result any) error {
+	if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
 		return fmt.Errorf("%s: %w", method, err)
 	}
 	for {
@@ -158,14 +213,11 @@ func call(conn *websocket.Conn, id int, method string, params, result any) error
 		if err != nil {
 			return fmt.Errorf("%s: %w", method, err)
 		}
-		var resp struct {
-			ID     *int            `json:"id"`
-			Result json.RawMessage `json:"result"`
-			Error  *struct {
-				Code    int    `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
+		var into any = &json.RawMessage{}
+		if result != nil {
+			into = result
 		}
+		resp := response{Result: into}
 		if err := json.Unmarshal(b, &resp); err != nil {
 			return fmt.Errorf("%s: bad frame %.80q: %w", method, b, err)
 		}
@@ -174,10 +226,6 @@ func call(conn *websocket.Conn, id int, method string, params, result any) error
 			continue
 		case resp.Error != nil:
 			return fmt.Errorf("%s: error %d: %s", method, resp.Error.Code, resp.Error.Message)
-		case result != nil:
-			if err := json.Unmarshal(resp.Result, result); err != nil {
-				return fmt.Errorf("%s: result %.80q: %w", method, resp.Result, err)
-			}
 		}
 		return nil
 	}

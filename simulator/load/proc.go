@@ -108,15 +108,24 @@ func startCPU(pid int) cpuMeter {
 // percent is the process's CPU time since startCPU as % of one core; -1
 // when unknown (no pid, or /proc unreadable).
 func (m cpuMeter) percent() float64 {
+	cpu := m.used()
+	wall := time.Since(m.wall0)
+	if cpu < 0 || wall <= 0 {
+		return -1
+	}
+	return 100 * float64(cpu) / float64(wall)
+}
+
+// used is the process's CPU time since startCPU, or -1 when unknown.
+func (m cpuMeter) used() time.Duration {
 	if m.pid <= 0 || m.err != nil {
 		return -1
 	}
 	cpu, err := procCPU(m.pid)
-	wall := time.Since(m.wall0)
-	if err != nil || wall <= 0 {
+	if err != nil {
 		return -1
 	}
-	return 100 * float64(cpu-m.cpu0) / float64(wall)
+	return cpu - m.cpu0
 }
 
 // raiseFileLimit lifts RLIMIT_NOFILE to at least need descriptors: the soft

@@ -61,8 +61,9 @@ func WriteMarkdown(out io.Writer, results []Result) error {
 		conn += load
 		switch {
 		case len(r.Steps) == 0:
-			fmt.Fprintf(&b, "| %s: RSS per connection; connect rate | %s; %s/s | %s in %.1f s%s |\n",
-				w.title(), kib(r.Connect.RSSPerSocket()), kilo(r.Connect.Rate()), thousands(r.Connect.Sockets), r.Connect.Duration.Seconds(), load)
+			fmt.Fprintf(&b, "| %s: RSS per connection; connect rate | %s; %s/s | %s in %.1f s; CPU per connect: server %s, load generator %s%s |\n",
+				w.title(), kib(r.Connect.RSSPerSocket()), kilo(r.Connect.Rate()), thousands(r.Connect.Sockets), r.Connect.Duration.Seconds(),
+				us(r.Connect.PerConnect(r.Connect.ServerCPU)), us(r.Connect.PerConnect(r.Connect.GenCPU)), load)
 		case len(w.Rates) == 1:
 			s := r.Steps[0]
 			fmt.Fprintf(&b, "| %s: p99; server CPU | %s; %s | %s deliveries/s, loss %d, p50 %s, max %s, load generator %s; %s |\n",
@@ -95,12 +96,12 @@ func WriteMarkdown(out io.Writer, results []Result) error {
 // WriteSteps writes every step of every result as a table.
 func WriteSteps(out io.Writer, results []Result) error {
 	var b strings.Builder
-	b.WriteString("| workload | msg/s | sent | deliveries/s | loss | dups | lagged | p50 | p99 | max | server CPU | generator CPU |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| workload | msg/s | sent | deliveries/s | loss | dups | lagged | p50 | p99 | max | server CPU | generator CPU | generator CPU per delivery |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		for _, s := range r.Steps {
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %d | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s |\n",
 				r.Workload.label(), num(s.Rate), s.Sent, kilo(s.PerSecond()), s.Loss(), s.Dups, s.Lagged,
-				ms(s.P50), ms(s.P99), ms(s.Max), pct(s.ServerCPU), pct(s.GenCPU))
+				ms(s.P50), ms(s.P99), ms(s.Max), pct(s.ServerCPU), pct(s.GenCPU), us(s.GenPerDelivery()))
 		}
 	}
 	_, err := io.WriteString(out, b.String())
@@ -146,6 +147,18 @@ func ms(d time.Duration) string {
 		return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
 	default:
 		return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
+	}
+}
+
+// us formats a CPU cost: "12.3 µs", "412 µs"; "n/a" when negative.
+func us(d time.Duration) string {
+	switch v := float64(d) / float64(time.Microsecond); {
+	case d < 0:
+		return "n/a"
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64) + " µs"
+	default:
+		return strconv.FormatFloat(v, 'f', 1, 64) + " µs"
 	}
 }
 

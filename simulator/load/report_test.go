@@ -10,7 +10,7 @@ import (
 
 // The table has one row per figure of issue 10, from the results alone.
 func TestWriteMarkdown(t *testing.T) {
-	conn := ConnectStats{Sockets: 5000, Duration: time.Second, RSSBefore: 10 << 20, RSSAfter: 10<<20 + 5000*30*1024}
+	conn := ConnectStats{Sockets: 5000, Duration: time.Second, RSSBefore: 10 << 20, RSSAfter: 10<<20 + 5000*30*1024, ServerCPU: time.Second, GenCPU: -1}
 	step := func(rate float64, p99 time.Duration, loss int64) Step {
 		return Step{Rate: rate, Window: 5 * time.Second, Expected: int64(rate*5*5000) + loss, Received: int64(rate * 5 * 5000),
 			P50: p99 / 2, P99: p99, Max: p99 + time.Millisecond, ServerCPU: 101, GenCPU: 40}
@@ -22,7 +22,7 @@ func TestWriteMarkdown(t *testing.T) {
 				step(10, 111*time.Millisecond, 0), step(20, 606*time.Millisecond, 0), step(25, 1300*time.Millisecond, 0)}},
 		{Workload: w2, Connect: conn, LoadAvg: 1.5, Passed: 0, Steps: []Step{{Rate: 2000, Window: 10 * time.Second, Expected: 100000, Received: 99990,
 			P50: 2 * time.Millisecond, P99: 6300 * time.Microsecond, Max: 20 * time.Millisecond, ServerCPU: 41, GenCPU: -1}}},
-		{Workload: w3, Connect: ConnectStats{Sockets: 19500, Duration: 3 * time.Second, RSSBefore: -1, RSSAfter: -1}, LoadAvg: -1, Passed: -1},
+		{Workload: w3, Connect: ConnectStats{Sockets: 19500, Duration: 3 * time.Second, RSSBefore: -1, RSSAfter: -1, ServerCPU: 3900 * time.Millisecond, GenCPU: 1950 * time.Millisecond}, LoadAvg: -1, Passed: -1},
 	}
 	var out bytes.Buffer
 	require.NoError(t, WriteMarkdown(&out, results))
@@ -31,10 +31,14 @@ func TestWriteMarkdown(t *testing.T) {
 | W1: 5,000 sockets on one channel, rate stepped 1→30 msg/s: highest rate with no loss and p99 ≤ 1 s | 100k deliveries/s (20 msg/s, p99 606 ms), server 101% of a core | stopped at 25 msg/s: p99 1.3 s over 1 s; connect 5.0k/s, RSS 30.0 KiB/socket; load average 1.5 |
 | W1 at 1–10 msg/s: p99 of one 5,000-way burst | 102–111 ms | |
 | W2: 5,000 sockets over 1,000 channels, 2,000 msg/s: p99; server CPU | 6.3 ms; 41% | 10.0k deliveries/s, loss 10, p50 2.0 ms, max 20.0 ms, load generator n/a; connect 5.0k/s, RSS 30.0 KiB/socket; load average 1.5 |
-| W3: 19,500 idle sockets: RSS per connection; connect rate | n/a; 6.5k/s | 19,500 in 3.0 s |
+| W3: 19,500 idle sockets: RSS per connection; connect rate | n/a; 6.5k/s | 19,500 in 3.0 s; CPU per connect: server 200 µs, load generator 100 µs |
 `, out.String())
 
 	out.Reset()
 	require.NoError(t, WriteSteps(&out, results[:1]))
-	require.Contains(t, out.String(), "| W1 | 25 | 0 | 125k | 0 | 0 | 0 | 650 ms | 1.3 s | 1.3 s | 101% | 40% |\n")
+	// 40% of a core over 5 s is 2 s of CPU for 625,000 deliveries.
+	require.Contains(t, out.String(), "| W1 | 25 | 0 | 125k | 0 | 0 | 0 | 650 ms | 1.3 s | 1.3 s | 101% | 40% | 3.2 µs |\n")
+	require.Equal(t, time.Duration(-1), results[1].Steps[0].GenPerDelivery(), "unknown generator CPU")
+	require.Equal(t, 200*time.Microsecond, conn.PerConnect(conn.ServerCPU))
+	require.Equal(t, time.Duration(-1), conn.PerConnect(conn.GenCPU))
 }

@@ -37,6 +37,19 @@ type ConnectStats struct {
 	// socket and once every socket is subscribed and Idle has passed;
 	// -1 when the server's pid is unknown.
 	RSSBefore, RSSAfter int64
+	// ServerCPU and GenCPU are the CPU time the server and the load
+	// generator spent over Duration; -1 when unknown. Per connect, they
+	// are the figures that survive a shared machine: the rate depends on
+	// what else runs, the CPU each connect costs much less.
+	ServerCPU, GenCPU time.Duration
+}
+
+// PerConnect is cpu divided over the sockets, or -1 when unknown.
+func (c ConnectStats) PerConnect(cpu time.Duration) time.Duration {
+	if cpu < 0 || c.Sockets == 0 {
+		return -1
+	}
+	return cpu / time.Duration(c.Sockets)
 }
 
 // Rate is sockets opened (upgrade, connect, subscribe) per second.
@@ -72,6 +85,16 @@ func (s Step) Loss() int64 { return s.Expected - s.Received }
 
 // PerSecond is deliveries per second over the window.
 func (s Step) PerSecond() float64 { return float64(s.Received) / s.Window.Seconds() }
+
+// GenPerDelivery is the load generator's CPU per delivery received (its
+// publisher's share included), or -1 when unknown: what it costs the
+// machine it shares with the server, independent of the rate.
+func (s Step) GenPerDelivery() time.Duration {
+	if s.GenCPU < 0 || s.Received == 0 {
+		return -1
+	}
+	return time.Duration(s.GenCPU / 100 * float64(s.Window) / float64(s.Received))
+}
 
 // ErrConfig marks an invalid Config: nothing was started.
 var ErrConfig = errors.New("invalid load configuration")
@@ -144,16 +167,18 @@ func runWorkload(ctx context.Context, cfg Config, w Workload) (res Result, err e
 
 	f := newFleet(log, clock, w.Subscribers, len(w.Rates))
 	defer f.close()
-	res = Result{Workload: w, Passed: -1, Connect: ConnectStats{Sockets: w.Subscribers, RSSBefore: -1, RSSAfter: -1}}
+	res = Result{Workload: w, Passed: -1, Connect: ConnectStats{Sockets: w.Subscribers, RSSBefore: -1, RSSAfter: -1, ServerCPU: -1, GenCPU: -1}}
 	runtime.GC() // the load generator's own garbage should not compete with the connect phase
 	if t.pid > 0 {
 		if res.Connect.RSSBefore, err = procRSS(t.pid); err != nil {
 			return res, fmt.Errorf("server RSS: %w", err)
 		}
 	}
+	server, self := startCPU(t.pid), startCPU(os.Getpid())
 	start := time.Now()
 	err = f.connect(ctx, t.ws, token, ds, cfg.Concurrency, func(i int) string { return "device:" + deviceID(i%w.Channels) })
 	res.Connect.Duration = time.Since(start)
+	res.Connect.ServerCPU, res.Connect.GenCPU = server.used(), self.used()
 	if err != nil {
 		return res, fmt.Errorf("connecting %d sockets: %w", w.Subscribers, err)
 	}
@@ -166,7 +191,8 @@ func runWorkload(ctx context.Context, cfg Config, w Workload) (res Result, err e
 		}
 	}
 	log.Info("connected", "sockets", w.Subscribers, "seconds", res.Connect.Duration.Seconds(),
-		"per_second", int(res.Connect.Rate()), "rss_per_socket_kib", res.Connect.RSSPerSocket()/1024)
+		"per_second", int(res.Connect.Rate()), "rss_per_socket_kib", res.Connect.RSSPerSocket()/1024,
+		"server_cpu_per_connect", res.Connect.PerConnect(res.Connect.ServerCPU), "gen_cpu_per_connect", res.Connect.PerConnect(res.Connect.GenCPU))
 
 	subsPerChannel := make([]int64, w.Channels)
 	for i := range w.Subscribers {
@@ -258,8 +284,12 @@ func prime(ctx context.Context, pub *publisher, d *websocket.Dialer, ws, token s
 	}
 	last := "device:" + deviceID(channels-1)
 	deadline := time.Now().Add(30 * time.Second)
+	hello, err := connectRequest(token)
+	if err != nil {
+		return err
+	}
 	for {
-		conn, res, err := open(ctx, d, ws, token, last)
+		conn, res, err := open(ctx, d, ws, hello, last)
 		if err != nil {
 			return fmt.Errorf("probe socket: %w", err)
 		}
