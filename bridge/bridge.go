@@ -64,7 +64,7 @@ type Bridge struct {
 	router   *devices.Router
 	sources  []source
 	broker   *embedded.Broker
-	ingest   *ingest.Client
+	ingest   ingester
 	server   *ws.Server
 	// metricsSrv serves /metrics on http.metrics_addr; nil: on the server.
 	metricsSrv *sideServer
@@ -143,16 +143,17 @@ func New(cfg Config, opts ...Option) (*Bridge, error) {
 		URL: b.mqttURL, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		Filters: b.router.Filters(), Logger: b.log,
 	}
-	if b.broker != nil {
-		ingestCfg.Username, ingestCfg.Password = b.broker.InternalCredentials()
-	}
 	if ingestCfg.ClientID == "" {
 		ingestCfg.ClientID = clientID(cfg.Node)
 	}
 	if cfg.Cluster.Backplane == BackplaneValkey && cfg.Cluster.Ingest == IngestShared {
 		ingestCfg.SharedGroup = cfg.MQTT.SharedGroup
 	}
-	b.ingest, err = ingest.New(ingestCfg, b.ingestMessage)
+	if b.broker != nil {
+		b.ingest, err = b.inlineIngest()
+	} else {
+		b.ingest, err = ingest.New(ingestCfg, b.ingestMessage)
+	}
 	if err != nil {
 		b.closeBroker()
 		return nil, err

@@ -83,8 +83,8 @@ type ClusterConfig struct {
 	// waiting on its own Valkey round trips; messages of one topic stay in
 	// order (they share a worker). Default 8 with backplane valkey and
 	// ingest "lock", else 0: with the embedded broker one worker per
-	// tenant, or per CPU for one tenant; otherwise the MQTT client's
-	// goroutine, as 1. With "shared" more than 1 acknowledges a QoS 1
+	// tenant, or per CPU for one tenant (1: one worker); otherwise the
+	// MQTT client's goroutine, as 1. With "shared" more than 1 acknowledges a QoS 1
 	// message to the broker before it is processed, so a node that dies
 	// loses what its workers held.
 	IngestWorkers int `yaml:"ingest_workers"`

@@ -1,14 +1,47 @@
 package bridge
 
 import (
+	"context"
 	"hash/maphash"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mqlive/mqlive/bridge/ingest"
 	"github.com/mqlive/mqlive/devices"
 )
+
+// ingester is where the pipeline's messages come from: an ingest.Client
+// (paho) subscribed to an external broker, or an ingest.Inline taking
+// them straight from the embedded one.
+type ingester interface {
+	Run(ctx context.Context) error
+	Connected() bool
+	Stats() ingest.Stats
+	Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error
+}
+
+// inlineIngest subscribes the sources' filters on the embedded broker in
+// the process, before it serves: no loopback MQTT client, no packet
+// encoded, written, read and decoded again per message. What the paho
+// client gave stays: retained messages with their flag at start, every
+// filter once per message, commands published to devices, and order per
+// device (inline delivery runs on the publisher's goroutine, and lanes
+// keyed by device take it from there; see ingestLanes).
+func (b *Bridge) inlineIngest() (*ingest.Inline, error) {
+	in, err := ingest.NewInline(ingest.InlineConfig{Broker: b.broker, Filters: b.router.Filters(), Logger: b.log}, b.ingestMessage)
+	if err != nil {
+		return nil, err
+	}
+	b.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "mqlive_ingest_dropped_total",
+		Help: "Messages the embedded broker handed over after ingest had begun to stop (wills of the devices the shutdown disconnects, publishes racing it), not processed.",
+	}, func() float64 { return float64(in.Stats().Dropped) }))
+	return in, nil
+}
 
 // laneQueue bounds the messages waiting per ingest worker; when a worker's
 // queue is full the MQTT client waits, which backs the broker off through
@@ -109,20 +142,25 @@ func laneKey(topic, base string) string {
 
 // ingestLanes starts the lanes this node runs the pipeline on (see lanes),
 // or returns nil to run it on the MQTT client's goroutine.
+//
+// With the embedded broker there are always lanes, one at least: messages
+// arrive on every publisher's goroutine at once, and a lane is what keeps
+// one device's messages in order when they come over several connections
+// (a zigbee2mqtt bridge and a script), and a devices.Sequential source's
+// messages in one place.
 func (b *Bridge) ingestLanes() *lanes {
 	switch n := b.cfg.Cluster.IngestWorkers; {
 	case n > 1:
 		return b.startLanes(n, nil)
-	case n == 1 || b.broker == nil:
+	case b.broker == nil:
 		return nil
+	case n == 1:
+		return b.startLanes(1, nil)
 	}
 	if tl := b.tenantLanes(); len(tl) > 1 {
 		return b.startLanes(len(tl), tl)
 	}
-	if n := runtime.GOMAXPROCS(0); n > 1 {
-		return b.startLanes(n, nil)
-	}
-	return nil
+	return b.startLanes(runtime.GOMAXPROCS(0), nil)
 }
 
 // tenantLanes numbers the tenants of the configured sources.

@@ -95,6 +95,11 @@ type Broker struct {
 	mu     sync.Mutex
 	closed chan struct{} // closed by Close
 	done   bool          // Close already ran; guarded by mu
+	// served: Serve has run (guarded by mu). Subscriptions made before
+	// it wait in pending for their retained messages (inline.go).
+	served     bool
+	inlineSubs int // identifiers given out; guarded by mu
+	pending    []inlineSub
 }
 
 // New binds the listener and prepares the broker; call Run to serve.
@@ -142,6 +147,9 @@ func New(cfg Config) (*Broker, error) {
 		// $SYS topics are refreshed on this interval (seconds); nobody
 		// here reads them often, so keep the housekeeping cheap.
 		SysTopicResendInterval: 30,
+		// The bridge publishes commands from the process (Publish);
+		// mochi publishes them as its inline client.
+		InlineClient: true,
 	})
 	if err := srv.AddHook(acc, nil); err != nil {
 		_ = ln.Close()
@@ -211,9 +219,10 @@ func (b *Broker) URL() string {
 	return "tcp://" + net.JoinHostPort(host, port)
 }
 
-// InternalCredentials returns the username and password of the bridge's own
-// client: it may publish and subscribe anywhere. The password is random for
-// each Broker.
+// InternalCredentials returns the username and password of an MQTT client
+// that may publish and subscribe anywhere, for code in this process that
+// needs a real MQTT connection (the bridge itself uses Subscribe and
+// Publish, which need none). The password is random for each Broker.
 func (b *Broker) InternalCredentials() (username, password string) {
 	return InternalUser, b.access.internal
 }
@@ -267,10 +276,15 @@ func (b *Broker) Run(ctx context.Context) error {
 		return nil
 	}
 	err := b.srv.Serve()
+	pending := b.pending
+	b.pending, b.served = nil, err == nil
 	b.mu.Unlock()
 	if err != nil {
 		_ = b.Close()
 		return fmt.Errorf("embedded broker: serve: %w", err)
+	}
+	for _, s := range pending {
+		b.replayRetained(s)
 	}
 	b.log.Info("mqtt broker listening", "addr", b.Addr(), "url", b.URL(), "users", len(b.access.users), "anonymous", len(b.access.users) == 0)
 	select {

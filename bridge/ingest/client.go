@@ -41,6 +41,9 @@ type Stats struct {
 	Received uint64
 	// HandlerPanics counts messages whose Handler call panicked.
 	HandlerPanics uint64
+	// Dropped counts messages an Inline was handed after Run had begun
+	// to stop, and did not pass on; a Client never has any.
+	Dropped uint64
 }
 
 // Client is an MQTT subscriber. Create it with New.
@@ -322,13 +325,19 @@ func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
 		ReceivedAt: time.Now(),
 	}
 	c.received.Add(1)
+	callHandler(c.h, m, &c.panics, c.log)
+}
+
+// callHandler calls h with m; a panic is recovered, logged and counted in
+// panics, so that one bad message cannot take the node down.
+func callHandler(h Handler, m devices.Message, panics *atomic.Uint64, log *slog.Logger) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.panics.Add(1)
-			c.log.Error("ingest handler panicked", "topic", m.Topic, "panic", r, "stack", string(debug.Stack()))
+			panics.Add(1)
+			log.Error("ingest handler panicked", "topic", m.Topic, "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	c.h(m)
+	h(m)
 }
 
 // Connected reports whether the client is connected and its subscriptions

@@ -2,6 +2,11 @@
 // a broker, subscribes the device families' topic filters at QoS 1, and hands
 // every received message to a Handler as a devices.Message.
 //
+// With the embedded broker there is no connection: an Inline takes the
+// messages from the broker in the process (inline.go), with the same
+// Handler, Stats and Publish, on each publisher's goroutine instead of
+// paho's one.
+//
 // This package and the simulator are the only importers of paho.
 //
 // # Sessions
