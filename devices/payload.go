@@ -90,7 +90,31 @@ type member struct {
 // of float64 range is reported as ReasonInvalidNumber where it is used,
 // rather than as a generic syntax error.
 func decodeObject(p []byte) ([]member, error) {
-	v, err := decodeValue(p)
+	if err := CheckPayload(p); err != nil {
+		return nil, err
+	}
+	if !json.Valid(p) {
+		return decodeObjectSlow(p) // encoding/json's error
+	}
+	obj, ok, err := parseValidObject(p)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		v, err := parseValid(p)
+		if err != nil {
+			return nil, err
+		}
+		return nil, Reject(ReasonInvalidPayload, "payload is a JSON %s, want an object", jsonKind(v))
+	}
+	return obj, nil
+}
+
+// decodeObjectSlow is decodeObject through encoding/json alone: the
+// reference the fast path is held to (FuzzDecodeValue), and the path of
+// malformed payloads, whose error is encoding/json's.
+func decodeObjectSlow(p []byte) ([]member, error) {
+	v, err := decodeValueSlow(p)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +180,23 @@ func topLevelKeys(p []byte, n int) []string {
 	return keys
 }
 
-// decodeValue checks p and decodes it as any single JSON value.
+// decodeValue checks p and decodes it as any single JSON value. Well-formed
+// JSON (json.Valid, one fast scan) is decoded by jsonParser in one more
+// pass; anything else goes to encoding/json's Decoder, so that the error
+// reported is its own.
 func decodeValue(p []byte) (any, error) {
+	if err := CheckPayload(p); err != nil {
+		return nil, err
+	}
+	if !json.Valid(p) {
+		return decodeValueSlow(p)
+	}
+	return parseValid(p)
+}
+
+// decodeValueSlow is decodeValue through encoding/json alone (see
+// decodeObjectSlow).
+func decodeValueSlow(p []byte) (any, error) {
 	if err := CheckPayload(p); err != nil {
 		return nil, err
 	}

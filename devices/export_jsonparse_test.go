@@ -1,0 +1,22 @@
+package devices
+
+// The JSON decoders, for FuzzDecodeValue: a top-level object's members
+// come as key and value pairs in order.
+var (
+	DecodeValue     = decodeValue
+	DecodeValueSlow = decodeValueSlow
+)
+
+func DecodeObject(p []byte) ([][2]any, error)     { return pairs(decodeObject(p)) }
+func DecodeObjectSlow(p []byte) ([][2]any, error) { return pairs(decodeObjectSlow(p)) }
+
+func pairs(obj []member, err error) ([][2]any, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([][2]any, len(obj))
+	for i, m := range obj {
+		out[i] = [2]any{m.key, m.val}
+	}
+	return out, nil
+}
