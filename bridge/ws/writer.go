@@ -22,6 +22,12 @@ const maxHeader = 10
 type batch struct {
 	hdr  []byte      // the headers of the frames, back to back
 	bufs net.Buffers // header, payload, header, payload…
+	// out is what a writev consumes (net.Buffers.WriteTo advances its
+	// receiver). It lives in the pooled batch so that the receiver is no
+	// new heap object per write: a writer that allocates while the GC
+	// marks has to assist it first, and at 10k writes/s those assists
+	// queued every woken writer for tens of milliseconds (issue 10, W2).
+	out net.Buffers
 }
 
 var batches = sync.Pool{New: func() any {
@@ -119,8 +125,9 @@ func (w frameWriter) write(frames []hub.Frame) (int, error) {
 
 func (w frameWriter) flush(b *batch) error {
 	if w.vectored {
-		bufs := b.bufs // WriteTo consumes its receiver
-		_, err := bufs.WriteTo(w.nc)
+		b.out = b.bufs
+		_, err := b.out.WriteTo(w.nc)
+		b.out = nil
 		return err
 	}
 	n := 0
