@@ -11,10 +11,11 @@ import (
 	"github.com/mqlive/mqlive/bridge/wire"
 )
 
-// Frame is one unit of work for a session's writer: a text frame, a pong
-// (Data is its payload), or the final close frame.
+// Frame is one unit of work for a session's writer: a text frame, a ping,
+// a pong (Data is its payload), or the final close frame.
 type Frame struct {
 	Data   []byte
+	Ping   bool
 	Pong   bool
 	Close  bool
 	Code   int
@@ -122,6 +123,8 @@ type Session struct {
 	// one is owed.
 	pong    []byte
 	hasPong bool
+	// hasPing: the writer owes the peer a keep-alive ping (see Ping).
+	hasPing bool
 
 	timer *time.Timer // NextBefore's, owned by the writer goroutine
 }
@@ -173,7 +176,7 @@ func (s *Session) SetWaker(fn func()) { s.waker = fn }
 func (s *Session) Pending() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.queue) > 0 || len(s.order) > 0 || s.hasPong
+	return len(s.queue) > 0 || len(s.order) > 0 || s.hasPong || s.hasPing
 }
 
 // Channels returns the channels the session subscribes to.
@@ -585,9 +588,33 @@ func (s *Session) Pong(data []byte) {
 	s.unlockWake()
 }
 
+// Ping asks the writer for a keep-alive ping. It goes through the session
+// like every other frame, so that a writer waiting for work (Take, Next)
+// is woken for it and no timer of the writer's own is needed. A closing
+// session sends none.
+func (s *Session) Ping() {
+	s.mu.Lock()
+	if !s.closing {
+		s.hasPing = true
+	}
+	s.unlockWake()
+}
+
 // ErrIdle is returned by NextBefore when its deadline passes with nothing
-// to write; the writer sends a keep-alive ping then.
+// to write, and by Take when there is nothing to write.
 var ErrIdle = errors.New("hub: session idle")
+
+// Take is the writer's non-blocking Next: it appends what can be written
+// now to dst, or returns ErrIdle when nothing waits at all. Only while
+// latest-mode slots wait for their rate cap does it block, until the first
+// is due or something else arrives, so that a writer that ends when Take
+// is idle never leaves a slot behind. It returns ctx.Err() when ctx ends.
+// A writer goroutine that runs only while there is work (package ws) calls
+// it instead of NextBefore: a drain then costs no clock read, timer or
+// select (issue 10: per-delivery overhead beside the write itself).
+func (s *Session) Take(ctx context.Context, dst []Frame) ([]Frame, error) {
+	return s.next(ctx, dst, time.Time{}, true)
+}
 
 // Next blocks until there is something to write and appends it to dst. It
 // returns ctx.Err() when ctx ends. After a Close frame the session has
@@ -600,10 +627,19 @@ func (s *Session) Next(ctx context.Context, dst []Frame) ([]Frame, error) {
 // It must only be called by the session's one writer goroutine, which owns
 // the timer it reuses, so waiting costs no allocation per wake-up.
 func (s *Session) NextBefore(ctx context.Context, dst []Frame, deadline time.Time) ([]Frame, error) {
+	return s.next(ctx, dst, deadline, false)
+}
+
+// next is NextBefore, or Take when take is set (deadline is then unused).
+func (s *Session) next(ctx context.Context, dst []Frame, deadline time.Time, take bool) ([]Frame, error) {
 	for {
 		s.mu.Lock()
 		s.signaled = false
 		depth := len(s.queue) + len(s.order)
+		if s.hasPing {
+			dst = append(dst, Frame{Ping: true})
+			s.hasPing = false
+		}
 		if s.hasPong {
 			dst = append(dst, Frame{Pong: true, Data: s.pong})
 			s.pong, s.hasPong = nil, false
@@ -640,15 +676,14 @@ func (s *Session) NextBefore(ctx context.Context, dst []Frame, deadline time.Tim
 			}
 			return dst, nil
 		}
-		if !deadline.IsZero() {
+		if take && wait == 0 {
+			s.dropTimer() // an idle session keeps no timer
+			return dst, ErrIdle
+		}
+		if !take && !deadline.IsZero() {
 			left := time.Until(deadline)
 			if left <= 0 {
-				if s.timer != nil {
-					// An idle session keeps no timer (package ws then
-					// lets its writer end).
-					s.timer.Stop()
-					s.timer = nil
-				}
+				s.dropTimer()
 				return dst, ErrIdle
 			}
 			if wait == 0 || left < wait {
@@ -670,6 +705,15 @@ func (s *Session) NextBefore(ctx context.Context, dst []Frame, deadline time.Tim
 		case <-s.wake:
 		case <-tc:
 		}
+	}
+}
+
+// dropTimer stops and forgets the writer's wait timer, so that an idle
+// session keeps none (writer-owned, like the timer).
+func (s *Session) dropTimer() {
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
 	}
 }
 

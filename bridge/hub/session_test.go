@@ -500,3 +500,107 @@ func TestNextBeforeReturnsIdleAtTheDeadline(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, frames, 1)
 }
+
+// TestTakeReturnsAtOnceWhenIdle: a writer that runs only while there is
+// work (package ws) asks with Take; with nothing queued it gets ErrIdle
+// at once, without waiting or keeping a timer.
+func TestTakeReturnsAtOnceWhenIdle(t *testing.T) {
+	h, _ := newHub(Config{})
+	s := session(t, h, "s1", "acme")
+	frames, err := s.Take(context.Background(), nil)
+	require.ErrorIs(t, err, ErrIdle)
+	require.Empty(t, frames)
+	require.False(t, s.Pending())
+	s.Send([]byte(`{"a":1}`))
+	require.True(t, s.Pending())
+	frames, err = s.Take(context.Background(), nil)
+	require.NoError(t, err)
+	require.Len(t, frames, 1)
+	_, err = s.Take(context.Background(), frames[:0])
+	require.ErrorIs(t, err, ErrIdle)
+	require.Nil(t, s.timer, "an idle session keeps no timer")
+}
+
+// TestTakeWaitsForARateCappedSlot: a latest-mode slot held back by its
+// rate cap is not idleness. Take blocks until it is due, so that a writer
+// ending at ErrIdle never leaves one behind (nor spins on Pending), and a
+// frame of another channel that arrives meanwhile ends the wait at once.
+func TestTakeWaitsForARateCappedSlot(t *testing.T) {
+	h, _ := newHub(Config{})
+	s := session(t, h, "s1", "acme")
+	const hz = 2 // one message per device every 500ms
+	subscribe(t, h, s, "devices", SubOptions{Mode: wire.ModeLatest, MaxRateHz: hz})
+	subscribe(t, h, s, "app:x", SubOptions{})
+	h.Deliver("acme", readingPub(t, "devices", 1, reading("th", t0, map[string]any{"t": 1.0})))
+	first := time.Now()
+	frames, err := s.Take(context.Background(), nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"devices:1"}, describe(t, frames))
+	h.Deliver("acme", readingPub(t, "devices", 2, reading("th", t0.Add(time.Second), map[string]any{"t": 2.0})))
+	require.True(t, s.Pending(), "a slot waiting for its rate cap is pending")
+
+	// Another channel's publication during the wait ends it.
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		h.Deliver("acme", pub("app:x", 1, `"x"`))
+	}()
+	frames, err = s.Take(context.Background(), nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"app:x:1"}, describe(t, frames))
+	require.Less(t, time.Since(first), time.Second/hz, "the other channel did not wait for the slot")
+
+	frames, err = s.Take(context.Background(), nil)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, time.Since(first), time.Second/hz, "the slot waited for its interval")
+	require.Equal(t, []string{"devices:2"}, describe(t, frames))
+	_, err = s.Take(context.Background(), nil)
+	require.ErrorIs(t, err, ErrIdle)
+
+	// A wait ends with the writer's context too.
+	h.Deliver("acme", readingPub(t, "devices", 3, reading("th", t0.Add(2*time.Second), map[string]any{"t": 3.0})))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = s.Take(ctx, nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// TestPingGoesThroughTheQueue: a keep-alive ping is a frame of the
+// session's like the others, handed out before what is queued, once
+// however often it was asked for; it wakes a waiting writer; a closing
+// session sends none.
+func TestPingGoesThroughTheQueue(t *testing.T) {
+	h, _ := newHub(Config{})
+	s := session(t, h, "s1", "acme")
+	woken := 0
+	s.SetWaker(func() { woken++ })
+	s.Send([]byte(`{"a":1}`))
+	s.Ping()
+	s.Ping()
+	require.Equal(t, 1, woken, "one wake-up until the writer takes the queue")
+	frames := ready(t, s)
+	require.Len(t, frames, 2)
+	require.True(t, frames[0].Ping)
+	require.Equal(t, `{"a":1}`, string(frames[1].Data))
+	require.False(t, s.Pending())
+
+	got := make(chan []Frame)
+	go func() {
+		out, _ := s.Next(context.Background(), nil)
+		got <- out
+	}()
+	time.Sleep(20 * time.Millisecond)
+	s.Ping()
+	select {
+	case out := <-got:
+		require.Len(t, out, 1)
+		require.True(t, out[0].Ping)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a ping did not wake the waiting writer")
+	}
+
+	s.Close(wire.CloseNormal, "", false)
+	s.Ping()
+	for _, f := range ready(t, s) {
+		require.False(t, f.Ping, "a closing session sends no ping")
+	}
+}

@@ -56,23 +56,20 @@ type conn struct {
 	// writerDone is closed when a writer ends for good (close frame
 	// sent, write failed, ctx ended); writing then stays set, so no other
 	// starts.
+	//
+	// A writer ends as soon as the session has nothing for it, instead of
+	// lingering for more: a lingering writer cost a timer reset, a
+	// three-way select and a park per delivery, and kept a goroutine
+	// (a stack for the GC to scan) per busy socket, where starting one
+	// reuses a dead goroutine and its stack (issue 10, W1 and W2).
 	writing    atomic.Bool
 	writerDone chan struct{}
 	frames     []hub.Frame
 	fw         frameWriter
-	// pinger sets pingDue every PingInterval after the last ping and
-	// starts a writer to send it; a writer that is waiting gives up its
-	// wait at nextPing (writer-owned) to send it.
-	pinger   *time.Timer
-	pingDue  atomic.Bool
-	nextPing time.Time
+	// pinger asks the session for a ping (hub.Session.Ping) PingInterval
+	// after the last one; the writer that sends it resets it.
+	pinger *time.Timer
 }
-
-// writerLinger is how long a writer with nothing to write waits for more
-// before it ends. A socket that receives about once a second or more
-// keeps its writer; an idle one has none (a goroutine stack, 2–8 KiB of
-// the idle socket's budget).
-const writerLinger = time.Second
 
 // closeLinger is how long the peer has to answer a close frame.
 const closeLinger = time.Second
@@ -114,11 +111,7 @@ func (s *Server) serveConn(c *websocket.Conn) {
 		fw:         newFrameWriter(c.NetConn(), s.cfg.WriteTimeout),
 	}
 	cn.sess.SetWaker(cn.kick)
-	cn.nextPing = time.Now().Add(s.cfg.PingInterval)
-	cn.pinger = time.AfterFunc(s.cfg.PingInterval, func() {
-		cn.pingDue.Store(true)
-		cn.kick()
-	})
+	cn.pinger = time.AfterFunc(s.cfg.PingInterval, cn.sess.Ping)
 	defer cn.pinger.Stop()
 	code := cn.readLoop()
 	if sent, ok := cn.sess.CloseCode(); ok {
@@ -346,41 +339,24 @@ func (cn *conn) writeLoop() {
 		// A wake-up since the last look at the session found a writer
 		// running and started none: look again, and carry on unless
 		// another writer took over.
-		if !(cn.sess.Pending() || cn.pingDue.Load()) || !cn.writing.CompareAndSwap(false, true) {
+		if !cn.sess.Pending() || !cn.writing.CompareAndSwap(false, true) {
 			return
 		}
 	}
 }
 
-// writeUntilIdle writes what the session has until nothing comes for
-// writerLinger. It returns false when the connection is done: the close
-// frame is out, a write failed or the connection's context ended.
+// writeUntilIdle writes what the session has until it has nothing more
+// (hub.Session.Take). It returns false when the connection is done: the
+// close frame is out, a write failed or the connection's context ended.
 func (cn *conn) writeUntilIdle() bool {
 	s := cn.srv
 	c := cn.ws
 	m := s.cfg.Metrics
 	for {
-		// Due when the timer says so, or when the wait below ended at
-		// nextPing before the timer ran.
-		if cn.pingDue.Swap(false) || !time.Now().Before(cn.nextPing) {
-			if err := c.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout)); err != nil {
-				_ = c.Close()
-				return false
-			}
-			cn.nextPing = time.Now().Add(s.cfg.PingInterval)
-			cn.pinger.Reset(s.cfg.PingInterval)
-		}
 		var err error
-		idle := time.Now().Add(writerLinger)
-		cn.frames, err = cn.sess.NextBefore(cn.ctx, cn.frames[:0], minTime(idle, cn.nextPing))
+		cn.frames, err = cn.sess.Take(cn.ctx, cn.frames[:0])
 		if err != nil {
-			if !errors.Is(err, hub.ErrIdle) {
-				return false
-			}
-			if time.Now().Before(idle) {
-				continue // the wait ended for the ping
-			}
-			return true
+			return errors.Is(err, hub.ErrIdle)
 		}
 		frames := cn.frames
 		for i := 0; i < len(frames); {
@@ -402,10 +378,17 @@ func (cn *conn) writeUntilIdle() bool {
 				cn.lingerMu.Unlock()
 				return false
 			}
-			if f.Pong {
-				if err := c.WriteControl(websocket.PongMessage, f.Data, time.Now().Add(s.cfg.WriteTimeout)); err != nil {
+			if f.Ping || f.Pong {
+				typ, what := websocket.PongMessage, f.Data
+				if f.Ping {
+					typ, what = websocket.PingMessage, nil
+				}
+				if err := c.WriteControl(typ, what, time.Now().Add(s.cfg.WriteTimeout)); err != nil {
 					_ = c.Close()
 					return false
+				}
+				if f.Ping {
+					cn.pinger.Reset(s.cfg.PingInterval)
 				}
 				i++
 				continue
@@ -413,7 +396,7 @@ func (cn *conn) writeUntilIdle() bool {
 			// The text frames up to the next control frame go out
 			// together (writev).
 			j := i + 1
-			for j < len(frames) && !frames[j].Close && !frames[j].Pong {
+			for j < len(frames) && !frames[j].Close && !frames[j].Pong && !frames[j].Ping {
 				j++
 			}
 			n, err := cn.fw.write(frames[i:j])
@@ -429,13 +412,6 @@ func (cn *conn) writeUntilIdle() bool {
 		}
 		clear(frames)
 	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }
 
 // lingerClose discards what the peer is still sending for a moment before
