@@ -2,7 +2,11 @@
 // to them, without ever blocking on a slow client (STYLE.md §8).
 //
 // Every Session owns one bounded queue and is drained by exactly one writer
-// goroutine (in package ws) that calls Session.Next. Deliver only appends to
+// goroutine (in package ws), which runs only while there is work: the
+// session's waker starts it, and it takes batches with Session.Take until
+// that reports ErrIdle. Keep-alive pings (Session.Ping) and pongs go
+// through the same queue, so nothing else writes to the socket. Session.Next
+// is the blocking form, for writers that stay. Deliver only appends to
 // queues under the session's short lock, so a stuck socket delays nobody
 // else. Stream-mode subscriptions queue every publication and, on overflow,
 // drop that channel's pending frames and send a lagged notification; a
