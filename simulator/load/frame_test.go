@@ -84,3 +84,54 @@ func FuzzParseFrame(f *testing.F) {
 		require.Equal(t, [3]int64{step, seq, sent}, [3]int64{d.step, d.seq, d.sentUS})
 	})
 }
+
+// responseOf builds a response as the bridge does (wire.Response through
+// encoding/json).
+func responseOf(t testing.TB, id string, result any, e *wire.Error) []byte {
+	b, err := json.Marshal(wire.Response{JSONRPC: "2.0", ID: json.RawMessage(id), Result: result, Error: e})
+	require.NoError(t, err)
+	return b
+}
+
+// The bridge's own connect and subscribe results take the fast path and
+// read as a full decode would; anything else falls back to the decoder.
+func TestFastResult(t *testing.T) {
+	reading := json.RawMessage(`{"device":"lg-0","metrics":{"offset":7,"temperature":21.5}}`)
+	connect := responseOf(t, "1", wire.ConnectResult{Session: "s_1", Node: "n", User: "u", Tenant: "default"}, nil)
+	require.True(t, fastResult(connect, idConnect, nil))
+
+	for name, tc := range map[string]struct {
+		snapshot []json.RawMessage
+		readings bool
+	}{
+		"readings":       {[]json.RawMessage{reading}, true},
+		"empty snapshot": {[]json.RawMessage{}, false},
+		"no snapshot":    {nil, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := responseOf(t, "2", wire.SubscribeResult{Channel: `device:"x"offset":9`, Epoch: "e", Offset: 42, Snapshot: tc.snapshot}, nil)
+			var fast subscribeResult
+			require.True(t, fastResult(b, idSubscribe, &fast))
+			require.Equal(t, int64(42), fast.Offset, "the result's offset, not the reading's")
+			require.Equal(t, tc.readings, fast.readings)
+			// The full decode agrees.
+			var full subscribeResult
+			require.NoError(t, json.Unmarshal(b, &response{Result: &full}))
+			require.Equal(t, fast.Offset, full.Offset)
+			require.Equal(t, fast.readings, len(full.Snapshot) > 0)
+		})
+	}
+
+	var res subscribeResult
+	for name, b := range map[string][]byte{
+		"error":      responseOf(t, "2", nil, wire.NewError(wire.CodeForbidden, "no")),
+		"other id":   responseOf(t, "1", wire.SubscribeResult{Offset: 1}, nil),
+		"spaced":     []byte(`{"jsonrpc": "2.0", "id": 2, "result": {"offset": 1, "snapshot": []}}`),
+		"no offset":  []byte(`{"jsonrpc":"2.0","id":2,"result":{"snapshot":[{"offset":3}]}}`),
+		"bad value":  []byte(`{"jsonrpc":"2.0","id":2,"result":{"offset":1,"snapshot":7}}`),
+		"unknown id": []byte(`{"jsonrpc":"2.0","id":3,"result":{}}`),
+	} {
+		require.False(t, fastResult(b, idSubscribe, &res), name)
+	}
+	require.False(t, fastResult(connect, 7, nil), "an id the generator never sends")
+}

@@ -85,12 +85,15 @@ func (p *publisher) run(ctx context.Context, rate float64, d time.Duration, chan
 	interval := float64(time.Second) / rate
 	start := time.Now()
 	var last paho.Token
+	// One timer for the step, reset before each due publication (a new
+	// one per publication was 4% of the generator's CPU in W2).
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
 	for i := int64(0); i < n; i++ {
 		if wait := time.Until(start.Add(time.Duration(float64(i) * interval))); wait > 0 {
-			t := time.NewTimer(wait)
+			t.Reset(wait)
 			select {
 			case <-ctx.Done():
-				t.Stop()
 				return perChannel, ctx.Err()
 			case <-t.C:
 			}
