@@ -118,8 +118,24 @@ func (z Zigbee2MQTT) Decode(base string, m Message) ([]Reading, error) {
 		return nil, err
 	}
 	r := newReading(z.Family(), device, m)
+	// Sized for the payload's numbers and booleans, the usual metrics:
+	// a sensor's half dozen fit the map's first group (one small
+	// allocation) instead of setMetric's default room for sixteen.
+	n := 0
+	for _, mb := range obj {
+		switch mb.val.(type) {
+		case json.Number, bool:
+			n++
+		}
+	}
+	if n > 0 {
+		r.Metrics = make(map[string]any, n)
+	}
 	if err := z2mState(&r, device, obj); err != nil {
 		return nil, err
+	}
+	if len(r.Metrics) == 0 {
+		r.Metrics = nil // as if setMetric had never run
 	}
 	return []Reading{r}, nil
 }

@@ -276,6 +276,10 @@ type Meta struct {
 // past MaxTagChannels (ErrTagLimit) are refused alone: Apply removes them
 // from r, merges the rest and returns the device with the error (both
 // joined when both apply), so that what is published matches the state.
+//
+// Apply may keep r's Metrics and Attrs maps as the device's own (when r
+// has every name the device had, the merge is r's map itself): the caller
+// must not modify them afterwards, like any map of the state.
 func (t *Tenant) Apply(r *devices.Reading, meta Meta) (*Device, error) {
 	now := t.cfg.Now()
 	d := t.devices[r.Device]
@@ -604,8 +608,23 @@ func (d *Device) snapshot(now time.Time) devices.Reading {
 	return r
 }
 
-// mergeMap returns a new map with m's entries overwritten by add's.
+// mergeMap returns a map with m's entries overwritten by add's, never m
+// itself (the state's maps are copy-on-write). A device that reports the
+// same fields every time sends an add that has every key of m: the merge
+// is add, kept as it is instead of copied (Apply's caller gives it up).
 func mergeMap[V any](m, add map[string]V) map[string]V {
+	if len(add) >= len(m) {
+		covered := true
+		for k := range m {
+			if _, ok := add[k]; !ok {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			return add
+		}
+	}
 	out := make(map[string]V, len(m)+len(add))
 	for k, v := range m {
 		out[k] = v

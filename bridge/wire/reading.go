@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -50,14 +51,19 @@ func appendReading(dst []byte, r *devices.Reading) (_ []byte, ok bool) {
 	}
 	if len(r.Metrics) > 0 {
 		dst = append(dst, `,"metrics":{`...)
-		var buf [32]string
-		for i, k := range sortedKeys(buf[:0], r.Metrics) {
+		var buf [32]metric
+		ms := buf[:0]
+		for k, v := range r.Metrics {
+			ms = append(ms, metric{k, v})
+		}
+		slices.SortFunc(ms, func(a, b metric) int { return strings.Compare(a.k, b.k) })
+		for i, m := range ms {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, k)
+			dst = appendString(dst, m.k)
 			dst = append(dst, ':')
-			switch v := r.Metrics[k].(type) {
+			switch v := m.v.(type) {
 			case float64:
 				if dst, ok = appendFloat(dst, v); !ok {
 					return dst, false
@@ -83,25 +89,28 @@ func appendReading(dst []byte, r *devices.Reading) (_ []byte, ok bool) {
 	return append(dst, '}'), true
 }
 
-// sortedKeys returns m's keys in encoding/json's order (bytewise).
-func sortedKeys[V any](buf []string, m map[string]V) []string {
-	for k := range m {
-		buf = append(buf, k)
-	}
-	slices.Sort(buf)
-	return buf
+// metric is a metric's name and value, sorted in encoding/json's order
+// (bytewise by name) without a second lookup in the map.
+type metric struct {
+	k string
+	v any
 }
 
 func appendStringMap(dst []byte, m map[string]string) []byte {
 	dst = append(dst, '{')
-	var buf [32]string
-	for i, k := range sortedKeys(buf[:0], m) {
+	var buf [32][2]string
+	kv := buf[:0]
+	for k, v := range m {
+		kv = append(kv, [2]string{k, v})
+	}
+	slices.SortFunc(kv, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	for i, e := range kv {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = appendString(dst, e[0])
 		dst = append(dst, ':')
-		dst = appendString(dst, m[k])
+		dst = appendString(dst, e[1])
 	}
 	return append(dst, '}')
 }
