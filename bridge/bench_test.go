@@ -312,12 +312,14 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 	token := br.Token(b, "bench", bridge.DefaultTenant)
 	for b.Loop() {
 		before := heapAfterGC()
-		connectTime, release := holdIdleClients(b, br, token, n)
+		connectTime, cpu, release := holdIdleClients(b, br, token, n)
 		after := idleAfterGC(b, before, n)
 		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "bytes/conn")
 		b.ReportMetric(float64(int64(after.StackInuse)-int64(before.StackInuse))/n, "stack-bytes/conn")
 		b.ReportMetric(float64(after.goroutines-before.goroutines)/n, "goroutines/conn")
 		b.ReportMetric(n/connectTime.Seconds(), "connects/s")
+		// CPU per connect survives a shared machine better than the rate.
+		b.ReportMetric(float64(cpu.Microseconds())/n, "server-cpu-µs/connect")
 		release()
 	}
 }
@@ -327,9 +329,10 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 // TestBenchClientProcess) so that only the server's memory is in this
 // one. It returns once the bridge counts them all, with the time that took
 // from telling the child to dial (its process start and runtime init are
-// not the bridge's connect rate); release disconnects them and waits until
-// the bridge has none left.
-func holdIdleClients(tb testing.TB, br *bridgetest.Bridge, token string, n int) (connectTime time.Duration, release func()) {
+// not the bridge's connect rate) and the CPU this process (the bridge)
+// used meanwhile; release disconnects them and waits until the bridge has
+// none left.
+func holdIdleClients(tb testing.TB, br *bridgetest.Bridge, token string, n int) (connectTime, cpu time.Duration, release func()) {
 	tb.Helper()
 	conns := bridge.MetricsOf(br.Bridge).Connections.WithLabelValues(bridge.DefaultTenant)
 	waitConns := func(want int) {
@@ -352,14 +355,14 @@ func holdIdleClients(tb testing.TB, br *bridgetest.Bridge, token string, n int) 
 	line, err := out.ReadString('\n')
 	require.NoError(tb, err, "client process: %q", line)
 	require.Equal(tb, "started\n", line)
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU(tb)
 	_, err = io.WriteString(stdin, "dial\n")
 	require.NoError(tb, err)
 	line, err = out.ReadString('\n')
 	require.NoError(tb, err, "client process: %q", line)
 	require.Equal(tb, "ready\n", line)
 	waitConns(n)
-	return time.Since(start), func() {
+	return time.Since(start), processCPU(tb) - cpu0, func() {
 		_ = stdin.Close() // the child disconnects and exits
 		_, _ = io.Copy(io.Discard, out)
 		require.NoError(tb, child.Wait())

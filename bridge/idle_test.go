@@ -33,7 +33,7 @@ func TestIdleConnectionBudget(t *testing.T) {
 	br := bridgetest.Start(t)
 	token := br.Token(t, "idle", bridge.DefaultTenant)
 	before := heapAfterGC()
-	_, release := holdIdleClients(t, br, token, n)
+	_, _, release := holdIdleClients(t, br, token, n)
 	after := idleAfterGC(t, before, n)
 	heap := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
 	stack := (int64(after.StackInuse) - int64(before.StackInuse)) / n
