@@ -20,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/valyala/fasthttp"
 
 	"github.com/mqlive/mqlive/bridge/auth"
 	"github.com/mqlive/mqlive/bridge/cluster"
@@ -351,6 +352,16 @@ func (s *Server) admit(c *fiber.Ctx) error {
 		a.release() // the upgrade was refused (origin, handshake)
 		return err
 	}
+	// fasthttp keeps the request of an upgrade for the socket's whole
+	// life (its hijack goroutine holds the RequestCtx until the handler
+	// returns), and nothing reads it any more: contrib/websocket copied
+	// the headers, locals and query before upgrading. Its parsed headers,
+	// URI and raw header copy are about 1.2 KiB of every idle socket
+	// (issue 10, W3), so they are dropped here, before fasthttp writes
+	// the 101 and hijacks. A zero Request is fasthttp's own fresh state;
+	// all fasthttp reads from it afterwards is the method and protocol
+	// version (GET and HTTP/1.1 when unset).
+	*c.Request() = fasthttp.Request{}
 	// serveConn runs on its own goroutine once the 101 is written, and
 	// never when writing it fails: an admission no socket claims expires.
 	a.timer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
