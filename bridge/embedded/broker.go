@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
@@ -240,12 +241,21 @@ func (b *Broker) ServeConn(c net.Conn) error { return b.conns.serve(c) }
 // once their ServeConn calls have returned, so that the server which
 // accepted those connections can shut down before the broker; TCP clients
 // are not touched.
-func (b *Broker) CloseConns() {
-	b.conns.Close(func(id string) {
-		for _, cl := range b.srv.Clients.GetByListener(id) {
-			_ = b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+func (b *Broker) CloseConns() { b.conns.Close(b.disconnect) }
+
+// disconnect disconnects the clients of a listener, or every client for "",
+// except mochi's inline client (it has no connection). It lists them with
+// Clients.GetAll, not mochi's GetByListener: that one read-locks the
+// client map twice, and a client that connects or leaves in between
+// deadlocks the whole broker (mochi issue 488; it hung this package's
+// tests and benchmarks at shutdown).
+func (b *Broker) disconnect(listener string) {
+	for _, cl := range b.srv.Clients.GetAll() {
+		if cl.Net.Inline || cl.Closed() || (listener != "" && cl.Net.Listener != listener) {
+			continue
 		}
-	})
+		_ = b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+	}
 }
 
 // loopbackOnly returns addr with its host replaced by 127.0.0.1 unless it
@@ -306,7 +316,24 @@ func (b *Broker) Close() error {
 	}
 	b.done = true
 	close(b.closed)
-	// mochi's Close closes our listener too, so a Broker that was never
+	// No new clients, then none left, before mochi's Close: its own pass
+	// over each listener's clients uses GetByListener (see disconnect),
+	// which is safe only while no client comes or goes. A client accepted
+	// just before the listener closed may join after a pass, hence the
+	// passes until every client goroutine has ended.
+	_ = b.ln.Close()
+	b.conns.Close(b.disconnect)
+	gone := make(chan struct{})
+	go func() { b.srv.Listeners.ClientsWg.Wait(); close(gone) }()
+	for stopped := false; !stopped; {
+		b.disconnect("")
+		select {
+		case <-gone:
+			stopped = true
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	// mochi's Close also closes our listener, so a Broker that was never
 	// Run still releases its port, and stops the hooks (the store among
 	// them) after its clients are gone.
 	if err := b.srv.Close(); err != nil {

@@ -2,14 +2,17 @@ package embedded
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/stretchr/testify/require"
 )
 
@@ -122,4 +125,59 @@ func TestURLUnspecifiedHost(t *testing.T) {
 	_, port, err := net.SplitHostPort(b.Addr())
 	require.NoError(t, err)
 	require.True(t, strings.HasSuffix(b.URL(), ":"+port))
+}
+
+// TestCloseWhileClientsLeave: Close never deadlocks while clients leave
+// (mochi's GetByListener read-locks its client map twice, and a client
+// removed in between hung the broker at shutdown; see Broker.disconnect).
+// The clients connect before Close and only leave during it: a client
+// joining during Close races mochi's own WaitGroup, which is not this
+// test's business.
+func TestCloseWhileClientsLeave(t *testing.T) {
+	for round := 0; round < 10; round++ {
+		b, err := New(Config{Listen: "127.0.0.1:0", Logger: quietLogger()})
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() { done <- b.Run(context.Background()) }()
+		conns := make([]net.Conn, 150)
+		for i := range conns {
+			conns[i] = connectRaw(t, b.Addr(), fmt.Sprintf("leaving-%d-%d", round, i))
+		}
+		var wg sync.WaitGroup
+		for g := 0; g < 3; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := g; i < len(conns); i += 3 {
+					_ = conns[i].Close()
+				}
+			}()
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- b.Close() }()
+		select {
+		case err := <-closed:
+			require.NoError(t, err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("Close deadlocked while clients left")
+		}
+		wg.Wait()
+		require.NoError(t, <-done)
+	}
+}
+
+// connectRaw connects a clean-session client over a bare TCP connection
+// (paho's packet codec, no client goroutines) and returns the connection.
+func connectRaw(t *testing.T, addr, id string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	cp := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
+	cp.ProtocolName, cp.ProtocolVersion, cp.CleanSession, cp.ClientIdentifier, cp.Keepalive = "MQTT", 4, true, id, 30
+	require.NoError(t, cp.Write(c))
+	ack, err := packets.ReadPacket(c)
+	require.NoError(t, err)
+	require.Zero(t, ack.(*packets.ConnackPacket).ReturnCode)
+	return c
 }
