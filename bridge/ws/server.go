@@ -352,16 +352,7 @@ func (s *Server) admit(c *fiber.Ctx) error {
 		a.release() // the upgrade was refused (origin, handshake)
 		return err
 	}
-	// fasthttp keeps the request of an upgrade for the socket's whole
-	// life (its hijack goroutine holds the RequestCtx until the handler
-	// returns), and nothing reads it any more: contrib/websocket copied
-	// the headers, locals and query before upgrading. Its parsed headers,
-	// URI and raw header copy are about 1.2 KiB of every idle socket
-	// (issue 10, W3), so they are dropped here, before fasthttp writes
-	// the 101 and hijacks. A zero Request is fasthttp's own fresh state;
-	// all fasthttp reads from it afterwards is the method and protocol
-	// version (GET and HTTP/1.1 when unset).
-	*c.Request() = fasthttp.Request{}
+	a.upgrade = c.Context() // claim drops its request and response
 	// serveConn runs on its own goroutine once the 101 is written, and
 	// never when writing it fails: an admission no socket claims expires.
 	a.timer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
@@ -382,6 +373,8 @@ type admission struct {
 	claimed  atomic.Bool // by serveConn, or by the expiry timer
 	released atomic.Bool
 	timer    *time.Timer
+	// upgrade is the upgrade's fasthttp request context, until claim.
+	upgrade *fasthttp.RequestCtx
 }
 
 // admitPending takes a place for a new socket from addr, or returns the
@@ -404,10 +397,25 @@ func (s *Server) admitPending(addr string) (*admission, string) {
 
 // claim is called by the socket's handler; false means the admission
 // expired first.
+//
+// It also drops the upgrade's request and response. fasthttp keeps the
+// RequestCtx of a hijacked connection until the socket's handler returns,
+// that is for the socket's whole life, but nothing reads them any more:
+// contrib/websocket copied the headers, locals and query before
+// upgrading, and the handler runs only once the 101 is written (fasthttp
+// starts it after its last use of the context, so this goroutine owns
+// it). Their parsed headers, URI and header buffers are about 1.5 KiB of
+// every idle socket (issue 10, W3). Zero values are fasthttp's own fresh
+// state, which it resets again before reusing the context.
 func (a *admission) claim() bool {
 	if a.timer != nil {
 		a.timer.Stop()
 		a.timer = nil // the socket keeps its admission, not the timer
+	}
+	if ctx := a.upgrade; ctx != nil {
+		a.upgrade = nil
+		ctx.Request = fasthttp.Request{}
+		ctx.Response = fasthttp.Response{}
 	}
 	return a.claimed.CompareAndSwap(false, true)
 }
