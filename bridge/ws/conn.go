@@ -369,6 +369,7 @@ func (cn *conn) writeUntilIdle() bool {
 				// close frame without one.
 				if f.Code != 1006 && f.Code != 1015 {
 					_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(f.Code, f.Reason), time.Now().Add(time.Second))
+					cn.fw.forgetDeadline()
 				}
 				// The reader waits closeLinger for the peer's answer,
 				// then serveConn closes the socket.
@@ -383,7 +384,9 @@ func (cn *conn) writeUntilIdle() bool {
 				if f.Ping {
 					typ, what = websocket.PingMessage, nil
 				}
-				if err := c.WriteControl(typ, what, time.Now().Add(s.cfg.WriteTimeout)); err != nil {
+				err := c.WriteControl(typ, what, time.Now().Add(s.cfg.WriteTimeout))
+				cn.fw.forgetDeadline() // the library set its own
+				if err != nil {
 					_ = c.Close()
 					return false
 				}

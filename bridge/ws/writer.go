@@ -73,7 +73,17 @@ type frameWriter struct {
 	// together, so that a frame still goes out in one call.
 	vectored bool
 	timeout  time.Duration
+	// until is the write deadline last set on nc, zero when unknown
+	// (a control frame written through the library sets its own). A write
+	// refreshes it only when less than three quarters of timeout is left:
+	// setting a deadline rearms the socket's runtime timer, about 4% of
+	// the server's CPU in W1 when done per write (issue 10), so a write
+	// is bounded by between ¾ and all of timeout.
+	until time.Time
 }
+
+// forgetDeadline says that something else set nc's write deadline.
+func (w *frameWriter) forgetDeadline() { w.until = time.Time{} }
 
 func newFrameWriter(nc net.Conn, timeout time.Duration) frameWriter {
 	// fasthttp hands the library a hijacked connection whose Write is the
@@ -91,12 +101,15 @@ func newFrameWriter(nc net.Conn, timeout time.Duration) frameWriter {
 
 // write sends the Data of frames (text frames only) in order, at most
 // maxBatch per system call, and returns the bytes of payload written.
-func (w frameWriter) write(frames []hub.Frame) (int, error) {
+func (w *frameWriter) write(frames []hub.Frame) (int, error) {
 	if len(frames) == 0 {
 		return 0, nil
 	}
-	if err := w.nc.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
-		return 0, err
+	if now := time.Now(); w.until.Sub(now) < w.timeout-w.timeout/4 {
+		w.until = now.Add(w.timeout)
+		if err := w.nc.SetWriteDeadline(w.until); err != nil {
+			return 0, err
+		}
 	}
 	b := batches.Get().(*batch)
 	defer batches.Put(b)
@@ -123,7 +136,7 @@ func (w frameWriter) write(frames []hub.Frame) (int, error) {
 	return total, nil
 }
 
-func (w frameWriter) flush(b *batch) error {
+func (w *frameWriter) flush(b *batch) error {
 	if w.vectored {
 		b.out = b.bufs
 		_, err := b.out.WriteTo(w.nc)

@@ -3,6 +3,7 @@ package ws
 import (
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -20,22 +21,12 @@ func TestFrameWriterDoesNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's sync.Pool drops items at random")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
+	nc, peer := loopbackPair(t)
 	drained := make(chan error, 1)
 	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			drained <- err
-			return
-		}
-		_, err = io.Copy(io.Discard, c)
-		_ = c.Close()
+		_, err := io.Copy(io.Discard, peer)
 		drained <- err
 	}()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
 	fw := newFrameWriter(nc, 5*time.Second)
 	require.True(t, fw.vectored)
 
@@ -54,4 +45,57 @@ func TestFrameWriterDoesNotAllocate(t *testing.T) {
 	}
 	require.NoError(t, nc.Close())
 	require.NoError(t, <-drained)
+}
+
+// TestFrameWriterRefreshesItsDeadlineOnlyWhenDue: a write sets the
+// socket's write deadline only when less than ¾ of the timeout is left,
+// after a control frame written by the library (which sets its own), and
+// a peer that stops reading still fails the write with a timeout.
+func TestFrameWriterRefreshesItsDeadlineOnlyWhenDue(t *testing.T) {
+	nc, _ := loopbackPair(t) // the peer never reads: nc's buffers fill up
+
+	const timeout = 400 * time.Millisecond
+	fw := newFrameWriter(nc, timeout)
+	frame := []hub.Frame{{Data: []byte("x")}}
+	_, err := fw.write(frame)
+	require.NoError(t, err)
+	first := fw.until
+	require.WithinDuration(t, time.Now().Add(timeout), first, timeout/4)
+	_, err = fw.write(frame)
+	require.NoError(t, err)
+	require.Equal(t, first, fw.until, "a deadline with more than ¾ of the timeout left is kept")
+
+	fw.until = time.Now().Add(timeout / 2) // as if time had passed
+	_, err = fw.write(frame)
+	require.NoError(t, err)
+	require.True(t, fw.until.After(first), "a deadline with less than ¾ left is refreshed")
+
+	fw.forgetDeadline()
+	_, err = fw.write(frame)
+	require.NoError(t, err)
+	require.False(t, fw.until.IsZero(), "after a control frame the next write sets its own")
+
+	// A peer that reads nothing: the write blocks, then times out.
+	big := []hub.Frame{{Data: make([]byte, 1<<20)}}
+	start := time.Now()
+	for err == nil && time.Since(start) < 10*timeout {
+		_, err = fw.write(big)
+	}
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+}
+
+// loopbackPair is a connected pair of TCP sockets on loopback, closed when
+// the test ends: what the writer writes to and the peer's end.
+func loopbackPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nc.Close() })
+	peer, err := ln.Accept()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = peer.Close() })
+	return nc, peer
 }
