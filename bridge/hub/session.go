@@ -97,7 +97,7 @@ type Session struct {
 	cfg  *Config
 	wake chan struct{}
 	// waker, when set, is called after every wake-up (see SetWaker).
-	waker func()
+	waker func(urgent bool)
 
 	mu    sync.Mutex
 	queue []item
@@ -118,6 +118,9 @@ type Session struct {
 	// signaled: a wake-up was sent (or is being sent) since the writer
 	// last took the queue (see unlockWake).
 	signaled bool
+	// signaledUrgent: the wake-up sent since then was urgent (see
+	// SetWaker).
+	signaledUrgent bool
 	// pong is the payload of the pong the writer owes the peer (RFC 6455
 	// §5.5.3: answering the most recent ping is enough); hasPong says
 	// one is owed.
@@ -143,32 +146,38 @@ func (h *Hub) NewSession(id, user, tenant, node string) *Session {
 // unlockWake releases mu and wakes the writer, unless a wake-up is already
 // on its way: the writer clears signaled when it takes the queue, so a
 // burst of deliveries to a session whose writer is busy costs one channel
-// operation in all, not one each.
-func (s *Session) unlockWake() {
-	send := !s.signaled
+// operation in all, not one each. urgent says the new work is not a
+// publication (a reply, a pong or ping, the close): an urgent wake-up
+// still goes out when only a publication's was sent.
+func (s *Session) unlockWake(urgent bool) {
+	send := !s.signaled || (urgent && !s.signaledUrgent)
 	s.signaled = true
+	s.signaledUrgent = s.signaledUrgent || urgent
 	s.mu.Unlock()
 	if send {
-		s.signal()
+		s.signal(urgent)
 	}
 }
 
-func (s *Session) signal() {
+func (s *Session) signal(urgent bool) {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 	if s.waker != nil {
-		s.waker()
+		s.waker(urgent)
 	}
 }
 
 // SetWaker has fn called whenever the session gets something for its
 // writer, after the wake-up a waiting writer receives, so that a caller
 // can run a writer only while there is work (package ws starts one when
-// none runs) instead of keeping one parked per idle socket. It must be
+// none runs) instead of keeping one parked per idle socket. urgent is
+// false when the work is publications (and lagged notices) only, which a
+// writer may hold back briefly to write several at once; anything else
+// (replies, pings, pongs, the close) should go out at once. It must be
 // set before the session is used; fn must not block.
-func (s *Session) SetWaker(fn func()) { s.waker = fn }
+func (s *Session) SetWaker(fn func(urgent bool)) { s.waker = fn }
 
 // Pending reports whether anything waits for the writer: frames, latest-
 // mode slots (due or not) or a pong. A writer that stops must check it
@@ -293,7 +302,7 @@ func (s *Session) Send(frame []byte) {
 		s.queue = append(s.queue, item{frame: frame, reply: true})
 		s.replyBytes += len(frame)
 	}
-	s.unlockWake()
+	s.unlockWake(true)
 }
 
 // admitReplyLocked reports whether n more reply bytes fit; when they do
@@ -343,7 +352,7 @@ func (s *Session) deliver(sub *Sub, p *state.Publication) {
 		return
 	}
 	s.liveLocked(sub, p)
-	s.unlockWake()
+	s.unlockWake(s.closing)
 }
 
 // liveLocked queues a live publication after checking that it follows the
@@ -385,7 +394,7 @@ func (s *Session) Recover(sub *Sub, recovered []*state.Publication, pos wire.Str
 		n += len(p.Frame)
 	}
 	if !s.admitReplyLocked(n) {
-		s.unlockWake()
+		s.unlockWake(true)
 		return
 	}
 	s.replyBytes += n
@@ -410,7 +419,7 @@ func (s *Session) Recover(sub *Sub, recovered []*state.Publication, pos wire.Str
 	if lost {
 		s.lagLocked(sub, sub.last)
 	}
-	s.unlockWake()
+	s.unlockWake(true)
 }
 
 // lost answers Hub.Lost for one subscription.
@@ -423,7 +432,7 @@ func (s *Session) lost(sub *Sub) {
 			s.lagLocked(sub, sub.last)
 		}
 	}
-	s.unlockWake()
+	s.unlockWake(false)
 }
 
 // lagLocked queues a lagged notice for sub saying that offset is the last
@@ -516,7 +525,7 @@ func (s *Session) overflowLocked(sub *Sub, p *state.Publication) {
 func (s *Session) Close(code int, reason string, notify bool) {
 	s.mu.Lock()
 	s.closeLocked(code, reason, notify)
-	s.unlockWake()
+	s.unlockWake(true)
 }
 
 func (s *Session) closeLocked(code int, reason string, notify bool) {
@@ -585,7 +594,7 @@ func closeMarker(code int, reason string) []byte {
 func (s *Session) Pong(data []byte) {
 	s.mu.Lock()
 	s.pong, s.hasPong = data, true
-	s.unlockWake()
+	s.unlockWake(true)
 }
 
 // Ping asks the writer for a keep-alive ping. It goes through the session
@@ -597,7 +606,7 @@ func (s *Session) Ping() {
 	if !s.closing {
 		s.hasPing = true
 	}
-	s.unlockWake()
+	s.unlockWake(true)
 }
 
 // ErrIdle is returned by NextBefore when its deadline passes with nothing
@@ -634,7 +643,7 @@ func (s *Session) NextBefore(ctx context.Context, dst []Frame, deadline time.Tim
 func (s *Session) next(ctx context.Context, dst []Frame, deadline time.Time, take bool) ([]Frame, error) {
 	for {
 		s.mu.Lock()
-		s.signaled = false
+		s.signaled, s.signaledUrgent = false, false
 		depth := len(s.queue) + len(s.order)
 		if s.hasPing {
 			dst = append(dst, Frame{Ping: true})

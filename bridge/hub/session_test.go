@@ -572,7 +572,10 @@ func TestPingGoesThroughTheQueue(t *testing.T) {
 	h, _ := newHub(Config{})
 	s := session(t, h, "s1", "acme")
 	woken := 0
-	s.SetWaker(func() { woken++ })
+	s.SetWaker(func(urgent bool) {
+		require.True(t, urgent, "a reply or a ping is urgent")
+		woken++
+	})
 	s.Send([]byte(`{"a":1}`))
 	s.Ping()
 	s.Ping()
@@ -603,4 +606,27 @@ func TestPingGoesThroughTheQueue(t *testing.T) {
 	for _, f := range ready(t, s) {
 		require.False(t, f.Ping, "a closing session sends no ping")
 	}
+}
+
+// TestUrgentWakeUp: publications wake the writer as not urgent (package
+// ws may hold a hot socket's batch back); a reply after them wakes it
+// again as urgent, once, so that it is not held back with them.
+func TestUrgentWakeUp(t *testing.T) {
+	h, _ := newHub(Config{})
+	s := session(t, h, "s1", "acme")
+	var wakes []bool
+	s.SetWaker(func(urgent bool) { wakes = append(wakes, urgent) })
+	subscribe(t, h, s, "devices", SubOptions{})
+	ready(t, s) // the subscribe result
+	wakes = nil
+	h.Deliver("acme", pub("devices", 1, `{}`))
+	h.Deliver("acme", pub("devices", 2, `{}`))
+	require.Equal(t, []bool{false}, wakes)
+	s.Send([]byte(`{"id":1}`))
+	s.Pong([]byte("p"))
+	h.Deliver("acme", pub("devices", 3, `{}`))
+	require.Equal(t, []bool{false, true}, wakes, "one urgent wake-up after the publications'")
+	require.Len(t, ready(t, s), 5)
+	s.Send([]byte(`{"id":2}`))
+	require.Equal(t, []bool{false, true, true}, wakes)
 }

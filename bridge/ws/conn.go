@@ -69,6 +69,11 @@ type conn struct {
 	// pinger asks the session for a ping (hub.Session.Ping) PingInterval
 	// after the last one; the writer that sends it resets it.
 	pinger *time.Timer
+	// pace holds a hot socket's writer back so that its frames go out
+	// several per writev (writer-owned; see coalesceWindow). deferred
+	// says a writer is due when the window ends, and no writer runs.
+	pace     pacer
+	deferred atomic.Bool
 }
 
 // closeLinger is how long the peer has to answer a close frame.
@@ -313,10 +318,14 @@ func isTimeout(err error) bool {
 }
 
 // kick makes sure a writer runs: it starts one unless one is running.
-// It is the session's waker (hub.Session.SetWaker).
-func (cn *conn) kick() {
+// A hot socket's writer may be held back for its coalescing window
+// (deferred); urgent work (a reply, a ping or pong, the close) ends that
+// wait at once. It is the session's waker (hub.Session.SetWaker).
+func (cn *conn) kick(urgent bool) {
 	if cn.writing.CompareAndSwap(false, true) {
 		go cn.writeLoop()
+	} else if urgent && cn.deferred.CompareAndSwap(true, false) {
+		go cn.writeNow()
 	}
 }
 
@@ -324,13 +333,28 @@ func (cn *conn) kick() {
 // session into the socket, text frames through frameWriter (several per
 // writev), and the pings, the pongs the reader hands over
 // (hub.Session.Pong) and the close frame through the library. At most
-// one runs per socket (kick), so it is the one goroutine that writes to
-// it.
-func (cn *conn) writeLoop() {
+// one runs per socket (kick, and the coalescing window's end), so it is
+// the one goroutine that writes to it.
+func (cn *conn) writeLoop() { cn.write(false) }
+
+// writeNow is writeLoop that takes its first batch without waiting for
+// a coalescing window to end.
+func (cn *conn) writeNow() { cn.write(true) }
+
+func (cn *conn) write(now bool) {
 	for {
-		if !cn.writeUntilIdle() {
+		if d := cn.pace.wait(mono()); d > 0 && !now {
+			cn.deferFor(d)
+			return
+		}
+		now = false
+		wrote, ok := cn.writeBatch()
+		if !ok {
 			close(cn.writerDone)
 			return
+		}
+		if wrote {
+			continue // whatever came meanwhile, subject to the pace
 		}
 		if cap(cn.frames) > maxBatch {
 			cn.frames = nil // an idle socket does not keep a burst's batch
@@ -345,76 +369,108 @@ func (cn *conn) writeLoop() {
 	}
 }
 
-// writeUntilIdle writes what the session has until it has nothing more
-// (hub.Session.Take). It returns false when the connection is done: the
-// close frame is out, a write failed or the connection's context ended.
-func (cn *conn) writeUntilIdle() bool {
+// deferFor ends this writer and has another start once d has passed: a
+// hot socket's frames gather meanwhile and go out together. writing stays
+// set, so deliveries only queue; deferred lets the window's end, or
+// urgent work (kick), start the next writer, whichever claims it first.
+func (cn *conn) deferFor(d time.Duration) {
+	if cn.pace.timer == nil {
+		// Created stopped, before deferred is set: the writer that claims
+		// deferred may read the field, never while it is written.
+		cn.pace.timer = time.AfterFunc(time.Hour, cn.windowEnded)
+		cn.pace.timer.Stop()
+	}
+	t := cn.pace.timer
+	cn.deferred.Store(true)
+	t.Reset(d)
+}
+
+// windowEnded is the coalescing timer's callback: its goroutine becomes
+// the writer unless urgent work already started one (a late timer of an
+// earlier window then finds nothing to claim).
+func (cn *conn) windowEnded() {
+	if cn.deferred.CompareAndSwap(true, false) {
+		cn.write(true)
+	}
+}
+
+// writeBatch takes what the session has (hub.Session.Take) and writes it.
+// wrote says it wrote something (look again); ok is false when the
+// connection is done: the close frame is out, a write failed or the
+// connection's context ended.
+func (cn *conn) writeBatch() (wrote, ok bool) {
 	s := cn.srv
 	c := cn.ws
 	m := s.cfg.Metrics
-	for {
-		var err error
-		cn.frames, err = cn.sess.Take(cn.ctx, cn.frames[:0])
-		if err != nil {
-			return errors.Is(err, hub.ErrIdle)
+	var err error
+	cn.frames, err = cn.sess.Take(cn.ctx, cn.frames[:0])
+	if err != nil {
+		return false, errors.Is(err, hub.ErrIdle)
+	}
+	frames := cn.frames
+	text := 0
+	for _, f := range frames {
+		if !f.Close && !f.Ping && !f.Pong {
+			text++
 		}
-		frames := cn.frames
-		for i := 0; i < len(frames); {
-			f := frames[i]
-			if f.Close {
-				// 1006 and 1015 only describe a close; RFC 6455 §7.4.1
-				// forbids sending them (a peer gone silent past its ping
-				// deadline is counted as 1006 and just disconnected).
-				// 1005 (the peer's close had no code) is answered with a
-				// close frame without one.
-				if f.Code != 1006 && f.Code != 1015 {
-					_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(f.Code, f.Reason), time.Now().Add(time.Second))
-					cn.fw.forgetDeadline()
-				}
-				// The reader waits closeLinger for the peer's answer,
-				// then serveConn closes the socket.
-				cn.lingerMu.Lock()
-				cn.closeSent = true
-				_ = c.SetReadDeadline(time.Now().Add(closeLinger))
-				cn.lingerMu.Unlock()
-				return false
+	}
+	cn.pace.took(mono(), text)
+	for i := 0; i < len(frames); {
+		f := frames[i]
+		if f.Close {
+			// 1006 and 1015 only describe a close; RFC 6455 §7.4.1
+			// forbids sending them (a peer gone silent past its ping
+			// deadline is counted as 1006 and just disconnected).
+			// 1005 (the peer's close had no code) is answered with a
+			// close frame without one.
+			if f.Code != 1006 && f.Code != 1015 {
+				_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(f.Code, f.Reason), time.Now().Add(time.Second))
+				cn.fw.forgetDeadline()
 			}
-			if f.Ping || f.Pong {
-				typ, what := websocket.PongMessage, f.Data
-				if f.Ping {
-					typ, what = websocket.PingMessage, nil
-				}
-				err := c.WriteControl(typ, what, time.Now().Add(s.cfg.WriteTimeout))
-				cn.fw.forgetDeadline() // the library set its own
-				if err != nil {
-					_ = c.Close()
-					return false
-				}
-				if f.Ping {
-					cn.pinger.Reset(s.cfg.PingInterval)
-				}
-				i++
-				continue
+			// The reader waits closeLinger for the peer's answer,
+			// then serveConn closes the socket.
+			cn.lingerMu.Lock()
+			cn.closeSent = true
+			_ = c.SetReadDeadline(time.Now().Add(closeLinger))
+			cn.lingerMu.Unlock()
+			return false, false
+		}
+		if f.Ping || f.Pong {
+			typ, what := websocket.PongMessage, f.Data
+			if f.Ping {
+				typ, what = websocket.PingMessage, nil
 			}
-			// The text frames up to the next control frame go out
-			// together (writev).
-			j := i + 1
-			for j < len(frames) && !frames[j].Close && !frames[j].Pong && !frames[j].Ping {
-				j++
-			}
-			n, err := cn.fw.write(frames[i:j])
+			err := c.WriteControl(typ, what, time.Now().Add(s.cfg.WriteTimeout))
+			cn.fw.forgetDeadline() // the library set its own
 			if err != nil {
 				_ = c.Close()
-				return false
+				return false, false
 			}
-			if m != nil {
-				m.FramesOut.Add(float64(j - i))
-				m.BytesOut.Add(float64(n))
+			if f.Ping {
+				cn.pinger.Reset(s.cfg.PingInterval)
 			}
-			i = j
+			i++
+			continue
 		}
-		clear(frames)
+		// The text frames up to the next control frame go out
+		// together (writev).
+		j := i + 1
+		for j < len(frames) && !frames[j].Close && !frames[j].Pong && !frames[j].Ping {
+			j++
+		}
+		n, err := cn.fw.write(frames[i:j])
+		if err != nil {
+			_ = c.Close()
+			return false, false
+		}
+		if m != nil {
+			m.FramesOut.Add(float64(j - i))
+			m.BytesOut.Add(float64(n))
+		}
+		i = j
 	}
+	clear(frames)
+	return true, true
 }
 
 // lingerClose discards what the peer is still sending for a moment before

@@ -154,3 +154,62 @@ func (w *frameWriter) flush(b *batch) error {
 	_, err := w.nc.Write(one)
 	return err
 }
+
+// Write coalescing for hot sockets (issue 10, W1). A socket that gets a
+// frame every few tens of milliseconds, such as each of 5,000 subscribers
+// of a channel published 30 times a second, would cost one writev per
+// frame on the server and one read on the client: on a 2-core machine the
+// two processes then saturate near 75k deliveries/s with p99 in seconds.
+// Its writer instead takes a batch at most every coalesceWindow, so the
+// frames that arrive meanwhile go out together (measured at 25 msg/s to
+// 5,000 sockets: 123k deliveries/s at p99 246 ms and 5.4 µs of server CPU
+// per delivery, against 88k/s at p99 3.7 s and 9.1 µs). A socket is hot
+// only while its frames come less than hotGap apart on average, so
+// sparse traffic (W2's 2 msg/s per socket, a 5,000-way burst every 100 ms
+// or more) is written at once, as before.
+const (
+	coalesceWindow = 100 * time.Millisecond
+	hotGap         = 60 * time.Millisecond
+	// coldGap bounds the gap one batch can report, so that a socket
+	// that was quiet for long turns hot again after a few busy batches.
+	coldGap = time.Second
+)
+
+// monoBase makes mono's readings small durations on the monotonic clock.
+var monoBase = time.Now()
+
+func mono() time.Duration { return time.Since(monoBase) }
+
+// pacer is a writer's coalescing state; only the writer uses it.
+type pacer struct {
+	last time.Duration // mono() when the last batch was taken; 0: none yet
+	gap  time.Duration // smoothed time between two text frames taken
+	// timer starts the writer when a window ends (conn.deferFor); nil
+	// until the socket is first hot, then kept and never replaced.
+	timer *time.Timer
+}
+
+// took records a batch of n text frames taken at now.
+func (p *pacer) took(now time.Duration, n int) {
+	if n == 0 {
+		return
+	}
+	gap := coldGap
+	if p.last == 0 {
+		p.gap = coldGap
+	} else {
+		gap = min((now-p.last)/time.Duration(n), coldGap)
+	}
+	p.gap += (gap - p.gap) / 4 // an average over the last few batches
+	p.last = now
+}
+
+// wait is how long a writer should let frames gather before it takes the
+// next batch: until the window that started with the last batch ends,
+// for a hot socket; zero otherwise.
+func (p *pacer) wait(now time.Duration) time.Duration {
+	if p.last == 0 || p.gap >= hotGap {
+		return 0
+	}
+	return max(0, p.last+coalesceWindow-now)
+}

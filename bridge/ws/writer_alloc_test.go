@@ -99,3 +99,57 @@ func loopbackPair(t *testing.T) (net.Conn, net.Conn) {
 	t.Cleanup(func() { _ = peer.Close() })
 	return nc, peer
 }
+
+// TestPacerHoldsBackOnlyHotSockets: a socket turns hot after a few
+// batches whose frames came less than hotGap apart, its writer then waits
+// out the window since the last batch, and a quiet spell cools it. A new
+// socket, and one at W2's pace, is never held back.
+func TestPacerHoldsBackOnlyHotSockets(t *testing.T) {
+	var p pacer
+	now := time.Hour // any monotonic reading
+	require.Zero(t, p.wait(now), "a new socket is written at once")
+
+	// 2 frames a second, one per batch: never hot.
+	for range 20 {
+		p.took(now, 1)
+		now += 500 * time.Millisecond
+		require.Zero(t, p.wait(now))
+	}
+	// A single close pair of frames does not make it hot either.
+	p.took(now, 1)
+	now += 5 * time.Millisecond
+	p.took(now, 1)
+	require.Zero(t, p.wait(now+time.Millisecond))
+
+	// 30 frames a second: hot after a few batches.
+	hot := false
+	for range 20 {
+		now += 33 * time.Millisecond
+		p.took(now, 1)
+		if p.wait(now) > 0 {
+			hot = true
+			break
+		}
+	}
+	require.True(t, hot, "frames 33 ms apart make a socket hot")
+	require.Equal(t, coalesceWindow-10*time.Millisecond, p.wait(now+10*time.Millisecond),
+		"the writer waits until the window since the last batch ends")
+	require.Zero(t, p.wait(now+coalesceWindow))
+	// Batches of three frames every window keep it hot.
+	for range 10 {
+		now += coalesceWindow
+		p.took(now, 3)
+		require.Positive(t, p.wait(now))
+	}
+	// A quiet spell: cold again after a few sparse batches.
+	for range 10 {
+		now += 2 * time.Second
+		p.took(now, 1)
+	}
+	require.Zero(t, p.wait(now))
+	// Control frames alone say nothing about the pace.
+	last, gap := p.last, p.gap
+	p.took(now+time.Millisecond, 0)
+	require.Equal(t, last, p.last)
+	require.Equal(t, gap, p.gap)
+}

@@ -2,6 +2,8 @@ package ws_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -15,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mqlive/mqlive/bridge/bridgetest"
+	"github.com/mqlive/mqlive/bridge/hub"
+	"github.com/mqlive/mqlive/bridge/state"
 	"github.com/mqlive/mqlive/bridge/wire"
 	"github.com/mqlive/mqlive/bridge/ws"
 )
@@ -172,4 +176,70 @@ func TestUpgradeWithBigCookies(t *testing.T) {
 	_, msg, err := conn.ReadMessage()
 	require.NoError(t, err)
 	require.Contains(t, string(msg), `"session"`)
+}
+
+// TestHotSocketGetsEveryFrameInOrder: publications sent to a socket
+// faster than hotGap make its writer hold batches back for the coalescing
+// window; every one still arrives, in order, a reply sent among them is
+// not held back with them, and the session's close frame follows the
+// last of them.
+func TestHotSocketGetsEveryFrameInOrder(t *testing.T) {
+	ls := startLimits(t, ws.Config{})
+	conn := dialConnected(t, ls.url)
+	sess := ls.onlySession(t)
+	sub, err := ls.hub.Subscribe(context.Background(), sess, "app:x", hub.SubOptions{})
+	require.NoError(t, err)
+	sess.Recover(sub, nil, wire.StreamPosition{}, nil)
+	const n = 150
+	const reply = n / 2
+	var replied atomic.Int64 // mono ns when the reply was queued
+	go func() {
+		for i := range n {
+			p := state.NewPublication("app:x", "e1", uint64(i+1), []byte(strconv.Itoa(i)), nil, time.Now())
+			ls.hub.Deliver(sess.Tenant, p)
+			if i == reply {
+				replied.Store(time.Now().UnixNano())
+				sess.Send([]byte(`{"reply":true}`))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		// Closing drops the publications still queued (a held batch
+		// among them): give the last window time to end first.
+		time.Sleep(500 * time.Millisecond)
+		sess.Close(4321, "done", false)
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	var msg struct {
+		Params wire.Publication `json:"params"`
+		Reply  bool             `json:"reply"`
+	}
+	// Frames read less than 2 ms apart came in one batch, mostly: without
+	// the window, frames sent 5 ms apart would come one by one.
+	batches, last := 0, time.Time{}
+	for i := 0; i < n; {
+		_, got, err := conn.ReadMessage()
+		require.NoError(t, err, "frame %d", i)
+		now := time.Now()
+		if now.Sub(last) > 2*time.Millisecond {
+			batches++
+		}
+		last = now
+		msg.Reply = false
+		require.NoError(t, json.Unmarshal(got, &msg))
+		if msg.Reply {
+			// Urgent work ends a window: the reply does not wait for the
+			// publications' next batch (100 ms), though a busy machine
+			// may delay any frame.
+			waited := time.Since(time.Unix(0, replied.Load()))
+			t.Logf("reply after %v", waited)
+			continue
+		}
+		require.Equal(t, uint64(i+1), msg.Params.Offset, "publication %d", i)
+		i++
+	}
+	_, _, err = conn.ReadMessage()
+	var ce *websocket.CloseError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, 4321, ce.Code)
+	require.Less(t, batches, n/2, "the hot socket's publications were written in batches")
 }
