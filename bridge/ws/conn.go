@@ -91,7 +91,7 @@ func (s *Server) serveConn(c *websocket.Conn) {
 	s.conns.Add(1)
 	s.connMu.Unlock()
 	defer s.conns.Done()
-	adm, _ := c.Locals(admissionKey).(*admission)
+	adm := s.admissionOf(c)
 	if adm == nil || !adm.claim() {
 		// Not admitted (cannot happen through admit), or admitted so long
 		// ago that its place expired: take none without the limits.

@@ -171,6 +171,14 @@ func TestIdleUpgradesDoNotLockOutDashboards(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, status, "one address past its pending cap")
 	require.Equal(t, 1.0, testutil.ToFloat64(ls.m.Rejected.WithLabelValues("pending_address")))
 	require.Equal(t, 8, ls.srv.Pending())
+	// Each upgraded socket's handler took its admission at once: none is
+	// left in the server's map while the sockets wait to connect.
+	bridgetest.Eventually(t, 5*time.Second, func() error {
+		if n := ws.Admitted(ls.srv); n != 0 {
+			return fmt.Errorf("%d admissions unclaimed", n)
+		}
+		return nil
+	})
 
 	// Three dashboards (from the proxy itself, and from other clients
 	// behind it) connect although 8 idle sockets are open.

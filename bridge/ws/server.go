@@ -154,7 +154,13 @@ type Server struct {
 	connected atomic.Int64
 	addrMu    sync.Mutex
 	perAddr   map[string]int
-	trusted   []netip.Prefix
+	// admitted maps an upgraded socket's network connection to its
+	// admission until the socket's handler claims it (or it expires);
+	// guarded by addrMu. Fiber's locals would carry it too, but
+	// contrib/websocket copies them into a map each socket keeps for its
+	// whole life (about 300 bytes of every idle socket).
+	admitted map[net.Conn]*admission
+	trusted  []netip.Prefix
 	// installed is set by Install once the backplane fields of cfg are
 	// in place; the WebSocket and admin routes refuse requests until then,
 	// and the atomic makes the fields visible to every later request.
@@ -197,7 +203,7 @@ func New(addr string, cfg Config) (*Server, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("http: trusted proxies: %w", err)
 	}
-	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4), perAddr: make(map[string]int), trusted: trusted,
+	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4), perAddr: make(map[string]int), admitted: make(map[net.Conn]*admission), trusted: trusted,
 		limits: newTenantLimits(cfg.TenantRequestRate, cfg.TenantRequestBurst, cfg.MaxConnectionsPerUser)}
 	if cfg.Store != nil {
 		s.Install(singleNode(cfg))
@@ -346,24 +352,45 @@ func (s *Server) admit(c *fiber.Ctx) error {
 		s.reject(reason)
 		return c.Status(fiber.StatusServiceUnavailable).SendString("too many connections waiting to authenticate; retry later\n")
 	}
-	c.Locals(admissionKey, a)
 	err := c.Next()
 	if c.Response().StatusCode() != fiber.StatusSwitchingProtocols {
 		a.release() // the upgrade was refused (origin, handshake)
 		return err
 	}
 	a.upgrade = c.Context() // claim drops its request and response
+	a.nc = c.Context().Conn()
+	s.addrMu.Lock()
+	s.admitted[a.nc] = a
+	s.addrMu.Unlock()
 	// serveConn runs on its own goroutine once the 101 is written, and
 	// never when writing it fails: an admission no socket claims expires.
 	a.timer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		if a.claimed.CompareAndSwap(false, true) {
+			s.addrMu.Lock()
+			if s.admitted[a.nc] == a {
+				delete(s.admitted, a.nc)
+			}
+			s.addrMu.Unlock()
 			a.release()
 		}
 	})
 	return err
 }
 
-const admissionKey = "mqlive.admission"
+// admissionOf takes the admission of an upgraded socket out of admitted,
+// or returns nil (it expired, or the socket was not admitted).
+func (s *Server) admissionOf(c *websocket.Conn) *admission {
+	nc := c.NetConn()
+	// fasthttp hands the library a wrapper of the connection it accepted.
+	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
+		nc = u.UnsafeConn()
+	}
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	a := s.admitted[nc]
+	delete(s.admitted, nc)
+	return a
+}
 
 // admission is an upgrade's place under the pending limits, held from
 // admit until its socket connects or ends.
@@ -375,6 +402,7 @@ type admission struct {
 	timer    *time.Timer
 	// upgrade is the upgrade's fasthttp request context, until claim.
 	upgrade *fasthttp.RequestCtx
+	nc      net.Conn // the upgraded socket, its key in Server.admitted
 }
 
 // admitPending takes a place for a new socket from addr, or returns the
