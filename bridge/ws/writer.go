@@ -73,17 +73,18 @@ type frameWriter struct {
 	// together, so that a frame still goes out in one call.
 	vectored bool
 	timeout  time.Duration
-	// until is the write deadline last set on nc, zero when unknown
-	// (a control frame written through the library sets its own). A write
-	// refreshes it only when less than three quarters of timeout is left:
-	// setting a deadline rearms the socket's runtime timer, about 4% of
-	// the server's CPU in W1 when done per write (issue 10), so a write
-	// is bounded by between ¾ and all of timeout.
-	until time.Time
+	// until is the write deadline last set on nc, as a mono() reading
+	// (8 bytes of the idle socket's budget, not a time.Time's 24); zero
+	// when unknown (a control frame written through the library sets its
+	// own). A write refreshes it only when less than three quarters of
+	// timeout is left: setting a deadline rearms the socket's runtime
+	// timer, about 4% of the server's CPU in W1 when done per write
+	// (issue 10), so a write is bounded by between ¾ and all of timeout.
+	until time.Duration
 }
 
 // forgetDeadline says that something else set nc's write deadline.
-func (w *frameWriter) forgetDeadline() { w.until = time.Time{} }
+func (w *frameWriter) forgetDeadline() { w.until = 0 }
 
 func newFrameWriter(nc net.Conn, timeout time.Duration) frameWriter {
 	// fasthttp hands the library a hijacked connection whose Write is the
@@ -105,9 +106,9 @@ func (w *frameWriter) write(frames []hub.Frame) (int, error) {
 	if len(frames) == 0 {
 		return 0, nil
 	}
-	if now := time.Now(); w.until.Sub(now) < w.timeout-w.timeout/4 {
-		w.until = now.Add(w.timeout)
-		if err := w.nc.SetWriteDeadline(w.until); err != nil {
+	if now := mono(); w.until-now < w.timeout-w.timeout/4 {
+		w.until = now + w.timeout
+		if err := w.nc.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
 			return 0, err
 		}
 	}
