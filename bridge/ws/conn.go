@@ -343,9 +343,11 @@ func (cn *conn) writeNow() { cn.write(true) }
 
 func (cn *conn) write(now bool) {
 	for {
-		if d := cn.pace.wait(mono()); d > 0 && !now {
-			cn.deferFor(d)
-			return
+		if !now && cn.pace.hot() {
+			if d := cn.pace.wait(mono()); d > 0 {
+				cn.deferFor(d)
+				return
+			}
 		}
 		now = false
 		wrote, ok := cn.writeBatch()
@@ -414,7 +416,9 @@ func (cn *conn) writeBatch() (wrote, ok bool) {
 			text++
 		}
 	}
-	cn.pace.took(mono(), text)
+	// One clock read per batch: the pace and the write deadline share it.
+	now := mono()
+	cn.pace.took(now, text)
 	for i := 0; i < len(frames); {
 		f := frames[i]
 		if f.Close {
@@ -458,7 +462,10 @@ func (cn *conn) writeBatch() (wrote, ok bool) {
 		for j < len(frames) && !frames[j].Close && !frames[j].Pong && !frames[j].Ping {
 			j++
 		}
-		n, err := cn.fw.write(frames[i:j])
+		// now is as recent as the write deadline needs: text runs are
+		// apart only by control frames, and each of those makes the next
+		// run set its deadline afresh (forgetDeadline).
+		n, err := cn.fw.write(frames[i:j], now)
 		if err != nil {
 			_ = c.Close()
 			return false, false

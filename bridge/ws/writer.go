@@ -101,12 +101,13 @@ func newFrameWriter(nc net.Conn, timeout time.Duration) frameWriter {
 }
 
 // write sends the Data of frames (text frames only) in order, at most
-// maxBatch per system call, and returns the bytes of payload written.
-func (w *frameWriter) write(frames []hub.Frame) (int, error) {
+// maxBatch per system call, and returns the bytes of payload written. now
+// is a recent mono() reading (the writer reads the clock once per batch).
+func (w *frameWriter) write(frames []hub.Frame, now time.Duration) (int, error) {
 	if len(frames) == 0 {
 		return 0, nil
 	}
-	if now := mono(); w.until-now < w.timeout-w.timeout/4 {
+	if w.until-now < w.timeout-w.timeout/4 {
 		w.until = now + w.timeout
 		if err := w.nc.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
 			return 0, err
@@ -205,11 +206,14 @@ func (p *pacer) took(now time.Duration, n int) {
 	p.last = now
 }
 
+// hot says the writer may have to wait (see wait), without a clock read.
+func (p *pacer) hot() bool { return p.last != 0 && p.gap < hotGap }
+
 // wait is how long a writer should let frames gather before it takes the
 // next batch: until the window that started with the last batch ends,
 // for a hot socket; zero otherwise.
 func (p *pacer) wait(now time.Duration) time.Duration {
-	if p.last == 0 || p.gap >= hotGap {
+	if !p.hot() {
 		return 0
 	}
 	return max(0, p.last+coalesceWindow-now)
