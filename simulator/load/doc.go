@@ -18,12 +18,16 @@
 // p99 over P99Limit.
 //
 // Reported per workload: connect rate (upgrade + connect + subscribe per
-// second), the server's RSS growth per socket (VmRSS of /proc/<pid>/status
-// before the first socket and after the last, plus Idle), and per step
-// deliveries/s, loss, duplicates, lagged notices, p50/p99/max latency and
-// the CPU of the server and of the load generator itself over the step
-// (utime+stime of /proc/<pid>/stat, % of one core). WriteMarkdown prints
-// them as one table in the form of issue 10.
+// second) and the CPU each connect cost the server and the load generator,
+// the server's RSS growth per socket (VmRSS of /proc/<pid>/status before
+// the first socket and after the last, plus Idle), and per step
+// deliveries/s, loss, duplicates, lagged notices, p50/p99/max latency, the
+// CPU of the server and of the load generator itself over the step
+// (utime+stime of /proc/<pid>/stat, % of one core) and the generator's CPU
+// per delivery. The CPU per connect and per delivery are the figures to
+// compare on a shared machine: rates and latencies depend on whatever
+// else runs. WriteMarkdown prints them as one table in the form of issue
+// 10.
 //
 // # Bounds
 //
@@ -41,7 +45,9 @@
 // The load generator shares the cores with the server it measures, so it
 // keeps its own work small: one histogram with atomic counters for all
 // subscribers, a fast path that reads the few numbers it needs from a
-// message frame without decoding the Reading (any other frame is decoded
-// in full), one reused read buffer per socket, and small socket buffers.
-// Its own CPU is reported beside the server's.
+// message frame, or from its connect and subscribe results, without
+// decoding the Reading (any other frame is decoded in full), one reused
+// read buffer per socket, small socket buffers without TCP keepalive, one
+// goroutine per socket that connects it and then reads it, and a GC that
+// runs at 5× its live heap. Its own CPU is reported beside the server's.
 package load
