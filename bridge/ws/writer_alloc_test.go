@@ -112,13 +112,20 @@ func TestPacerHoldsBackOnlyHotSockets(t *testing.T) {
 	// 2 frames a second, one per batch: never hot.
 	for range 20 {
 		p.took(now, 1)
+		require.False(t, p.hot())
 		now += 500 * time.Millisecond
-		require.Zero(t, p.wait(now))
+	}
+	// 10 a second (W1's 5,000-way bursts up to 10 msg/s): not hot.
+	for range 20 {
+		p.took(now, 1)
+		require.False(t, p.hot())
+		now += 100 * time.Millisecond
 	}
 	// A single close pair of frames does not make it hot either.
 	p.took(now, 1)
 	now += 5 * time.Millisecond
 	p.took(now, 1)
+	require.False(t, p.hot())
 	require.Zero(t, p.wait(now+time.Millisecond))
 
 	// 30 frames a second: hot after a few batches.
