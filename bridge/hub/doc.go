@@ -27,7 +27,10 @@
 // session. Waking a writer is a non-blocking send on that session's own
 // channel, and only the first delivery since the writer last took its
 // queue sends it, so there is no lock all writers share and a busy
-// writer costs its producers nothing more.
+// writer costs its producers nothing more. A wake-up says whether the new
+// work is urgent (a reply, ping, pong or close) or publications only, so
+// that a writer that holds a busy socket's publications back to write
+// several at once (package ws) still answers requests at once.
 //
 // One delivery path: the hub is the fan-out's Handler (Deliver and Lost).
 // It subscribes a channel upstream (Config.Upstream, the fan-out) when the
