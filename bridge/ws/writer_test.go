@@ -184,19 +184,13 @@ func TestUpgradeWithBigCookies(t *testing.T) {
 // not held back with them, and the session's close frame follows the
 // last of them.
 func TestHotSocketGetsEveryFrameInOrder(t *testing.T) {
-	ls := startLimits(t, ws.Config{})
-	conn := dialConnected(t, ls.url)
-	sess := ls.onlySession(t)
-	sub, err := ls.hub.Subscribe(context.Background(), sess, "app:x", hub.SubOptions{})
-	require.NoError(t, err)
-	sess.Recover(sub, nil, wire.StreamPosition{}, nil)
+	ls, conn, sess := subscribedSocket(t, "app:x")
 	const n = 150
 	const reply = n / 2
 	var replied atomic.Int64 // mono ns when the reply was queued
 	go func() {
 		for i := range n {
-			p := state.NewPublication("app:x", "e1", uint64(i+1), []byte(strconv.Itoa(i)), nil, time.Now())
-			ls.hub.Deliver(sess.Tenant, p)
+			ls.hub.Deliver(sess.Tenant, appPub(i))
 			if i == reply {
 				replied.Store(time.Now().UnixNano())
 				sess.Send([]byte(`{"reply":true}`))
@@ -237,9 +231,69 @@ func TestHotSocketGetsEveryFrameInOrder(t *testing.T) {
 		require.Equal(t, uint64(i+1), msg.Params.Offset, "publication %d", i)
 		i++
 	}
-	_, _, err = conn.ReadMessage()
+	_, _, err := conn.ReadMessage()
 	var ce *websocket.CloseError
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, 4321, ce.Code)
 	require.Less(t, batches, n/2, "the hot socket's publications were written in batches")
+}
+
+// TestHotSocketUnderMixedTraffic: publications every 2 ms keep a socket
+// hot while replies and pings arrive from other goroutines, so urgent
+// wake-ups race the coalescing timer for the next writer: every
+// publication arrives once and in order, every reply arrives, and nothing
+// is left behind (the race detector checks the hand-offs).
+func TestHotSocketUnderMixedTraffic(t *testing.T) {
+	ls, conn, sess := subscribedSocket(t, "app:x")
+	const pubs, replies = 400, 60
+	go func() {
+		for i := range pubs {
+			ls.hub.Deliver(sess.Tenant, appPub(i))
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	go func() {
+		for i := range replies {
+			sess.Send([]byte(`{"reply":` + strconv.Itoa(i) + `}`))
+			sess.Ping()
+			time.Sleep(13 * time.Millisecond)
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var msg struct {
+		Params wire.Publication `json:"params"`
+		Reply  *int             `json:"reply"`
+	}
+	next, gotReplies := uint64(1), 0
+	for next <= pubs || gotReplies < replies {
+		_, got, err := conn.ReadMessage()
+		require.NoError(t, err, "after publication %d and %d replies", next-1, gotReplies)
+		msg.Reply = nil
+		require.NoError(t, json.Unmarshal(got, &msg))
+		if msg.Reply != nil {
+			require.Equal(t, gotReplies, *msg.Reply, "replies in order")
+			gotReplies++
+			continue
+		}
+		require.Equal(t, next, msg.Params.Offset, "publications in order, none twice")
+		next++
+	}
+}
+
+// subscribedSocket is a connected socket whose session subscribes to
+// channel, live (no recovery).
+func subscribedSocket(t *testing.T, channel string) (*limitsServer, *websocket.Conn, *hub.Session) {
+	t.Helper()
+	ls := startLimits(t, ws.Config{})
+	conn := dialConnected(t, ls.url)
+	sess := ls.onlySession(t)
+	sub, err := ls.hub.Subscribe(context.Background(), sess, channel, hub.SubOptions{})
+	require.NoError(t, err)
+	sess.Recover(sub, nil, wire.StreamPosition{}, nil)
+	return ls, conn, sess
+}
+
+// appPub is the i-th publication (offset i+1) of app:x.
+func appPub(i int) *state.Publication {
+	return state.NewPublication("app:x", "e1", uint64(i+1), []byte(strconv.Itoa(i)), nil, time.Now())
 }
