@@ -118,6 +118,13 @@ func (b *Bridge) process(ctx context.Context, idx int, src *source, m devices.Me
 // others keep their copy until it is done (claims.go).
 func (b *Bridge) claim(ctx context.Context, idx int, src *source, family string, m devices.Message) (string, bool) {
 	cl := b.cfg.Cluster
+	if b.broker != nil {
+		// Inline delivery from the embedded broker has no redelivery: no
+		// message comes flagged DUP (ingest.Inline), so the window, which
+		// only ever suppresses a flagged one, would record every message
+		// (hash, map entry, up to dedupSize of them) for nothing.
+		return "", true
+	}
 	if cl.Backplane != BackplaneValkey {
 		if b.dedup.Duplicate(m.Topic, m.Payload, m.Duplicate, m.ReceivedAt) {
 			b.metrics.DedupSuppressed.WithLabelValues(family, src.tenant).Inc()
