@@ -169,13 +169,24 @@ func (s *Session) signal(urgent bool) {
 	}
 }
 
+// UrgentPending reports whether an urgent wake-up (see SetWaker) was sent
+// since the writer last took the queue. A writer about to hold back checks
+// it after saying so, or an urgent wake-up sent just before could wait for
+// the whole hold.
+func (s *Session) UrgentPending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signaledUrgent
+}
+
 // SetWaker has fn called whenever the session gets something for its
 // writer, after the wake-up a waiting writer receives, so that a caller
 // can run a writer only while there is work (package ws starts one when
 // none runs) instead of keeping one parked per idle socket. urgent is
 // false when the work is publications (and lagged notices) only, which a
 // writer may hold back briefly to write several at once; anything else
-// (replies, pings, pongs, the close) should go out at once. It must be
+// (replies, pings, pongs, the close), and a stream queue half full, should
+// go out at once. It must be
 // set before the session is used; fn must not block.
 func (s *Session) SetWaker(fn func(urgent bool)) { s.waker = fn }
 
@@ -352,7 +363,10 @@ func (s *Session) deliver(sub *Sub, p *state.Publication) {
 		return
 	}
 	s.liveLocked(sub, p)
-	s.unlockWake(s.closing)
+	// A stream queue half full is urgent: a writer held back to batch
+	// (SetWaker) must not let a reader that keeps up look slow and be
+	// closed with 4009 for the batching's sake.
+	s.unlockWake(s.closing || s.npub*2 >= s.cfg.QueueSize)
 }
 
 // liveLocked queues a live publication after checking that it follows the

@@ -630,3 +630,27 @@ func TestUrgentWakeUp(t *testing.T) {
 	s.Send([]byte(`{"id":2}`))
 	require.Equal(t, []bool{false, true, true}, wakes)
 }
+
+// TestHalfFullStreamQueueWakesUrgently: publications that fill half a
+// stream queue wake the writer urgently, so a writer held back to batch
+// cannot make a reader that keeps up overflow (lagged, then 4009); the
+// writer can tell (UrgentPending) until it takes the queue.
+func TestHalfFullStreamQueueWakesUrgently(t *testing.T) {
+	h, _ := newHub(Config{QueueSize: 4})
+	s := session(t, h, "s1", "acme")
+	var wakes []bool
+	s.SetWaker(func(urgent bool) { wakes = append(wakes, urgent) })
+	subscribe(t, h, s, "devices", SubOptions{})
+	ready(t, s) // the subscribe result
+	wakes = nil
+	h.Deliver("acme", pub("devices", 1, `{}`))
+	require.Equal(t, []bool{false}, wakes)
+	require.False(t, s.UrgentPending())
+	h.Deliver("acme", pub("devices", 2, `{}`))
+	require.Equal(t, []bool{false, true}, wakes, "two of four slots queued")
+	require.True(t, s.UrgentPending())
+	h.Deliver("acme", pub("devices", 3, `{}`))
+	require.Equal(t, []bool{false, true}, wakes, "one urgent wake-up until the writer takes the queue")
+	require.Len(t, ready(t, s), 3)
+	require.False(t, s.UrgentPending())
+}

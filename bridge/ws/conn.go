@@ -385,6 +385,11 @@ func (cn *conn) deferFor(d time.Duration) {
 	t := cn.pace.timer
 	cn.deferred.Store(true)
 	t.Reset(d)
+	// Urgent work that came after the last batch was taken and before
+	// deferred was set found no window to end (kick): end it here.
+	if cn.sess.UrgentPending() && cn.deferred.CompareAndSwap(true, false) {
+		go cn.writeNow()
+	}
 }
 
 // windowEnded is the coalescing timer's callback: its goroutine becomes
