@@ -20,3 +20,8 @@ func pairs(obj []member, err error) ([][2]any, error) {
 	}
 	return out, nil
 }
+
+// DecodeObjectErr and DecodeValueErr decode p and drop the result, for the
+// benchmarks.
+func DecodeObjectErr(p []byte) error { _, err := decodeObject(p); return err }
+func DecodeValueErr(p []byte) error  { _, err := decodeValue(p); return err }

@@ -27,6 +27,12 @@ func FuzzDecodeValue(f *testing.F) {
 		`[1e400]`, `{"a":1e400,"b":-1e400}`, `{"a":[1,2,{"c":1e999}]}`, `-0`, `1E+2`, `0.000001`,
 		`"str"`, `true`, `false`, `null`, `[]`, `{}`, `[{}]`, "\t{\n}\r",
 		`{"a":1}{"b":2}`, `{"a":1,}`, `{"a":01}`, `{"a":.5}`, `{a:1}`, `{"a":"\x"}`, "{\"a\":\"\x01\"}", `{"a"`, `{`, ``, ` `,
+		`"\ud83d\ude00"`, `"\uD83D\uDE00x"`, `{"\ud83d\ude00":"\ud83d\ude00","a\ud83d\ude00":1}`,
+		`"\ud800"`, `"\udc00"`, `"\ud800\u0041"`, `"\ud800\ud800\udc00"`, `"\ud800x"`, `"\ud83d\ude00\ude00"`,
+		`{"\ud800":1,"\ufffd":2}`, `{"\ud800\u0041":1,"\ufffd":2,"\ufffdA":3}`, `["\\ud800", "\\\ud83d\ude00"]`,
+		`[1.]`, `[-]`, `[-01]`, `[1.e5]`, `[1e]`, `[1e+]`, `[.5]`, `[+1]`, `[NaN]`, `[nan]`, `[Infinity]`, `[-inf]`, `[1 2]`,
+		`[1,]`, `[,1]`, `{,}`, `{"a" 1}`, `{"a":}`, `[tru]`, `nul`, `"abc`, `"\'"`, `["\u12"]`, `["\u12G4"]`, "{\"\x01\":1}",
+		"[\"a\x1fb\"]", "[\"\x7f\"]", "\v1", "1\u00a0", `{"a":1}}`, `[]]`, `0e5`, `-0.0E-0`, `{"a":"\`,
 		`{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k3":33,"k18":18,"k17":77}`,
 	} {
 		f.Add([]byte(s))
@@ -55,4 +61,35 @@ func FuzzDecodeValue(f *testing.F) {
 		sobj, serr := devices.DecodeObjectSlow(p)
 		sameResult("decodeObject", obj, sobj, err, serr)
 	})
+}
+
+// benchPayloads are a fleet zigbee2mqtt state (what BenchmarkFleetIngest
+// sends), a nested status of about 1 KiB, and text with escapes.
+var benchPayloads = []struct{ name, p string }{
+	{"flat", `{"temperature":21.5,"humidity":40.2,"pressure":1013.4,"battery":97,"voltage":2950,"linkquality":120,"seq":123456}`},
+	{"nested", `{"ble":{},"cloud":{"connected":true},"input:0":{"id":0,"state":false},"mqtt":{"connected":true},` +
+		`"switch:0":{"id":0,"source":"init","output":true,"apower":12.5,"voltage":231.2,"current":0.054,"aenergy":{"total":1234.567,"by_minute":[12.1,11.9,12.0],"minute_ts":1700000000},"temperature":{"tC":41.2,"tF":106.2}},` +
+		`"sys":{"mac":"A8032ABE54DC","restart_required":false,"time":"12:00","unixtime":1700000000,"uptime":86400,"ram_size":246072,"ram_free":141444,"fs_size":458752,"fs_free":135168,"cfg_rev":10,"kvs_rev":0,"schedule_rev":0,"webhook_rev":0,"available_updates":{"stable":{"version":"1.1.0"}}},` +
+		`"wifi":{"sta_ip":"192.168.1.20","status":"got ip","ssid":"home","rssi":-58},"ws":{"connected":false}}`},
+	{"escaped", `{"name":"Caf\u00e9 \"corner\"","note":"line1\nline2\ttab \ud83d\ude00","path":"a\/b\\c","n":1}`},
+}
+
+// BenchmarkDecodeObject and BenchmarkDecodeValue measure the decoders
+// alone (json.Valid, parse, copy into Go values, number checks).
+func BenchmarkDecodeObject(b *testing.B) { benchJSON(b, devices.DecodeObjectErr) }
+func BenchmarkDecodeValue(b *testing.B)  { benchJSON(b, devices.DecodeValueErr) }
+
+func benchJSON(b *testing.B, decode func([]byte) error) {
+	for _, bp := range benchPayloads {
+		b.Run(bp.name, func(b *testing.B) {
+			p := []byte(bp.p)
+			b.SetBytes(int64(len(p)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if err := decode(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
