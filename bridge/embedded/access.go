@@ -1,9 +1,6 @@
 package embedded
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -17,10 +14,12 @@ import (
 	"github.com/mqlive/mqlive/devices"
 )
 
-// InternalUser is the username of the bridge's own MQTT client. It is
-// reserved: a configured user may not take it. Its password is random per
-// broker (see Broker.InternalCredentials), so it never leaves the process.
-const InternalUser = "mqlive-internal"
+// ReservedUser is a username no configured user may take. The bridge once
+// connected to its embedded broker under it; it now takes messages inside
+// the process (Broker.Subscribe, Broker.Publish) and needs no account, and
+// the name stays reserved so that logs and configurations that name it
+// keep one meaning. A CONNECT with it is refused like any unknown user's.
+const ReservedUser = "mqlive-internal"
 
 // User is a device or application allowed to connect to the embedded
 // broker, with what it may publish and subscribe to.
@@ -46,8 +45,8 @@ func ValidateUser(u User) error {
 	switch {
 	case u.Username == "":
 		return errors.New("username is required")
-	case u.Username == InternalUser:
-		return fmt.Errorf("username %q is reserved for the bridge's own client", InternalUser)
+	case u.Username == ReservedUser:
+		return fmt.Errorf("username %q is reserved for the bridge", ReservedUser)
 	}
 	if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
 		return fmt.Errorf("password_hash is not a bcrypt hash (make one with `mqlive passwd`): %v", err)
@@ -67,16 +66,15 @@ func ValidateUser(u User) error {
 
 // access is the broker's authentication and ACL hook. Without users it
 // admits anonymous clients from loopback only (the Mosquitto 2.0 rule; the
-// TCP listener is bound to loopback too); with users it admits only them
-// and the bridge's internal client, and checks every publish, subscribe and
+// TCP listener is bound to loopback too); with users it admits only them,
+// and checks every publish, subscribe and
 // delivery against the user's filters and tenant.
 type access struct {
 	mqtt.HookBase
-	users    map[string]*User
-	tenants  map[string][]string
-	internal string // the internal client's password
-	refused  *prometheus.CounterVec
-	denied   *prometheus.CounterVec
+	users   map[string]*User
+	tenants map[string][]string
+	refused *prometheus.CounterVec
+	denied  *prometheus.CounterVec
 }
 
 // dummyHash is compared against for an unknown username, so that a wrong
@@ -96,11 +94,6 @@ func newAccess(users []User, tenants map[string][]string, reg prometheus.Registe
 		}
 		a.users[u.Username] = &u
 	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, fmt.Errorf("embedded broker: internal credentials: %w", err)
-	}
-	a.internal = hex.EncodeToString(secret)
 	a.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mqlive_broker_connect_refused_total",
 		Help: "CONNECTs the embedded broker refused, by reason (anonymous, unknown_user, bad_password, will_denied).",
@@ -127,17 +120,10 @@ func (a *access) Provides(b byte) bool {
 	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
 }
 
-// OnConnectAuthenticate admits the internal client, a configured user with
-// the right password, or (without users) an anonymous loopback client.
+// OnConnectAuthenticate admits a configured user with the right password,
+// or (without users) an anonymous loopback client.
 func (a *access) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	name, pass := pk.Connect.Username, pk.Connect.Password
-	if string(name) == InternalUser {
-		if subtle.ConstantTimeCompare(pass, []byte(a.internal)) == 1 {
-			return true
-		}
-		a.refused.WithLabelValues("bad_password").Inc()
-		return false
-	}
 	if len(a.users) == 0 {
 		if isLocal(cl.Net.Conn) {
 			return true
@@ -175,11 +161,7 @@ func (a *access) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if len(a.users) == 0 {
 		return true // only loopback clients are connected
 	}
-	name := string(cl.Properties.Username)
-	if name == InternalUser {
-		return true
-	}
-	u := a.users[name]
+	u := a.users[string(cl.Properties.Username)]
 	if u != nil && a.allowed(u, topic, write) {
 		return true
 	}

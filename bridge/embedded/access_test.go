@@ -103,26 +103,22 @@ func TestAccessControl(t *testing.T) {
 			{Username: "watcher", PasswordHash: hash(t, "w"), Subscribe: []string{"globex/#"}},
 		},
 	})
-	iu, ip := b.InternalCredentials()
-	require.Equal(t, InternalUser, iu)
-	internal, err := dial(t, b.URL(), "bridge", iu, ip)
-	require.NoError(t, err)
+	// The process itself (the bridge's ingest) sees every topic, past
+	// the access hook.
 	got := make(chan string, 16)
-	tok := internal.Subscribe("#", 1, func(_ paho.Client, m paho.Message) { got <- m.Topic() })
-	require.True(t, tok.WaitTimeout(5*time.Second))
-	require.NoError(t, tok.Error())
+	require.NoError(t, b.Subscribe([]string{"#"}, func(topic string, _ []byte, _ bool) { got <- topic }))
 
-	_, err = dial(t, b.URL(), "anon", "", "")
+	_, err := dial(t, b.URL(), "anon", "", "")
 	require.Error(t, err, "anonymous client admitted although users are configured")
 	_, err = dial(t, b.URL(), "wrong", "acme-dev", "nope")
 	require.Error(t, err, "wrong password admitted")
 	_, err = dial(t, b.URL(), "ghost", "ghost", "s3cret")
 	require.Error(t, err, "unknown user admitted")
-	_, err = dial(t, b.URL(), "spoof", InternalUser, "guess")
-	require.Error(t, err, "internal user admitted with a guessed password")
+	_, err = dial(t, b.URL(), "spoof", ReservedUser, "guess")
+	require.Error(t, err, "the reserved name admitted")
 	require.Equal(t, 1.0, testutil.ToFloat64(b.access.refused.WithLabelValues("anonymous")))
-	require.Equal(t, 2.0, testutil.ToFloat64(b.access.refused.WithLabelValues("bad_password")))
-	require.Equal(t, 1.0, testutil.ToFloat64(b.access.refused.WithLabelValues("unknown_user")))
+	require.Equal(t, 1.0, testutil.ToFloat64(b.access.refused.WithLabelValues("bad_password")))
+	require.Equal(t, 2.0, testutil.ToFloat64(b.access.refused.WithLabelValues("unknown_user")))
 
 	dev, err := dial(t, b.URL(), "dev1", "acme-dev", "s3cret")
 	require.NoError(t, err)
@@ -140,15 +136,15 @@ func TestAccessControl(t *testing.T) {
 	// A subscription outside the filters is refused (SUBACK 0x80) and
 	// gets nothing; one inside gets the device's commands.
 	devGot := make(chan string, 16)
-	tok = dev.Subscribe("globex/#", 0, func(_ paho.Client, m paho.Message) { devGot <- m.Topic() })
+	tok := dev.Subscribe("globex/#", 0, func(_ paho.Client, m paho.Message) { devGot <- m.Topic() })
 	require.True(t, tok.WaitTimeout(5*time.Second))
 	require.Equal(t, byte(0x80), tok.(*paho.SubscribeToken).Result()["globex/#"])
 	tok = dev.Subscribe("acme/cmnd/dev1/+", 0, func(_ paho.Client, m paho.Message) { devGot <- m.Topic() })
 	require.True(t, tok.WaitTimeout(5*time.Second))
 	require.NoError(t, tok.Error())
 	require.Equal(t, byte(0), tok.(*paho.SubscribeToken).Result()["acme/cmnd/dev1/+"])
-	require.True(t, internal.Publish("globex/cmnd/x/POWER", 0, false, "ON").WaitTimeout(5*time.Second))
-	require.True(t, internal.Publish("acme/cmnd/dev1/POWER", 0, false, "ON").WaitTimeout(5*time.Second))
+	require.NoError(t, b.Publish("globex/cmnd/x/POWER", []byte("ON"), 0, false))
+	require.NoError(t, b.Publish("acme/cmnd/dev1/POWER", []byte("ON"), 0, false))
 	select {
 	case topic := <-devGot:
 		require.Equal(t, "acme/cmnd/dev1/POWER", topic)
@@ -188,7 +184,7 @@ func TestValidateUser(t *testing.T) {
 	require.NoError(t, ValidateUser(good))
 	for name, mutate := range map[string]func(*User){
 		"no username":    func(u *User) { u.Username = "" },
-		"reserved":       func(u *User) { u.Username = InternalUser },
+		"reserved":       func(u *User) { u.Username = ReservedUser },
 		"plain password": func(u *User) { u.PasswordHash = "hunter2" },
 		"bad filter":     func(u *User) { u.Subscribe = []string{"a/#/b"} },
 		"partial plus":   func(u *User) { u.Publish = []string{"a+/b"} },

@@ -220,14 +220,6 @@ func (b *Broker) URL() string {
 	return "tcp://" + net.JoinHostPort(host, port)
 }
 
-// InternalCredentials returns the username and password of an MQTT client
-// that may publish and subscribe anywhere, for code in this process that
-// needs a real MQTT connection (the bridge itself uses Subscribe and
-// Publish, which need none). The password is random for each Broker.
-func (b *Broker) InternalCredentials() (username, password string) {
-	return InternalUser, b.access.internal
-}
-
 // ServeConn serves one MQTT client on c, a connection accepted outside the
 // broker's TCP listener (an upgraded WebSocket), with the same sessions and
 // access control as TCP clients, until the client disconnects or the broker

@@ -6,8 +6,7 @@
 // admits anonymous clients from this machine only, and its TCP listener is
 // bound to loopback whatever host Config.Listen names (New logs one line
 // saying so). With Users it listens where it is told and admits only those
-// users (bcrypt password hashes) and a client with the internal
-// credentials, random per Broker (InternalCredentials); each user may
+// users (bcrypt password hashes); each user may
 // publish to and subscribe within its own topic filters, and, when it has a
 // tenant, only within the topics of that tenant's sources
 // (Config.TenantTopics), checked on every publish, subscription, will and
@@ -33,7 +32,7 @@
 // is reported at start and Addr reports the real port when ":0" was asked
 // for. Run serves until its context is done and may be called once. Close is
 // idempotent and safe to call from any goroutine, before, during or after
-// Run; Addr, URL, InternalCredentials, ServeConn, Subscribe and Publish are
+// Run; Addr, URL, ServeConn, Subscribe and Publish are
 // safe for concurrent use (ServeConn blocks for the life of its client). With Config.DataDir, New
 // opens and locks the storage file and Close releases it, after the last
 // client goroutine has ended.
