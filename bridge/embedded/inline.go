@@ -3,6 +3,7 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -17,6 +18,23 @@ type inlineSub struct {
 	id      int
 	filters []string
 	h       func(topic string, payload []byte, retained bool)
+}
+
+// covers reports whether the subscription takes topic. mochi hands inline
+// subscriptions the topics that begin with "$" ($SYS/broker/...) even
+// under a leading wildcard, which MQTT forbids ([MQTT-4.7.2-1]: "#" and
+// "+/..." do not match them) and which the bridge's own MQTT client never
+// got: such a topic is taken only when a filter names its first level.
+func (s *inlineSub) covers(topic string) bool {
+	if !strings.HasPrefix(topic, "$") {
+		return true
+	}
+	for _, f := range s.filters {
+		if f[0] != '#' && f[0] != '+' && devices.Match(f, topic) {
+			return true
+		}
+	}
+	return false
 }
 
 // Subscribe delivers every message published to the broker on a topic
@@ -57,7 +75,9 @@ func (b *Broker) Subscribe(filters []string, h func(topic string, payload []byte
 	b.inlineSubs++
 	s := inlineSub{id: b.inlineSubs, filters: append([]string(nil), filters...), h: h}
 	deliver := func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
-		s.h(pk.TopicName, pk.Payload, false)
+		if s.covers(pk.TopicName) {
+			s.h(pk.TopicName, pk.Payload, false)
+		}
 	}
 	for _, f := range s.filters {
 		b.srv.Topics.InlineSubscribe(mqtt.InlineSubscription{
@@ -86,7 +106,7 @@ func (b *Broker) replayRetained(s inlineSub) {
 	var msgs []packets.Packet
 	for _, f := range s.filters {
 		for _, pk := range b.srv.Topics.Messages(f) {
-			if _, dup := seen[pk.TopicName]; !dup {
+			if _, dup := seen[pk.TopicName]; !dup && s.covers(pk.TopicName) {
 				seen[pk.TopicName] = struct{}{}
 				msgs = append(msgs, pk)
 			}

@@ -118,3 +118,18 @@ func TestInlineSubscribeRefusesBadInput(t *testing.T) {
 	require.ErrorIs(t, b.Subscribe([]string{"a/#"}, h), ErrNotServing)
 	require.ErrorIs(t, b.Publish("a/b", nil, 0, false), ErrNotServing)
 }
+
+// TestInlineWildcardSkipsDollarTopics: "#" does not match topics that
+// begin with "$" ([MQTT-4.7.2-1]), as for an MQTT client, though mochi
+// hands them to inline subscriptions; a filter that names "$..." does.
+func TestInlineWildcardSkipsDollarTopics(t *testing.T) {
+	b := startBroker(t)
+	var wild, named inlineRecorder
+	require.NoError(t, b.Subscribe([]string{"#"}, wild.handle))
+	require.NoError(t, b.Subscribe([]string{"+/x", "$app/#"}, named.handle))
+	connect(t, b.URL(), "sync").Disconnect(0) // the broker serves
+	require.NoError(t, b.Publish("$app/x", []byte("1"), 0, false))
+	require.NoError(t, b.Publish("dev/x", []byte("2"), 0, false))
+	require.Equal(t, []inlineMsg{{"dev/x", "2", false}}, wild.waitFor(t, 1))
+	require.Equal(t, []inlineMsg{{"$app/x", "1", false}, {"dev/x", "2", false}}, named.waitFor(t, 2))
+}
