@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,16 +66,13 @@ func newFleet(log *slog.Logger, clock time.Time, n, steps int) *fleet {
 // to one server port do not run out of ports (or into TIME_WAIT of an
 // earlier run). Small buffers: the frames are under 1 KiB and the load
 // generator holds tens of thousands of sockets on the server's machine.
-// No TCP keepalive: the sockets live for one run on loopback, where a
-// probe would never be sent, and turning it on costs four setsockopt
-// calls per socket, a tenth of the generator's system calls per connect.
 func dialers(n int) []*websocket.Dialer {
 	pool := &sync.Pool{}
 	ds := make([]*websocket.Dialer, n)
 	for i := range ds {
-		nd := &net.Dialer{Timeout: handshakeTimeout, KeepAlive: -1, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}}
+		local := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, byte(1 + i)}), 0)
 		ds[i] = &websocket.Dialer{
-			NetDialContext:   nd.DialContext,
+			NetDialContext:   literalDialer(local),
 			HandshakeTimeout: handshakeTimeout,
 			Subprotocols:     []string{protocol.Subprotocol},
 			ReadBufferSize:   2048,
@@ -85,11 +83,37 @@ func dialers(n int) []*websocket.Dialer {
 	return ds
 }
 
-// connect opens the sockets, concurrency at a time: upgrade, connect with
-// token, subscribe to channelOf(i); then the goroutine that opened a
-// socket stays on as its reader (one goroutine start per socket, not two).
-// It stops at the first failure: a benchmark with missing sockets
-// measures something else.
+// literalDialer dials TCP from local. The WebSocket URL's host is always
+// an IP literal here (loopbackHost rewrites localhost), yet
+// net.Dialer.DialContext sends even a literal through the resolver, whose
+// lookupIPAddr and the stack growth its frames cause were an eighth of the
+// generator's CPU per connect (W3 profile); Dialer.DialTCP takes the
+// parsed address and skips both. A host name still goes the usual way.
+// No dial timeout of its own: the library's HandshakeTimeout context
+// already bounds the dial, and a second deadline context per socket costs
+// a timer. No TCP keepalive: the sockets live for one run on loopback,
+// where a probe would never be sent, and turning it on costs four
+// setsockopt calls per socket, a tenth of the generator's system calls per
+// connect.
+func literalDialer(local netip.AddrPort) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	nd := &net.Dialer{KeepAlive: -1, LocalAddr: net.TCPAddrFromAddrPort(local)}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		remote, err := netip.ParseAddrPort(addr)
+		if err != nil {
+			return nd.DialContext(ctx, network, addr)
+		}
+		return nd.DialTCP(ctx, network, local, remote)
+	}
+}
+
+// connect opens the sockets: concurrency workers each upgrade, connect
+// with token and subscribe to channelOf(i), one socket after another, and
+// start one reader goroutine per subscribed socket. A worker's stack grows
+// once to what the dial path needs and serves every socket it opens; with
+// a goroutine per socket that dialled and then stayed on to read, every
+// socket paid for growing (copying) its stack and kept the grown stack
+// while it only read. It stops at the first failure: a benchmark with
+// missing sockets measures something else.
 func (f *fleet) connect(ctx context.Context, url, token string, ds []*websocket.Dialer, concurrency int, channelOf func(int) string) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -97,36 +121,49 @@ func (f *fleet) connect(ctx context.Context, url, token string, ds []*websocket.
 	if err != nil {
 		return err
 	}
-	slots := make(chan struct{}, concurrency)
-	var opening sync.WaitGroup
-	for i := range f.subs {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
+	// One subscribe frame and one name per channel, shared by its sockets.
+	type channel struct{ name, frame []byte }
+	channels := map[string]channel{}
+	of := make([]channel, len(f.subs))
+	for i := range of {
+		name := channelOf(i)
+		c, ok := channels[name]
+		if !ok {
+			frame, err := subscribeRequest(name)
+			if err != nil {
+				return err
+			}
+			c = channel{name: []byte(name), frame: frame}
+			channels[name] = c
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		opening.Add(1)
-		f.wg.Add(1)
+		of[i] = c
+	}
+	var next atomic.Int64
+	var workers sync.WaitGroup
+	for range min(concurrency, len(f.subs)) {
+		workers.Add(1)
 		go func() {
-			ch := channelOf(i)
-			conn, res, err := open(ctx, ds[i%len(ds)], url, hello, ch)
-			if err != nil {
-				cancel(fmt.Errorf("socket %d: %w", i+1, err))
-			} else {
-				f.subs[i] = &subscriber{conn: conn, channel: []byte(ch), last: res.Offset}
+			defer workers.Done()
+			var buf []byte
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(f.subs) {
+					return
+				}
+				conn, res, b, err := open(ctx, ds[i%len(ds)], url, hello, of[i].frame, buf)
+				buf = b
+				if err != nil {
+					cancel(fmt.Errorf("socket %d: %w", i+1, err))
+					return
+				}
+				s := &subscriber{conn: conn, channel: of[i].name, last: res.Offset}
+				f.subs[i] = s
+				f.wg.Add(1)
+				go f.read(s)
 			}
-			<-slots
-			opening.Done()
-			if err != nil {
-				f.wg.Done()
-				return
-			}
-			f.read(f.subs[i])
 		}()
 	}
-	opening.Wait()
+	workers.Wait()
 	return context.Cause(ctx)
 }
 
@@ -160,9 +197,16 @@ type request struct {
 	Params  map[string]string `json:"params"`
 }
 
+// subscribeRequest is the subscribe frame for one channel.
+func subscribeRequest(channel string) ([]byte, error) {
+	return json.Marshal(request{JSONRPC: "2.0", ID: idSubscribe, Method: protocol.MethodSubscribe, Params: map[string]string{"channel": channel}})
+}
+
 // open dials one socket and runs connect (hello, from connectRequest) and
-// subscribe (PROTOCOL.md "Session start" and "Subscribe").
-func open(ctx context.Context, d *websocket.Dialer, url string, hello []byte, channel string) (*websocket.Conn, subscribeResult, error) {
+// subscribe (sub, from subscribeRequest), each waiting for its result as a
+// client does (PROTOCOL.md "Session start" and "Subscribe"). buf is the
+// caller's reusable read buffer, returned grown as needed.
+func open(ctx context.Context, d *websocket.Dialer, url string, hello, sub, buf []byte) (*websocket.Conn, subscribeResult, []byte, error) {
 	var res subscribeResult
 	conn, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
@@ -170,27 +214,22 @@ func open(ctx context.Context, d *websocket.Dialer, url string, hello []byte, ch
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 			err = fmt.Errorf("%w: HTTP %d %s", err, resp.StatusCode, bytes.TrimSpace(body))
 		}
-		return nil, res, err
+		return nil, res, buf, err
 	}
 	// One deadline for the whole session start, cleared once subscribed.
 	deadline := time.Now().Add(handshakeTimeout)
 	_ = conn.SetWriteDeadline(deadline)
 	_ = conn.SetReadDeadline(deadline)
-	if err := call(conn, idConnect, protocol.MethodConnect, hello, nil); err != nil {
+	if buf, err = call(conn, idConnect, protocol.MethodConnect, hello, nil, buf); err != nil {
 		conn.Close()
-		return nil, res, err
+		return nil, res, buf, err
 	}
-	sub, err := json.Marshal(request{JSONRPC: "2.0", ID: idSubscribe, Method: protocol.MethodSubscribe, Params: map[string]string{"channel": channel}})
-	if err != nil {
+	if buf, err = call(conn, idSubscribe, protocol.MethodSubscribe, sub, &res, buf); err != nil {
 		conn.Close()
-		return nil, res, err
-	}
-	if err := call(conn, idSubscribe, protocol.MethodSubscribe, sub, &res); err != nil {
-		conn.Close()
-		return nil, res, err
+		return nil, res, buf, err
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	return conn, res, nil
+	return conn, res, buf, nil
 }
 
 // response is a JSON-RPC response; Result is decoded into what the caller
@@ -207,37 +246,42 @@ type response struct {
 // call sends one request frame and waits for the response with its id,
 // skipping anything else the server sends first. A compact success
 // response is read without decoding (fastResult); anything else is
-// decoded once, its result straight into result.
-func call(conn *websocket.Conn, id int, method string, frame []byte, result *subscribeResult) error {
+// decoded once, its result straight into result. Frames are read into
+// buf, returned (grown as needed) for the next call: a socket's session
+// start then allocates no read buffers of its own.
+func call(conn *websocket.Conn, id int, method string, frame []byte, result *subscribeResult, buf []byte) ([]byte, error) {
 	if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
-		return fmt.Errorf("%s: %w", method, err)
+		return buf, fmt.Errorf("%s: %w", method, err)
 	}
 	for {
-		_, b, err := conn.ReadMessage()
-		if err != nil {
-			return fmt.Errorf("%s: %w", method, err)
+		_, r, err := conn.NextReader()
+		if err == nil {
+			buf, err = readAll(r, buf[:0])
 		}
-		if fastResult(b, id, result) {
-			return nil
+		if err != nil {
+			return buf, fmt.Errorf("%s: %w", method, err)
+		}
+		if fastResult(buf, id, result) {
+			return buf, nil
 		}
 		var into any = &json.RawMessage{}
 		if result != nil {
 			into = result
 		}
 		resp := response{Result: into}
-		if err := json.Unmarshal(b, &resp); err != nil {
-			return fmt.Errorf("%s: bad frame %.80q: %w", method, b, err)
+		if err := json.Unmarshal(buf, &resp); err != nil {
+			return buf, fmt.Errorf("%s: bad frame %.80q: %w", method, buf, err)
 		}
 		switch {
 		case resp.ID == nil || *resp.ID != id:
 			continue
 		case resp.Error != nil:
-			return fmt.Errorf("%s: error %d: %s", method, resp.Error.Code, resp.Error.Message)
+			return buf, fmt.Errorf("%s: error %d: %s", method, resp.Error.Code, resp.Error.Message)
 		}
 		if result != nil {
 			result.readings = len(result.Snapshot) > 0
 		}
-		return nil
+		return buf, nil
 	}
 }
 

@@ -294,8 +294,12 @@ func prime(ctx context.Context, pub *publisher, d *websocket.Dialer, ws, token s
 	if err != nil {
 		return err
 	}
+	sub, err := subscribeRequest(last)
+	if err != nil {
+		return err
+	}
 	for {
-		conn, res, err := open(ctx, d, ws, hello, last)
+		conn, res, _, err := open(ctx, d, ws, hello, sub, nil)
 		if err != nil {
 			return fmt.Errorf("probe socket: %w", err)
 		}
