@@ -42,9 +42,10 @@ type delivery struct {
 var (
 	fastPrefix = []byte(`{"jsonrpc":"2.0","method":"` + protocol.MethodMessage + `","params":{"channel":"`)
 	keyOffset  = []byte(`"offset":`)
-	keyStep    = []byte(`"` + metricStep + `":`)
-	keySeq     = []byte(`"` + metricSeq + `":`)
-	keySent    = []byte(`"` + metricSent + `":`)
+	// stampKeys are the stamp keys after their opening quote, in the
+	// order of fastMessage's stamps; keyStampPrefix is what they start with.
+	stampKeys      = [...][]byte{[]byte(metricStep + `":`), []byte(metricSeq + `":`), []byte(metricSent + `":`)}
+	keyStampPrefix = []byte(`"lg_`)
 
 	errNoStamp = errors.New("message without the load generator's stamps")
 )
@@ -70,6 +71,10 @@ func parseFrame(b []byte) (frameKind, delivery, error) {
 // notification. Inside JSON strings every '"' is escaped, so a match of
 // `"key":` is always a key; offset is the first such key (params comes
 // before data) and the stamps only ever appear in the Reading's metrics.
+// The stamps are found in one forward pass over the occurrences of their
+// common prefix `"lg_`, each taken at its first occurrence: what three
+// searches from the channel on would find, for a fraction of the scanning
+// (the three searches were 7% of the generator's CPU in W1).
 func fastMessage(b []byte) (delivery, bool) {
 	rest := b[len(fastPrefix):]
 	end := bytes.IndexByte(rest, '"')
@@ -77,18 +82,37 @@ func fastMessage(b []byte) (delivery, bool) {
 		return delivery{}, false
 	}
 	d := delivery{channel: rest[:end]}
+	rest = rest[end:]
 	var ok bool
-	if d.offset, ok = numberAfter(rest[end:], keyOffset); !ok {
+	if d.offset, ok = numberAfter(rest, keyOffset); !ok {
 		return delivery{}, false
 	}
-	if d.step, ok = numberAfter(rest[end:], keyStep); !ok {
-		return delivery{}, false
-	}
-	if d.seq, ok = numberAfter(rest[end:], keySeq); !ok {
-		return delivery{}, false
-	}
-	if d.sentUS, ok = numberAfter(rest[end:], keySent); !ok {
-		return delivery{}, false
+	stamps := [...]*int64{&d.step, &d.seq, &d.sentUS}
+	var found [len(stamps)]bool
+	for n := 0; n < len(stamps); {
+		// Every `"lg_` has its '_' 3 bytes on: '_' is rare in a frame
+		// and found a vector at a time, where bytes.Index restarts at
+		// every '"'.
+		i := bytes.IndexByte(rest, '_')
+		if i < 0 {
+			return delivery{}, false
+		}
+		key := rest[max(i-len(keyStampPrefix)+1, 0):]
+		rest = rest[i+1:]
+		if !bytes.HasPrefix(key, keyStampPrefix) {
+			continue
+		}
+		key = key[1:] // past the key's opening quote
+		for k, stamp := range stampKeys {
+			if !found[k] && bytes.HasPrefix(key, stamp) {
+				if *stamps[k], ok = leadingNumber(key[len(stamp):]); !ok {
+					return delivery{}, false
+				}
+				found[k] = true
+				n++
+				break
+			}
+		}
 	}
 	return d, true
 }
@@ -100,12 +124,37 @@ func numberAfter(b, key []byte) (int64, bool) {
 	if i < 0 {
 		return 0, false
 	}
-	b = b[i+len(key):]
+	return leadingNumber(b[i+len(key):])
+}
+
+// leadingNumber parses the JSON number b starts with. Plain integers, what
+// the bridge sends, are read in place; any other notation goes through
+// intToken.
+func leadingNumber(b []byte) (int64, bool) {
 	n := 0
 	for n < len(b) && (b[n] >= '0' && b[n] <= '9' || b[n] == '-' || b[n] == '+' || b[n] == '.' || b[n] == 'e' || b[n] == 'E') {
 		n++
 	}
-	return intToken(string(b[:n]))
+	tok := b[:n]
+	neg := len(tok) > 0 && tok[0] == '-'
+	digits := tok
+	if neg {
+		digits = tok[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 { // 18 digits cannot overflow an int64
+		return intToken(string(tok))
+	}
+	var v int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return intToken(string(tok))
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // intToken parses an integer-valued JSON number.

@@ -42,6 +42,14 @@ func TestParseFrame(t *testing.T) {
 		"disconnect":      {frame: `{"jsonrpc":"2.0","method":"disconnect","params":{"code":4009,"reason":"too slow","reconnect":true}}`, kind: frameDisconnect},
 		"response":        {frame: `{"jsonrpc":"2.0","id":2,"result":{}}`, kind: frameOther},
 		"garbage":         {frame: `{"jsonrpc":"2.0","method":"message","params":{"channel":"x`, kind: frameOther, err: true},
+		// The fast scan walks the '_' of the frame: underscores elsewhere,
+		// stamp names inside strings and as values, keys that only end in
+		// a stamp name, and stamps in any order are read as a decoder would.
+		"underscores and decoys": {frame: `{"jsonrpc":"2.0","method":"message","params":{"channel":"device:lg-7","epoch":"e_1","offset":42,"data":{"received_at":"x_y","attrs":{"note":"\"lg_step\":9 lg_seq","name":"lg_seq"},"metrics":{"xlg_step":8,"a_lg_seq":7,"lg_sent_us":987654321,"lg_seq":1234,"lg_step":3}}}}`, kind: frameMessage, want: want},
+		"negative and long": {frame: `{"jsonrpc":"2.0","method":"message","params":{"channel":"device:lg-7","epoch":"e1","offset":42,"data":{"metrics":{"lg_step":-3,"lg_seq":1234567890123456789,"lg_sent_us":-0}}}}`, kind: frameMessage,
+			want: delivery{channel: []byte("device:lg-7"), offset: 42, step: -3, seq: 1234567890123456789, sentUS: 0}},
+		"stamp missing": {frame: `{"jsonrpc":"2.0","method":"message","params":{"channel":"device:lg-7","epoch":"e1","offset":42,"data":{"metrics":{"lg_step":3,"lg_sent_us":1},"attrs":{"lg_seq":"5"}}}}`, kind: frameMessage, err: true},
+		"sign only":     {frame: `{"jsonrpc":"2.0","method":"message","params":{"channel":"device:lg-7","epoch":"e1","offset":42,"data":{"metrics":{"lg_step":-,"lg_seq":1,"lg_sent_us":1}}}}`, kind: frameOther, err: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			kind, d, err := parseFrame([]byte(tc.frame))
@@ -134,4 +142,20 @@ func TestFastResult(t *testing.T) {
 		require.False(t, fastResult(b, idSubscribe, &res), name)
 	}
 	require.False(t, fastResult(connect, 7, nil), "an id the generator never sends")
+}
+
+// benchFrame is a delivery as the bridge sends it in W1 (a 256-byte
+// zigbee2mqtt payload from the publisher, captured from a run).
+const benchFrame = `{"jsonrpc":"2.0","method":"message","params":{"channel":"device:lg-0","epoch":"f90b368813fc","offset":1,"data":{"device":"lg-0","family":"zigbee2mqtt","ts":"2026-12-03T21:13:52.103688017Z","received_at":"2026-12-03T21:13:52.103688017Z","metrics":{"battery":97,"humidity":48.2,"lg_sent_us":12345678901,"lg_seq":123456,"lg_step":3,"linkquality":120,"temperature":21.5},"attrs":{"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},"stale":false}}}`
+
+// BenchmarkParseFrame is the generator's parsing cost per delivery.
+func BenchmarkParseFrame(b *testing.B) {
+	frame := []byte(benchFrame)
+	b.ReportAllocs()
+	for b.Loop() {
+		kind, d, err := parseFrame(frame)
+		if kind != frameMessage || err != nil || d.sentUS != 12345678901 || d.step != 3 || d.seq != 123456 || d.offset != 1 {
+			b.Fatal(kind, d, err)
+		}
+	}
 }
