@@ -200,8 +200,13 @@ func (cn *conn) readLoop() int {
 			cn.sendError(json.RawMessage("null"), wire.NewError(wire.CodeInvalidRequest, "invalid request: only text frames are used"))
 			continue
 		}
+		// Requests are answered off the reader's stack: answering one
+		// (verifying a token, building a snapshot) needs 8 KiB of stack
+		// or more, and the runtime would keep that for the reader, which
+		// lives as long as the socket and is all an idle socket runs
+		// (issue 10, W3: 16 KiB per idle socket in all).
 		done, code := false, 0
-		offStack(func() {
+		s.requests.run(func() {
 			if cn.id == nil {
 				done, code = cn.connectFrame(data)
 			} else {
@@ -212,23 +217,6 @@ func (cn *conn) readLoop() int {
 			cn.discardUntilClosed()
 			return code
 		}
-	}
-}
-
-// offStack runs fn on a goroutine of its own and waits for it; a panic
-// in fn goes on on the caller's goroutine. Answering a request (verifying
-// a token, building a snapshot) grows a goroutine's stack to 8 KiB or
-// more, and the runtime keeps that for the reader, which lives as long as
-// the socket and is all an idle socket runs; a goroutine that ends gives
-// it back (issue 10, W3: 16 KiB per idle socket in all).
-func offStack(fn func()) {
-	done := make(chan any, 1)
-	go func() {
-		defer func() { done <- recover() }()
-		fn()
-	}()
-	if p := <-done; p != nil {
-		panic(p)
 	}
 }
 

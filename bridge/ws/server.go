@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -175,6 +176,8 @@ type Server struct {
 	idPrefix string
 	// limits are the per-tenant and per-user limits (tenant_limits.go).
 	limits *tenantLimits
+	// requests answers the sockets' requests (requests.go).
+	requests *requestPool
 }
 
 // DefaultMaxSubscriptions is Config.MaxSubscriptions' default, Centrifugo's
@@ -204,7 +207,8 @@ func New(addr string, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("http: trusted proxies: %w", err)
 	}
 	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4), perAddr: make(map[string]int), admitted: make(map[net.Conn]*admission), trusted: trusted,
-		limits: newTenantLimits(cfg.TenantRequestRate, cfg.TenantRequestBurst, cfg.MaxConnectionsPerUser)}
+		limits:   newTenantLimits(cfg.TenantRequestRate, cfg.TenantRequestBurst, cfg.MaxConnectionsPerUser),
+		requests: newRequestPool(max(16, 4*runtime.GOMAXPROCS(0)))}
 	if cfg.Store != nil {
 		s.Install(singleNode(cfg))
 	}
@@ -563,6 +567,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer cancel()
 	err := s.app.ShutdownWithContext(sctx)
 	<-errc
+	s.requests.close(sctx)
 	return err
 }
 
