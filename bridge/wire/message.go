@@ -49,6 +49,14 @@ var nullID = json.RawMessage("null")
 // In both cases the returned id is the request's id when it could be read,
 // else null, so the caller can always answer.
 func ParseRequest(frame []byte) (*Request, json.RawMessage, *Error) {
+	if req, ok := parseRequestFast(frame); ok {
+		return req, req.ID, nil
+	}
+	return parseRequest(frame)
+}
+
+// parseRequest is ParseRequest's general path.
+func parseRequest(frame []byte) (*Request, json.RawMessage, *Error) {
 	// One pass: Unmarshal validates the whole frame before decoding and
 	// reports bad JSON as a *json.SyntaxError.
 	var req Request
@@ -113,6 +121,14 @@ func shortErr(err error) string {
 // DecodeParams unmarshals params into v, rejecting unknown fields, and
 // returns a CodeInvalidParams error that says what is wrong.
 func DecodeParams(params json.RawMessage, v any) *Error {
+	if decodeParamsFast(params, v) {
+		return nil
+	}
+	return decodeParams(params, v)
+}
+
+// decodeParams is DecodeParams' general path.
+func decodeParams(params json.RawMessage, v any) *Error {
 	if len(params) == 0 || string(params) == "null" {
 		params = json.RawMessage("{}")
 	}

@@ -40,3 +40,41 @@ func BenchmarkMarshalMessage(b *testing.B) {
 		}
 	}
 }
+
+// connectFrame is a session's first request as the SDK sends it, with a
+// token of a typical size.
+var connectFrame = []byte(`{"jsonrpc":"2.0","id":1,"method":"connect","params":{"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInRlbmFudCI6ImFjbWUiLCJleHAiOjE3OTk5OTk5OTksImlhdCI6MTc2NDc5MDQwMCwiY2hhbiI6WyJkZXZpY2VzIiwiZGV2aWNlOioiXX0.5mhBHqs5_DTLdINd9p7HhbQx5YJ6nQGp0sVQ5qk1a2c","client":"mqlive-js/1.0"}}`)
+
+// BenchmarkParseConnect is the work of one connect request before its
+// token is verified: the envelope and the params.
+func BenchmarkParseConnect(b *testing.B) {
+	b.SetBytes(int64(len(connectFrame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _, err := ParseRequest(connectFrame)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p ConnectParams
+		if err := DecodeParams(req.Params, &p); err != nil || p.Token == "" {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseSubscribe is BenchmarkParseConnect for a subscribe.
+func BenchmarkParseSubscribe(b *testing.B) {
+	frame := []byte(`{"jsonrpc":"2.0","id":2,"method":"subscribe","params":{"channel":"device:kitchen-th","mode":"latest","max_rate_hz":2}}`)
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _, err := ParseRequest(frame)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p SubscribeParams
+		if err := DecodeParams(req.Params, &p); err != nil || p.Channel == "" {
+			b.Fatal(err)
+		}
+	}
+}
