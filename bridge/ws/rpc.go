@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mqlive/mqlive/bridge/auth"
 	"github.com/mqlive/mqlive/bridge/hub"
@@ -110,27 +113,40 @@ func (cn *conn) reply(id json.RawMessage, method string, result any, e *wire.Err
 
 // response encodes a response and counts it.
 func (cn *conn) response(id json.RawMessage, method string, result any, e *wire.Error) []byte {
-	resp := wire.Response{JSONRPC: "2.0", ID: id}
+	var frame []byte
+	var err error
 	if e != nil {
-		resp.Error = e
+		frame, err = json.Marshal(wire.Response{JSONRPC: "2.0", ID: id, Error: e})
 	} else {
 		if result == nil {
 			result = struct{}{}
 		}
-		resp.Result = result
+		frame, err = wire.AppendResult(nil, id, result)
 	}
-	frame, err := json.Marshal(resp)
 	if err != nil {
 		frame, _ = json.Marshal(wire.Response{JSONRPC: "2.0", ID: id, Error: wire.NewError(wire.CodeInternal, "internal error")})
 	}
 	if m := cn.srv.cfg.Metrics; m != nil && method != "" && knownMethod(method) {
-		code := "0"
 		if e != nil {
-			code = strconv.Itoa(e.Code)
+			m.Requests.WithLabelValues(method, strconv.Itoa(e.Code)).Inc()
+		} else {
+			cachedCounter(&cn.srv.okRequests, m.Requests, method, "0").Inc()
 		}
-		m.Requests.WithLabelValues(method, code).Inc()
 	}
 	return frame
+}
+
+// cachedCounter is vec.WithLabelValues(key, more...), looked up in vec
+// once per key: the label lookup hashes and locks, every request (issue
+// 10, W3). Only series that stay (a bounded set of keys, never deleted)
+// are cached.
+func cachedCounter(cache *sync.Map, vec *prometheus.CounterVec, key string, more ...string) prometheus.Counter {
+	if c, ok := cache.Load(key); ok {
+		return c.(prometheus.Counter)
+	}
+	c := vec.WithLabelValues(append([]string{key}, more...)...)
+	cache.Store(key, c)
+	return c
 }
 
 func knownMethod(m string) bool {
@@ -289,7 +305,7 @@ func (cn *conn) subscribe(id json.RawMessage, raw json.RawMessage) *wire.Error {
 		if res.Recovered {
 			outcome = "recovered"
 		}
-		m.Recoveries.WithLabelValues(outcome).Inc()
+		cachedCounter(&srv.recoveries, m.Recoveries, outcome).Inc()
 	}
 	cn.sess.Recover(sub, recovered, wire.StreamPosition{Epoch: res.Epoch, Offset: res.Offset},
 		cn.response(id, wire.MethodSubscribe, res, nil))
@@ -329,11 +345,18 @@ func (s *Server) recover(ctx context.Context, tenant string, ch wire.Channel, si
 		return res, nil, err
 	}
 	res.Epoch, res.Offset = pos.Epoch, pos.Offset
+	// The Readings go into one buffer, which the snapshot's elements
+	// share (AppendReading: json.Marshal's bytes without reflection).
 	res.Snapshot = make([]json.RawMessage, 0, len(snap))
+	var buf []byte
 	for i := range snap {
-		if b, err := json.Marshal(&snap[i]); err == nil {
-			res.Snapshot = append(res.Snapshot, b)
+		n := len(buf)
+		b, err := wire.AppendReading(buf, &snap[i])
+		if err != nil {
+			continue
 		}
+		buf = b
+		res.Snapshot = append(res.Snapshot, buf[n:len(buf):len(buf)])
 	}
 	return res, nil, nil
 }

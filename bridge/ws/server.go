@@ -178,6 +178,9 @@ type Server struct {
 	limits *tenantLimits
 	// requests answers the sockets' requests (requests.go).
 	requests *requestPool
+	// okRequests and recoveries cache metric series by label
+	// (cachedCounter).
+	okRequests, recoveries sync.Map
 }
 
 // DefaultMaxSubscriptions is Config.MaxSubscriptions' default, Centrifugo's
