@@ -2,7 +2,10 @@ package wire
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
+
+	"github.com/mqlive/mqlive/devices"
 )
 
 // AppendResult appends the response frame of a request that succeeded to
@@ -80,6 +83,45 @@ func appendResult(dst []byte, id json.RawMessage, result any) (_ []byte, ok bool
 		return append(dst, "}}"...), true
 	}
 	return dst, false
+}
+
+// AppendSnapshotResult appends the response frame of a subscribe answered
+// with a snapshot: the bytes AppendResult gives for r with its Snapshot
+// (which must be nil) holding each of readings as json.Marshal encodes it,
+// and without those it refuses. The Readings go straight into the frame
+// (AppendReading), not through a json.RawMessage each that the frame's
+// encoding would check and copy again (issue 10, W3).
+func AppendSnapshotResult(dst []byte, id json.RawMessage, r SubscribeResult, readings []devices.Reading) ([]byte, error) {
+	n := len(dst)
+	if r.Snapshot != nil {
+		return dst, errors.New("wire: AppendSnapshotResult takes the snapshot as Readings, not in the result")
+	}
+	r.Snapshot = []json.RawMessage{}
+	out, ok := appendResult(dst, id, r) // "snapshot":[]}}
+	if !ok {
+		// An id or a string encoding/json writes otherwise: the slow way.
+		for i := range readings {
+			if b, err := AppendReading(nil, &readings[i]); err == nil {
+				r.Snapshot = append(r.Snapshot, b)
+			}
+		}
+		return AppendResult(dst[:n], id, r)
+	}
+	out = out[:len(out)-len("]}}")]
+	first := true
+	for i := range readings {
+		m := len(out)
+		if !first {
+			out = append(out, ',')
+		}
+		b, err := AppendReading(out, &readings[i])
+		if err != nil {
+			out = out[:m]
+			continue
+		}
+		out, first = b, false
+	}
+	return append(out, "]}}"...), nil
 }
 
 // appendResponseHead appends a response's members up to its result's

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mqlive/mqlive/devices"
 )
 
 // marshalResult is what AppendResult must give: encoding/json's bytes.
@@ -86,6 +88,68 @@ func FuzzAppendResult(f *testing.F) {
 			if werr == nil && string(got) != string(want) {
 				t.Fatalf("AppendResult\n%s\nencoding/json\n%s", got, want)
 			}
+		}
+	})
+}
+
+// snapshotWant is what AppendSnapshotResult must give: the subscribe
+// result with each Reading json.Marshal encodes, through json.Marshal.
+func snapshotWant(id json.RawMessage, r SubscribeResult, readings []devices.Reading) ([]byte, error) {
+	r.Snapshot = []json.RawMessage{}
+	for i := range readings {
+		if b, err := json.Marshal(&readings[i]); err == nil {
+			r.Snapshot = append(r.Snapshot, b)
+		}
+	}
+	return marshalResult(id, r)
+}
+
+func TestAppendSnapshotResultMatchesEncodingJSON(t *testing.T) {
+	res := SubscribeResult{Channel: "device:kitchen-th", Epoch: "e1", Offset: 7}
+	good := *fuzzReading("kitchen th|zigbee2mqtt|temperature|humidity|model|WSDCGQ11LM", 21.5, 1764700000, 5, 3600, 8|16|32|2)
+	html := *fuzzReading("<a>&|fam|\u2028|x", 1, 1764700000, 0, 0, 8|16)
+	refused := *fuzzReading("a|b|c", 3, 1, 1, 0, 8|128)       // +Inf: encoding/json refuses it
+	other := *fuzzReading("a|b|c", 3, 1764700000, 1, 0, 8|64) // an int metric: encoding/json's path
+	for name, tc := range map[string]struct {
+		id       json.RawMessage
+		readings []devices.Reading
+	}{
+		"none":             {json.RawMessage(`2`), nil},
+		"one":              {json.RawMessage(`2`), []devices.Reading{good}},
+		"several":          {json.RawMessage(`"s"`), []devices.Reading{good, html, other, good}},
+		"refused left out": {json.RawMessage(`2`), []devices.Reading{refused, good, refused, html, refused}},
+		"only refused":     {json.RawMessage(`2`), []devices.Reading{refused}},
+		"escaped id":       {json.RawMessage(`"<x>"`), []devices.Reading{good, refused, html}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, err := snapshotWant(tc.id, res, tc.readings)
+			require.NoError(t, err)
+			got, err := AppendSnapshotResult([]byte("prefix"), tc.id, res, tc.readings)
+			require.NoError(t, err)
+			require.Equal(t, "prefix"+string(want), string(got))
+		})
+	}
+	_, err := AppendSnapshotResult(nil, json.RawMessage(`1`), SubscribeResult{Snapshot: []json.RawMessage{}}, nil)
+	require.Error(t, err, "a snapshot in the result")
+}
+
+func FuzzAppendSnapshotResult(f *testing.F) {
+	f.Add([]byte(`2`), "device:a", "zigbee2mqtt/kitchen sensor|zigbee2mqtt|temperature|humidity|model|TS0201", 21.5, int64(1764700000), int64(123456789), 0, uint8(8|16|2|4))
+	f.Add([]byte(`"<"`), "app:\u2028", "<script>&amp;\u2028\x00|fam|\xff\xfe|é", 1e-7, int64(-62135596800), int64(1), -19800, uint8(8|16|32))
+	f.Add([]byte(`3`), "devices", "a|b|c|d", 3.0, int64(1), int64(1), 0, uint8(8|128))
+	f.Fuzz(func(t *testing.T, id []byte, channel, text string, fv float64, sec, nsec int64, offset int, flags uint8) {
+		if len(text) > 2048 {
+			return
+		}
+		readings := []devices.Reading{*fuzzReading(text, fv, sec, nsec, offset, flags), *fuzzReading(text+"|x", -fv, sec+1, nsec, offset, flags^8)}
+		res := SubscribeResult{Channel: channel, Epoch: text, Offset: uint64(sec)}
+		want, werr := snapshotWant(id, res, readings)
+		got, err := AppendSnapshotResult(nil, id, res, readings)
+		if (werr != nil) != (err != nil) {
+			t.Fatalf("errors differ: encoding/json %v, AppendSnapshotResult %v", werr, err)
+		}
+		if werr == nil && string(got) != string(want) {
+			t.Fatalf("AppendSnapshotResult\n%s\nencoding/json\n%s", got, want)
 		}
 	})
 }

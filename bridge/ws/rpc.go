@@ -15,6 +15,7 @@ import (
 	"github.com/mqlive/mqlive/bridge/hub"
 	"github.com/mqlive/mqlive/bridge/state"
 	"github.com/mqlive/mqlive/bridge/wire"
+	"github.com/mqlive/mqlive/devices"
 )
 
 // handleFrame answers one client frame. It returns done=true with a close
@@ -121,11 +122,17 @@ func (cn *conn) response(id json.RawMessage, method string, result any, e *wire.
 		if result == nil {
 			result = struct{}{}
 		}
-		frame, err = wire.AppendResult(nil, id, result)
+		frame, err = wire.AppendResult(make([]byte, 0, 256), id, result)
 	}
 	if err != nil {
 		frame, _ = json.Marshal(wire.Response{JSONRPC: "2.0", ID: id, Error: wire.NewError(wire.CodeInternal, "internal error")})
 	}
+	cn.count(method, e)
+	return frame
+}
+
+// count counts a response to method (none for an unknown one).
+func (cn *conn) count(method string, e *wire.Error) {
 	if m := cn.srv.cfg.Metrics; m != nil && method != "" && knownMethod(method) {
 		if e != nil {
 			m.Requests.WithLabelValues(method, strconv.Itoa(e.Code)).Inc()
@@ -133,7 +140,6 @@ func (cn *conn) response(id json.RawMessage, method string, result any, e *wire.
 			cachedCounter(&cn.srv.okRequests, m.Requests, method, "0").Inc()
 		}
 	}
-	return frame
 }
 
 // cachedCounter is vec.WithLabelValues(key, more...), looked up in vec
@@ -294,7 +300,7 @@ func (cn *conn) subscribe(id json.RawMessage, raw json.RawMessage) *wire.Error {
 		srv.cfg.Logger.Warn("subscribe upstream failed", "tenant", tenant, "channel", ch.Name, "err", serr)
 		return wire.NewError(wire.CodeInternal, "subscribe failed: the node cannot reach its backplane; retry")
 	}
-	res, recovered, rerr := srv.recover(cn.ctx, tenant, ch, p.Since)
+	res, snapshot, recovered, rerr := srv.recover(cn.ctx, tenant, ch, p.Since)
 	if rerr != nil {
 		srv.cfg.Hub.Unsubscribe(cn.sess, ch.Name)
 		srv.cfg.Logger.Warn("subscribe: store read failed", "tenant", tenant, "channel", ch.Name, "err", rerr)
@@ -307,8 +313,13 @@ func (cn *conn) subscribe(id json.RawMessage, raw json.RawMessage) *wire.Error {
 		}
 		cachedCounter(&srv.recoveries, m.Recoveries, outcome).Inc()
 	}
-	cn.sess.Recover(sub, recovered, wire.StreamPosition{Epoch: res.Epoch, Offset: res.Offset},
-		cn.response(id, wire.MethodSubscribe, res, nil))
+	var frame []byte
+	if res.Recovered {
+		frame = cn.response(id, wire.MethodSubscribe, res, nil)
+	} else {
+		frame = cn.snapshotResponse(id, res, snapshot)
+	}
+	cn.sess.Recover(sub, recovered, wire.StreamPosition{Epoch: res.Epoch, Offset: res.Offset}, frame)
 	if pr := srv.cfg.Presence; pr != nil {
 		if err := pr.Join(cn.ctx, tenant, ch.Name, wire.PresenceClient{User: cn.sess.User, Session: cn.sess.ID,
 			Node: cn.sess.Node, ConnectedAt: cn.sess.ConnectedAt}); err != nil {
@@ -321,16 +332,16 @@ func (cn *conn) subscribe(id json.RawMessage, raw json.RawMessage) *wire.Error {
 // recover reads what a subscribe answers: the publications after since
 // when the store still holds all of them, else a snapshot; and the
 // channel's position at that read.
-func (s *Server) recover(ctx context.Context, tenant string, ch wire.Channel, since *wire.StreamPosition) (wire.SubscribeResult, []*state.Publication, error) {
+func (s *Server) recover(ctx context.Context, tenant string, ch wire.Channel, since *wire.StreamPosition) (wire.SubscribeResult, []devices.Reading, []*state.Publication, error) {
 	res := wire.SubscribeResult{Channel: ch.Name}
 	if since != nil {
 		pubs, pos, ok, err := s.cfg.Store.Since(ctx, tenant, ch, *since)
 		if err != nil {
-			return res, nil, err
+			return res, nil, nil, err
 		}
 		if ok {
 			res.Epoch, res.Offset, res.Recovered = pos.Epoch, pos.Offset, true
-			return res, pubs, nil
+			return res, nil, pubs, nil
 		}
 	}
 	// Position first, then the snapshot: a publication between the two is
@@ -338,27 +349,28 @@ func (s *Server) recover(ctx context.Context, tenant string, ch wire.Channel, si
 	// merge by device time makes harmless; the reverse order could lose it.
 	pos, err := s.cfg.Store.Position(ctx, tenant, ch)
 	if err != nil {
-		return res, nil, err
+		return res, nil, nil, err
 	}
 	snap, err := s.cfg.Store.Snapshot(ctx, tenant, ch)
 	if err != nil {
-		return res, nil, err
+		return res, nil, nil, err
 	}
 	res.Epoch, res.Offset = pos.Epoch, pos.Offset
-	// The Readings go into one buffer, which the snapshot's elements
-	// share (AppendReading: json.Marshal's bytes without reflection).
-	res.Snapshot = make([]json.RawMessage, 0, len(snap))
-	var buf []byte
-	for i := range snap {
-		n := len(buf)
-		b, err := wire.AppendReading(buf, &snap[i])
-		if err != nil {
-			continue
-		}
-		buf = b
-		res.Snapshot = append(res.Snapshot, buf[n:len(buf):len(buf)])
+	return res, snap, nil, nil
+}
+
+// snapshotResponse is response for a subscribe answered with a snapshot:
+// the Readings are encoded straight into the frame
+// (wire.AppendSnapshotResult).
+func (cn *conn) snapshotResponse(id json.RawMessage, res wire.SubscribeResult, snapshot []devices.Reading) []byte {
+	// Sized for a typical Reading each, so that the frame is rarely
+	// copied as it grows.
+	frame, err := wire.AppendSnapshotResult(make([]byte, 0, 256+512*len(snapshot)), id, res, snapshot)
+	if err != nil {
+		return cn.response(id, wire.MethodSubscribe, nil, wire.NewError(wire.CodeInternal, "internal error"))
 	}
-	return res, nil, nil
+	cn.count(wire.MethodSubscribe, nil)
+	return frame
 }
 
 // leavePresence removes a session from the presence of channels.
