@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -173,49 +174,93 @@ func (cn *conn) readLoop() int {
 		cn.sess.Close(code, "", false) // the writer echoes the code
 		return nil
 	})
-	m := s.cfg.Metrics
 	for {
-		typ, data, err := c.ReadMessage()
+		typ, r, err := c.NextReader()
 		if err != nil {
 			return cn.readErrorCode(err)
 		}
-		if m != nil {
-			m.FramesIn.Inc()
-			m.BytesIn.Add(float64(len(data)))
-		}
-		if code, closing := cn.sess.CloseCode(); closing {
-			// Closed by the hub (4009), an admin (4003), expiry or drain:
-			// answering more requests would only build replies no one
-			// sends.
-			cn.discardUntilClosed()
-			return code
-		}
-		if cn.id != nil {
-			_ = c.SetReadDeadline(time.Now().Add(2 * s.cfg.PingInterval))
-		} else if done, code := cn.preConnect(data); done {
-			cn.discardUntilClosed()
-			return code
-		}
-		if typ != websocket.TextMessage {
-			cn.sendError(json.RawMessage("null"), wire.NewError(wire.CodeInvalidRequest, "invalid request: only text frames are used"))
-			continue
-		}
-		// Requests are answered off the reader's stack: answering one
-		// (verifying a token, building a snapshot) needs 8 KiB of stack
-		// or more, and the runtime would keep that for the reader, which
-		// lives as long as the socket and is all an idle socket runs
-		// (issue 10, W3: 16 KiB per idle socket in all).
+		// The frame is read into a pooled buffer rather than a new one
+		// each (the library's ReadMessage): nothing keeps a frame's bytes
+		// once it is answered (requests copy what they keep, see
+		// wire.ParseRequest), and a buffer held only while a frame is
+		// answered costs an idle socket nothing (issue 10, W3).
+		buf := frameBuffers.Get().(*[]byte)
+		data, err := readFrame(r, (*buf)[:0])
 		done, code := false, 0
-		s.requests.run(func() {
-			if cn.id == nil {
-				done, code = cn.connectFrame(data)
-			} else {
-				done, code = cn.handleFrame(data)
-			}
-		})
+		if err == nil {
+			done, code = cn.frame(typ, data)
+		}
+		if cap(data) <= maxPooledFrame {
+			*buf = data[:0]
+			frameBuffers.Put(buf)
+		}
+		if err != nil {
+			return cn.readErrorCode(err)
+		}
 		if done {
 			cn.discardUntilClosed()
 			return code
+		}
+	}
+}
+
+// frame answers one frame the reader read; done says the connection
+// ends, with code (the close frame is queued).
+func (cn *conn) frame(typ int, data []byte) (done bool, code int) {
+	s := cn.srv
+	if m := s.cfg.Metrics; m != nil {
+		m.FramesIn.Inc()
+		m.BytesIn.Add(float64(len(data)))
+	}
+	if code, closing := cn.sess.CloseCode(); closing {
+		// Closed by the hub (4009), an admin (4003), expiry or drain:
+		// answering more requests would only build replies no one
+		// sends.
+		return true, code
+	}
+	if cn.id != nil {
+		_ = cn.ws.SetReadDeadline(time.Now().Add(2 * s.cfg.PingInterval))
+	} else if done, code := cn.preConnect(data); done {
+		return true, code
+	}
+	if typ != websocket.TextMessage {
+		cn.sendError(json.RawMessage("null"), wire.NewError(wire.CodeInvalidRequest, "invalid request: only text frames are used"))
+		return false, 0
+	}
+	// Requests are answered off the reader's stack: answering one
+	// (verifying a token, building a snapshot) needs 8 KiB of stack
+	// or more, and the runtime would keep that for the reader, which
+	// lives as long as the socket and is all an idle socket runs
+	// (issue 10, W3: 16 KiB per idle socket in all).
+	s.requests.run(func() {
+		if cn.id == nil {
+			done, code = cn.connectFrame(data)
+		} else {
+			done, code = cn.handleFrame(data)
+		}
+	})
+	return done, code
+}
+
+// frameBuffers holds the readers' frame buffers (*[]byte) between frames;
+// one that grew past maxPooledFrame for a big frame is left to the GC.
+var frameBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledFrame = 16 << 10
+
+// readFrame appends what r has to b, as io.ReadAll does.
+func readFrame(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // room for more
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
 		}
 	}
 }
