@@ -549,7 +549,8 @@ func (s *Server) reject(reason string) {
 }
 
 func offersProtocol(header string) bool {
-	for _, p := range strings.Split(header, ",") {
+	// strings.Split would allocate on every upgrade.
+	for p := range strings.SplitSeq(header, ",") {
 		if strings.TrimSpace(p) == wire.Subprotocol {
 			return true
 		}
