@@ -232,14 +232,21 @@ func (cn *conn) frame(typ int, data []byte) (done bool, code int) {
 	// or more, and the runtime would keep that for the reader, which
 	// lives as long as the socket and is all an idle socket runs
 	// (issue 10, W3: 16 KiB per idle socket in all).
-	s.requests.run(func() {
-		if cn.id == nil {
-			done, code = cn.connectFrame(data)
-		} else {
-			done, code = cn.handleFrame(data)
-		}
-	})
+	j := newJob(answer)
+	j.cn, j.data = cn, data
+	s.requests.run(j)
+	done, code = j.done, j.code
+	j.release()
 	return done, code
+}
+
+// answer is the job of a request (conn.frame).
+func answer(j *job) {
+	if j.cn.id == nil {
+		j.done, j.code = j.cn.connectFrame(j.data)
+	} else {
+		j.done, j.code = j.cn.handleFrame(j.data)
+	}
 }
 
 // frameBuffers holds the readers' frame buffers (*[]byte) between frames;

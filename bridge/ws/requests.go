@@ -6,7 +6,7 @@ import (
 )
 
 // requestPool answers requests on a few goroutines that live as long as
-// the server, off the readers' stacks (see offStack).
+// the server, off the readers' stacks (see conn.frame).
 //
 // A goroutine per request did the same with less code, but each started
 // on a small stack and grew it, copying, to what decoding JSON and
@@ -23,7 +23,7 @@ import (
 type requestPool struct {
 	// work hands a request to an idle worker; unbuffered, so a send
 	// succeeds only when a worker is waiting for it.
-	work chan func()
+	work chan *job
 	stop chan struct{}
 	size int // most workers kept
 
@@ -34,49 +34,79 @@ type requestPool struct {
 }
 
 func newRequestPool(size int) *requestPool {
-	return &requestPool{work: make(chan func()), stop: make(chan struct{}), size: size}
+	return &requestPool{work: make(chan *job), stop: make(chan struct{}), size: size}
 }
 
-// run runs fn on a worker and waits for it; a panic in fn goes on on the
+// job is one request handed to a worker. Jobs are pooled with their
+// channel, so that handing a request over allocates nothing (a closure,
+// a channel and the results it captured were five allocations per
+// request).
+type job struct {
+	fn       func(*job)
+	cn       *conn
+	data     []byte
+	done     bool
+	code     int
+	finished chan any // the panic in fn, or nil; one slot
+}
+
+var jobs = sync.Pool{New: func() any { return &job{finished: make(chan any, 1)} }}
+
+// newJob returns a pooled job that runs fn.
+func newJob(fn func(*job)) *job {
+	j := jobs.Get().(*job)
+	j.fn = fn
+	return j
+}
+
+// release gives j back once its caller has read its results.
+func (j *job) release() {
+	*j = job{finished: j.finished}
+	jobs.Put(j)
+}
+
+// exec runs the job and reports its end; it is the last use of j on the
+// worker's side, as the caller may reuse it at once.
+func (j *job) exec() {
+	defer func() { j.finished <- recover() }()
+	j.fn(j)
+}
+
+// run runs j on a worker and waits for it; a panic in j goes on on the
 // caller's goroutine (the socket's handler recovers it), and the worker
 // carries on.
-func (p *requestPool) run(fn func()) {
-	done := make(chan any, 1)
-	task := func() {
-		defer func() { done <- recover() }()
-		fn()
-	}
+func (p *requestPool) run(j *job) {
 	select {
-	case p.work <- task:
+	case p.work <- j:
 	default:
-		p.start(task)
+		p.start(j)
 	}
-	if r := <-done; r != nil {
+	if r := <-j.finished; r != nil {
 		panic(r)
 	}
 }
 
-// start runs task on a new worker, or on a goroutine of its own when the
+// start runs j on a new worker, or on a goroutine of its own when the
 // pool is full or stopped.
-func (p *requestPool) start(task func()) {
+func (p *requestPool) start(j *job) {
 	p.mu.Lock()
 	if p.stopped || p.n >= p.size {
 		p.mu.Unlock()
-		go task()
+		go j.exec()
 		return
 	}
 	p.n++
 	p.wg.Add(1)
 	p.mu.Unlock()
-	go p.worker(task)
+	go p.worker(j)
 }
 
-func (p *requestPool) worker(task func()) {
+func (p *requestPool) worker(j *job) {
 	defer p.wg.Done()
 	for {
-		task()
+		j.exec()
 		select {
-		case task = <-p.work:
+		case j = <-p.work:
 		case <-p.stop:
 			return
 		}

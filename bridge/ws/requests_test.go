@@ -10,6 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// do runs fn through the pool, as conn.frame runs a request.
+func (p *requestPool) do(fn func()) {
+	j := newJob(func(*job) { fn() })
+	defer j.release()
+	p.run(j)
+}
+
 // goroutineID is the id runtime.Stack prints for the calling goroutine.
 func goroutineID() string {
 	buf := make([]byte, 64)
@@ -27,7 +34,7 @@ func TestRequestPoolReusesWorkers(t *testing.T) {
 	seen := map[string]bool{}
 	for range 200 {
 		var id string
-		p.run(func() { id = goroutineID() })
+		p.do(func() { id = goroutineID() })
 		require.NotEqual(t, caller, id, "ran on the caller's stack")
 		seen[id] = true
 	}
@@ -44,11 +51,11 @@ func TestRequestPoolNeverQueues(t *testing.T) {
 	blocked := make(chan struct{})
 	go func() {
 		defer close(blocked)
-		p.run(func() { close(started); <-release })
+		p.do(func() { close(started); <-release })
 	}()
 	<-started
 	ran := make(chan struct{})
-	go p.run(func() { close(ran) })
+	go p.do(func() { close(ran) })
 	select {
 	case <-ran:
 	case <-time.After(10 * time.Second):
@@ -63,9 +70,9 @@ func TestRequestPoolNeverQueues(t *testing.T) {
 func TestRequestPoolPanicGoesToCaller(t *testing.T) {
 	p := newRequestPool(2)
 	defer p.close(context.Background())
-	require.PanicsWithValue(t, "boom", func() { p.run(func() { panic("boom") }) })
+	require.PanicsWithValue(t, "boom", func() { p.do(func() { panic("boom") }) })
 	ok := false
-	p.run(func() { ok = true })
+	p.do(func() { ok = true })
 	require.True(t, ok)
 }
 
@@ -75,9 +82,9 @@ func TestRequestPoolClose(t *testing.T) {
 	p := newRequestPool(2)
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go p.run(func() { close(started); <-release })
+	go p.do(func() { close(started); <-release })
 	<-started
-	p.run(func() {})
+	p.do(func() {})
 	closed := make(chan struct{})
 	go func() { p.close(context.Background()); close(closed) }()
 	select {
@@ -88,6 +95,6 @@ func TestRequestPoolClose(t *testing.T) {
 	close(release)
 	<-closed
 	ok := false
-	p.run(func() { ok = true })
+	p.do(func() { ok = true })
 	require.True(t, ok)
 }
