@@ -627,6 +627,19 @@ func (s *Session) Ping() {
 // to write, and by Take when there is nothing to write.
 var ErrIdle = errors.New("hub: session idle")
 
+// ErrNotDue is returned by TakeNow when nothing can be written now but
+// latest-mode slots wait for their rate cap: a writer that must not block
+// hands the session to one that may (Take waits for the first slot).
+var ErrNotDue = errors.New("hub: latest-mode slots not due yet")
+
+// TakeNow is Take that never blocks, for a writer that serves many
+// sessions in turn (package ws's writer pool): it appends what can be
+// written now to dst, or returns ErrIdle when nothing waits at all and
+// ErrNotDue when only rate-capped latest-mode slots wait.
+func (s *Session) TakeNow(dst []Frame) ([]Frame, error) {
+	return s.next(context.Background(), dst, time.Time{}, takeNow)
+}
+
 // Take is the writer's non-blocking Next: it appends what can be written
 // now to dst, or returns ErrIdle when nothing waits at all. Only while
 // latest-mode slots wait for their rate cap does it block, until the first
@@ -636,7 +649,7 @@ var ErrIdle = errors.New("hub: session idle")
 // it instead of NextBefore: a drain then costs no clock read, timer or
 // select (issue 10: per-delivery overhead beside the write itself).
 func (s *Session) Take(ctx context.Context, dst []Frame) ([]Frame, error) {
-	return s.next(ctx, dst, time.Time{}, true)
+	return s.next(ctx, dst, time.Time{}, takeWait)
 }
 
 // Next blocks until there is something to write and appends it to dst. It
@@ -650,11 +663,19 @@ func (s *Session) Next(ctx context.Context, dst []Frame) ([]Frame, error) {
 // It must only be called by the session's one writer goroutine, which owns
 // the timer it reuses, so waiting costs no allocation per wake-up.
 func (s *Session) NextBefore(ctx context.Context, dst []Frame, deadline time.Time) ([]Frame, error) {
-	return s.next(ctx, dst, deadline, false)
+	return s.next(ctx, dst, deadline, takeNot)
 }
 
-// next is NextBefore, or Take when take is set (deadline is then unused).
-func (s *Session) next(ctx context.Context, dst []Frame, deadline time.Time, take bool) ([]Frame, error) {
+// How next waits: not at all (TakeNow), only for rate-capped slots
+// (Take), or until there is work or the deadline passes (NextBefore).
+const (
+	takeNot = iota
+	takeWait
+	takeNow
+)
+
+// next is NextBefore, or Take or TakeNow (deadline is then unused).
+func (s *Session) next(ctx context.Context, dst []Frame, deadline time.Time, take int) ([]Frame, error) {
 	for {
 		s.mu.Lock()
 		s.signaled, s.signaledUrgent = false, false
@@ -699,11 +720,14 @@ func (s *Session) next(ctx context.Context, dst []Frame, deadline time.Time, tak
 			}
 			return dst, nil
 		}
-		if take && wait == 0 {
+		if take != takeNot && wait == 0 {
 			s.dropTimer() // an idle session keeps no timer
 			return dst, ErrIdle
 		}
-		if !take && !deadline.IsZero() {
+		if take == takeNow {
+			return dst, ErrNotDue
+		}
+		if take == takeNot && !deadline.IsZero() {
 			left := time.Until(deadline)
 			if left <= 0 {
 				s.dropTimer()

@@ -357,16 +357,101 @@ func isTimeout(err error) bool {
 	return errors.As(err, &te) && te.Timeout()
 }
 
-// kick makes sure a writer runs: it starts one unless one is running.
-// A hot socket's writer may be held back for its coalescing window
-// (deferred); urgent work (a reply, a ping or pong, the close) ends that
-// wait at once. It is the session's waker (hub.Session.SetWaker).
+// kick makes sure a writer runs: it queues the socket for the writer
+// pool unless a writer runs or is queued. A hot socket's writer may be
+// held back for its coalescing window (deferred); urgent work (a reply, a
+// ping or pong, the close) ends that wait at once. It is the session's
+// waker (hub.Session.SetWaker).
 func (cn *conn) kick(urgent bool) {
 	if cn.writing.CompareAndSwap(false, true) {
-		go cn.writeLoop()
+		cn.startWriter()
 	} else if urgent && cn.deferred.CompareAndSwap(true, false) {
 		go cn.writeNow()
 	}
+}
+
+// startWriter hands the socket, whose writing is set, to the writer pool,
+// or to a writer goroutine of its own once the pool has stopped.
+func (cn *conn) startWriter() {
+	if !cn.srv.writers.push(cn) {
+		go cn.writeLoop()
+	}
+}
+
+// drain is the socket's writer on a pool worker (writerPool): like
+// writeLoop it takes what the session has and writes it, but it must not
+// block, so the cases that may wait go on on a writer goroutine of the
+// socket's own: latest-mode slots not due yet (Take waits for them),
+// control frames (the library writes them, waiting on the socket), a
+// batch the socket did not take at once (its buffer is full: a slow
+// peer), and a socket that cannot write without waiting (not vectored).
+func (cn *conn) drain() {
+	if cn.pace.hot() {
+		if d := cn.pace.wait(mono()); d > 0 {
+			cn.deferFor(d)
+			return
+		}
+	}
+	var err error
+	cn.frames, err = cn.sess.TakeNow(cn.frames[:0])
+	switch {
+	case errors.Is(err, hub.ErrNotDue):
+		go cn.write(true)
+		return
+	case err != nil: // hub.ErrIdle
+		cn.idle()
+		return
+	}
+	now := mono()
+	text := textFrames(cn.frames)
+	cn.pace.took(now, text)
+	if text < len(cn.frames) || !cn.fw.vectored {
+		go cn.finish(now, 0)
+		return
+	}
+	payload, sent, done, err := cn.fw.tryWrite(cn.frames)
+	if err != nil {
+		_ = cn.ws.Close()
+		close(cn.writerDone)
+		return
+	}
+	if !done {
+		go cn.finish(now, sent)
+		return
+	}
+	if m := cn.srv.cfg.Metrics; m != nil {
+		m.FramesOut.Add(float64(text))
+		m.BytesOut.Add(float64(payload))
+	}
+	clear(cn.frames)
+	// No second TakeNow to find the session empty, as writeLoop does: one
+	// look (Pending, in idle) tells whether anything came meanwhile, and
+	// the socket then queues again, behind the others.
+	cn.idle()
+}
+
+// idle ends a writer that found nothing more to write. A wake-up since
+// the last look at the session found a writer running and started none:
+// look again, and start one unless another wake-up did.
+func (cn *conn) idle() {
+	if cap(cn.frames) > maxBatch {
+		cn.frames = nil // an idle socket does not keep a burst's batch
+	}
+	cn.writing.Store(false)
+	if cn.sess.Pending() && cn.writing.CompareAndSwap(false, true) {
+		cn.startWriter()
+	}
+}
+
+// finish writes on a goroutine of its own the batch a pool worker took
+// (cn.frames) and must not write itself, skip bytes of it being out
+// already, and then carries on as writeLoop.
+func (cn *conn) finish(now time.Duration, skip int) {
+	if !cn.writeFrames(now, skip) {
+		close(cn.writerDone)
+		return
+	}
+	cn.write(false)
 }
 
 // writeLoop is the socket's writer while there is work: it drains the
@@ -374,7 +459,9 @@ func (cn *conn) kick(urgent bool) {
 // writev), and the pings, the pongs the reader hands over
 // (hub.Session.Pong) and the close frame through the library. At most
 // one runs per socket (kick, and the coalescing window's end), so it is
-// the one goroutine that writes to it.
+// the one goroutine that writes to it. It runs on a goroutine of its own
+// once the writer pool has stopped; drain hands it what the pool must not
+// wait for.
 func (cn *conn) writeLoop() { cn.write(false) }
 
 // writeNow is writeLoop that takes its first batch without waiting for
@@ -441,29 +528,41 @@ func (cn *conn) windowEnded() {
 	}
 }
 
-// writeBatch takes what the session has (hub.Session.Take) and writes it.
-// wrote says it wrote something (look again); ok is false when the
-// connection is done: the close frame is out, a write failed or the
-// connection's context ended.
-func (cn *conn) writeBatch() (wrote, ok bool) {
-	s := cn.srv
-	c := cn.ws
-	m := s.cfg.Metrics
-	var err error
-	cn.frames, err = cn.sess.Take(cn.ctx, cn.frames[:0])
-	if err != nil {
-		return false, errors.Is(err, hub.ErrIdle)
-	}
-	frames := cn.frames
+// textFrames counts the text frames of a batch.
+func textFrames(frames []hub.Frame) int {
 	text := 0
 	for _, f := range frames {
 		if !f.Close && !f.Ping && !f.Pong {
 			text++
 		}
 	}
+	return text
+}
+
+// writeBatch takes what the session has (hub.Session.Take) and writes it.
+// wrote says it wrote something (look again); ok is false when the
+// connection is done: the close frame is out, a write failed or the
+// connection's context ended.
+func (cn *conn) writeBatch() (wrote, ok bool) {
+	var err error
+	cn.frames, err = cn.sess.Take(cn.ctx, cn.frames[:0])
+	if err != nil {
+		return false, errors.Is(err, hub.ErrIdle)
+	}
 	// One clock read per batch: the pace and the write deadline share it.
 	now := mono()
-	cn.pace.took(now, text)
+	cn.pace.took(now, textFrames(cn.frames))
+	return true, cn.writeFrames(now, 0)
+}
+
+// writeFrames writes the batch in cn.frames, skip bytes of its first text
+// frames being out already (drain's tryWrite), and reports false when
+// the connection is done: the close frame is out or a write failed.
+func (cn *conn) writeFrames(now time.Duration, skip int) bool {
+	s := cn.srv
+	c := cn.ws
+	m := s.cfg.Metrics
+	frames := cn.frames
 	for i := 0; i < len(frames); {
 		f := frames[i]
 		if f.Close {
@@ -482,7 +581,7 @@ func (cn *conn) writeBatch() (wrote, ok bool) {
 			cn.closeSent = true
 			_ = c.SetReadDeadline(time.Now().Add(closeLinger))
 			cn.lingerMu.Unlock()
-			return false, false
+			return false
 		}
 		if f.Ping || f.Pong {
 			typ, what := websocket.PongMessage, f.Data
@@ -493,7 +592,7 @@ func (cn *conn) writeBatch() (wrote, ok bool) {
 			cn.fw.forgetDeadline() // the library set its own
 			if err != nil {
 				_ = c.Close()
-				return false, false
+				return false
 			}
 			if f.Ping {
 				cn.pinger.Reset(s.cfg.PingInterval)
@@ -510,10 +609,11 @@ func (cn *conn) writeBatch() (wrote, ok bool) {
 		// now is as recent as the write deadline needs: text runs are
 		// apart only by control frames, and each of those makes the next
 		// run set its deadline afresh (forgetDeadline).
-		n, err := cn.fw.write(frames[i:j], now)
+		n, err := cn.fw.write(frames[i:j], now, skip)
+		skip = 0
 		if err != nil {
 			_ = c.Close()
-			return false, false
+			return false
 		}
 		if m != nil {
 			m.FramesOut.Add(float64(j - i))
@@ -522,7 +622,7 @@ func (cn *conn) writeBatch() (wrote, ok bool) {
 		i = j
 	}
 	clear(frames)
-	return true, true
+	return true
 }
 
 // lingerClose discards what the peer is still sending for a moment before

@@ -181,6 +181,9 @@ type Server struct {
 	// okRequests and recoveries cache metric series by label
 	// (cachedCounter).
 	okRequests, recoveries sync.Map
+	// writers write for the sockets with something to send (pool.go);
+	// Run stops them.
+	writers writerPool
 }
 
 // DefaultMaxSubscriptions is Config.MaxSubscriptions' default, Centrifugo's
@@ -559,6 +562,7 @@ func offersProtocol(header string) bool {
 // client is told 1001 in waves spread over the drain period (so they do
 // not all reconnect at once), and the server shuts down.
 func (s *Server) Run(ctx context.Context) error {
+	defer s.writers.stop()
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(s.ln) }()
 	select {

@@ -3,6 +3,7 @@ package ws
 import (
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mqlive/mqlive/bridge/hub"
@@ -28,11 +29,48 @@ type batch struct {
 	// marks has to assist it first, and at 10k writes/s those assists
 	// queued every woken writer for tens of milliseconds (issue 10, W2).
 	out net.Buffers
+	// wire is the bytes of the frames fill put in bufs, headers included.
+	wire int
+	// The pool's writes (frameWriter.tryWrite) go through the socket's
+	// syscall.RawConn: iov is their vector, n and err their result, and
+	// fn the method value handed to RawConn.Write, made once per pooled
+	// batch so that a write allocates no closure.
+	iov []syscall.Iovec
+	n   int
+	err error
+	fn  func(fd uintptr) bool
 }
 
 var batches = sync.Pool{New: func() any {
-	return &batch{hdr: make([]byte, 0, maxBatch*maxHeader), bufs: make(net.Buffers, 0, 2*maxBatch)}
+	b := &batch{hdr: make([]byte, 0, maxBatch*maxHeader), bufs: make(net.Buffers, 0, 2*maxBatch),
+		iov: make([]syscall.Iovec, 0, 2*maxBatch)}
+	b.fn = b.writevFD
+	return b
 }}
+
+// fill puts the frames of part (at most maxBatch text frames) in bufs and
+// returns their payload bytes.
+func (b *batch) fill(part []hub.Frame) int {
+	b.hdr, b.bufs = b.hdr[:0], b.bufs[:0]
+	total := 0
+	for _, f := range part {
+		p := f.Data
+		start := len(b.hdr)
+		b.hdr = appendTextHeader(b.hdr, len(p))
+		// hdr never grows past its capacity (maxBatch*maxHeader), so
+		// the slices taken of it stay valid.
+		b.bufs = append(b.bufs, b.hdr[start:len(b.hdr):len(b.hdr)], p)
+		total += len(p)
+	}
+	b.wire = total + len(b.hdr)
+	return total
+}
+
+// reset drops the payload references before the batch is pooled.
+func (b *batch) reset() {
+	clear(b.bufs[:cap(b.bufs)])
+	clear(b.iov[:cap(b.iov)])
+}
 
 // appendTextHeader appends the header of an unmasked, final text frame
 // with an n-byte payload (RFC 6455 §5.2: FIN=1, opcode 1; lengths up to
@@ -81,6 +119,9 @@ type frameWriter struct {
 	// timer, about 4% of the server's CPU in W1 when done per write
 	// (issue 10), so a write is bounded by between ¾ and all of timeout.
 	until time.Duration
+	// rc writes to nc without waiting (tryWrite); nil when nc is not
+	// vectored.
+	rc syscall.RawConn
 }
 
 // forgetDeadline says that something else set nc's write deadline.
@@ -92,18 +133,23 @@ func newFrameWriter(nc net.Conn, timeout time.Duration) frameWriter {
 	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
 		nc = u.UnsafeConn()
 	}
-	var vectored bool
-	switch nc.(type) {
-	case *net.TCPConn, *net.UnixConn:
-		vectored = true
+	w := frameWriter{nc: nc, timeout: timeout}
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		w.rc, _ = c.SyscallConn()
+	case *net.UnixConn:
+		w.rc, _ = c.SyscallConn()
 	}
-	return frameWriter{nc: nc, vectored: vectored, timeout: timeout}
+	w.vectored = w.rc != nil
+	return w
 }
 
 // write sends the Data of frames (text frames only) in order, at most
 // maxBatch per system call, and returns the bytes of payload written. now
 // is a recent mono() reading (the writer reads the clock once per batch).
-func (w *frameWriter) write(frames []hub.Frame, now time.Duration) (int, error) {
+// skip is how many bytes of the frames, headers included, are already out
+// (a tryWrite that would have blocked).
+func (w *frameWriter) write(frames []hub.Frame, now time.Duration, skip int) (int, error) {
 	if len(frames) == 0 {
 		return 0, nil
 	}
@@ -115,46 +161,73 @@ func (w *frameWriter) write(frames []hub.Frame, now time.Duration) (int, error) 
 	}
 	b := batches.Get().(*batch)
 	defer batches.Put(b)
+	defer b.reset()
 	total := 0
 	for len(frames) > 0 {
 		part := frames[:min(len(frames), maxBatch)]
 		frames = frames[len(part):]
-		b.hdr, b.bufs = b.hdr[:0], b.bufs[:0]
-		for _, f := range part {
-			p := f.Data
-			start := len(b.hdr)
-			b.hdr = appendTextHeader(b.hdr, len(p))
-			// hdr never grows past its capacity (maxBatch*maxHeader), so
-			// the slices taken of it stay valid.
-			b.bufs = append(b.bufs, b.hdr[start:len(b.hdr):len(b.hdr)], p)
-			total += len(p)
+		total += b.fill(part)
+		if skip >= b.wire {
+			skip -= b.wire
+			continue
 		}
-		err := w.flush(b)
-		clear(b.bufs[:cap(b.bufs)]) // drop the payload references before pooling
-		if err != nil {
+		bufs := b.bufs
+		for skip > 0 {
+			if skip < len(bufs[0]) {
+				bufs[0] = bufs[0][skip:]
+				break
+			}
+			skip -= len(bufs[0])
+			bufs = bufs[1:]
+		}
+		skip = 0
+		if err := w.flush(b, bufs); err != nil {
 			return total, err
 		}
 	}
 	return total, nil
 }
 
-func (w *frameWriter) flush(b *batch) error {
+func (w *frameWriter) flush(b *batch, bufs net.Buffers) error {
 	if w.vectored {
-		b.out = b.bufs
+		b.out = bufs
 		_, err := b.out.WriteTo(w.nc)
 		b.out = nil
 		return err
 	}
 	n := 0
-	for _, p := range b.bufs {
+	for _, p := range bufs {
 		n += len(p)
 	}
 	one := make([]byte, 0, n)
-	for _, p := range b.bufs {
+	for _, p := range bufs {
 		one = append(one, p...)
 	}
 	_, err := w.nc.Write(one)
 	return err
+}
+
+// tryWrite is write for a writer that must not block (the writer pool):
+// it writes what the socket takes now, several frames per writev, and
+// returns the bytes of payload it was given, the bytes written (headers
+// included) and whether that is all of them. A peer whose socket buffer
+// is full leaves the rest for write, on a goroutine that may wait; no
+// deadline is set, since nothing waits here.
+func (w *frameWriter) tryWrite(frames []hub.Frame) (payload, sent int, done bool, err error) {
+	b := batches.Get().(*batch)
+	defer batches.Put(b)
+	defer b.reset()
+	for len(frames) > 0 {
+		part := frames[:min(len(frames), maxBatch)]
+		frames = frames[len(part):]
+		payload += b.fill(part)
+		n, err := b.writeNow(w.rc)
+		sent += n
+		if err != nil || n < b.wire {
+			return payload, sent, false, err
+		}
+	}
+	return payload, sent, true, nil
 }
 
 // Write coalescing for hot sockets (issue 10, W1). A socket that gets a

@@ -37,7 +37,7 @@ func TestFrameWriterDoesNotAllocate(t *testing.T) {
 	}
 	for _, frames := range [][]hub.Frame{one, many} {
 		allocs := testing.AllocsPerRun(200, func() {
-			if _, err := fw.write(frames, mono()); err != nil {
+			if _, err := fw.write(frames, mono(), 0); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -57,21 +57,21 @@ func TestFrameWriterRefreshesItsDeadlineOnlyWhenDue(t *testing.T) {
 	const timeout = 400 * time.Millisecond
 	fw := newFrameWriter(nc, timeout)
 	frame := []hub.Frame{{Data: []byte("x")}}
-	_, err := fw.write(frame, mono())
+	_, err := fw.write(frame, mono(), 0)
 	require.NoError(t, err)
 	first := fw.until
 	require.InDelta(t, mono()+timeout, first, float64(timeout/4))
-	_, err = fw.write(frame, mono())
+	_, err = fw.write(frame, mono(), 0)
 	require.NoError(t, err)
 	require.Equal(t, first, fw.until, "a deadline with more than ¾ of the timeout left is kept")
 
 	fw.until = mono() + timeout/2 // as if time had passed
-	_, err = fw.write(frame, mono())
+	_, err = fw.write(frame, mono(), 0)
 	require.NoError(t, err)
 	require.Greater(t, fw.until, first, "a deadline with less than ¾ left is refreshed")
 
 	fw.forgetDeadline()
-	_, err = fw.write(frame, mono())
+	_, err = fw.write(frame, mono(), 0)
 	require.NoError(t, err)
 	require.NotZero(t, fw.until, "after a control frame the next write sets its own")
 
@@ -79,7 +79,7 @@ func TestFrameWriterRefreshesItsDeadlineOnlyWhenDue(t *testing.T) {
 	big := []hub.Frame{{Data: make([]byte, 1<<20)}}
 	start := time.Now()
 	for err == nil && time.Since(start) < 10*timeout {
-		_, err = fw.write(big, mono())
+		_, err = fw.write(big, mono(), 0)
 	}
 	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 }

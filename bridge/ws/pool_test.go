@@ -1,0 +1,63 @@
+package ws_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mqlive/mqlive/bridge/hub"
+	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/wire"
+	"github.com/mqlive/mqlive/bridge/ws"
+)
+
+// TestSlowPeersDoNotHoldUpTheWriterPool: more peers than the pool has
+// workers stop reading while a channel gets far more than their socket
+// buffers hold; a peer that reads still gets every publication, in
+// order, long before the write timeout would free a waiting worker. A
+// pool whose workers waited on a full socket would give it nothing.
+func TestSlowPeersDoNotHoldUpTheWriterPool(t *testing.T) {
+	ls := startLimits(t, ws.Config{WriteTimeout: time.Minute})
+	slow := runtime.GOMAXPROCS(0) + 1
+	conns := make([]*websocket.Conn, slow+1)
+	for i := range conns {
+		conns[i] = dialConnected(t, ls.url)
+	}
+	fast := conns[slow]
+	fast.SetReadLimit(1 << 20)
+	var sessions []*hub.Session
+	require.Eventually(t, func() bool {
+		sessions = ls.hub.Sessions()
+		return len(sessions) == len(conns)
+	}, 5*time.Second, 10*time.Millisecond)
+	for _, sess := range sessions {
+		sub, err := ls.hub.Subscribe(context.Background(), sess, "app:x", hub.SubOptions{})
+		require.NoError(t, err)
+		sess.Recover(sub, nil, wire.StreamPosition{}, nil)
+	}
+
+	const n = 120 // × 200 KiB: 24 MiB per socket, past any loopback buffer
+	data := append(append([]byte(`"`), bytes.Repeat([]byte("x"), 200<<10)...), '"')
+	go func() {
+		for i := range n {
+			ls.hub.Deliver(sessions[0].Tenant, state.NewPublication("app:x", "e1", uint64(i+1), data, nil, time.Now()))
+		}
+	}()
+	_ = fast.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var msg struct {
+		Params wire.Publication `json:"params"`
+	}
+	for i := range n {
+		_, got, err := fast.ReadMessage()
+		require.NoError(t, err, "publication %d of %d", i, n)
+		require.NoError(t, json.Unmarshal(got, &msg))
+		require.Equal(t, uint64(i+1), msg.Params.Offset, "publication "+strconv.Itoa(i))
+	}
+}
