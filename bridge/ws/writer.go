@@ -66,10 +66,13 @@ func (b *batch) fill(part []hub.Frame) int {
 	return total
 }
 
-// reset drops the payload references before the batch is pooled.
+// reset drops the payload references of the frames fill put in, before
+// the next part is filled or the batch is pooled: only those, since
+// clearing the whole capacity (128 buffers and 128 iovecs, 5 KiB) on
+// every write cost 2% of the server's CPU in W1 (issue 10).
 func (b *batch) reset() {
-	clear(b.bufs[:cap(b.bufs)])
-	clear(b.iov[:cap(b.iov)])
+	clear(b.bufs)
+	clear(b.iov)
 }
 
 // appendTextHeader appends the header of an unmasked, final text frame
@@ -161,7 +164,6 @@ func (w *frameWriter) write(frames []hub.Frame, now time.Duration, skip int) (in
 	}
 	b := batches.Get().(*batch)
 	defer batches.Put(b)
-	defer b.reset()
 	total := 0
 	for len(frames) > 0 {
 		part := frames[:min(len(frames), maxBatch)]
@@ -169,6 +171,7 @@ func (w *frameWriter) write(frames []hub.Frame, now time.Duration, skip int) (in
 		total += b.fill(part)
 		if skip >= b.wire {
 			skip -= b.wire
+			b.reset()
 			continue
 		}
 		bufs := b.bufs
@@ -181,7 +184,9 @@ func (w *frameWriter) write(frames []hub.Frame, now time.Duration, skip int) (in
 			bufs = bufs[1:]
 		}
 		skip = 0
-		if err := w.flush(b, bufs); err != nil {
+		err := w.flush(b, bufs)
+		b.reset()
+		if err != nil {
 			return total, err
 		}
 	}
@@ -216,12 +221,12 @@ func (w *frameWriter) flush(b *batch, bufs net.Buffers) error {
 func (w *frameWriter) tryWrite(frames []hub.Frame) (payload, sent int, done bool, err error) {
 	b := batches.Get().(*batch)
 	defer batches.Put(b)
-	defer b.reset()
 	for len(frames) > 0 {
 		part := frames[:min(len(frames), maxBatch)]
 		frames = frames[len(part):]
 		payload += b.fill(part)
 		n, err := b.writeNow(w.rc)
+		b.reset()
 		sent += n
 		if err != nil || n < b.wire {
 			return payload, sent, false, err
