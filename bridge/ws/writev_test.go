@@ -67,3 +67,28 @@ func TestTryWriteStopsAtAFullSocket(t *testing.T) {
 	require.Equal(t, len(want), len(b), "bytes the peer read")
 	require.True(t, bytes.Equal(want, b), "the frames arrive whole, in order, each once")
 }
+
+// TestTryWriteDoesNotAllocate: the pool's write allocates nothing either
+// (its RawConn callback is a method value made once per pooled batch),
+// for the reason TestFrameWriterDoesNotAllocate gives.
+func TestTryWriteDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items at random")
+	}
+	nc, peer := loopbackPair(t)
+	drained := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, peer)
+		drained <- err
+	}()
+	fw := newFrameWriter(nc, 5*time.Second)
+	frames := []hub.Frame{{Data: make([]byte, 300)}, {Data: make([]byte, 20)}}
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, _, done, err := fw.tryWrite(frames); err != nil || !done {
+			t.Fatal(done, err)
+		}
+	})
+	require.Zero(t, allocs, "allocations per tryWrite")
+	require.NoError(t, nc.Close())
+	require.NoError(t, <-drained)
+}
