@@ -409,7 +409,7 @@ func (cn *conn) drain() {
 		go cn.finish(now, 0)
 		return
 	}
-	payload, sent, done, err := cn.fw.tryWrite(cn.frames)
+	payload, sent, done, err := cn.fw.tryWrite(cn.frames, now)
 	if err != nil {
 		_ = cn.ws.Close()
 		close(cn.writerDone)

@@ -61,3 +61,35 @@ func TestSlowPeersDoNotHoldUpTheWriterPool(t *testing.T) {
 		require.Equal(t, uint64(i+1), msg.Params.Offset, "publication "+strconv.Itoa(i))
 	}
 }
+
+// TestPoolWritesAfterAControlFrameDeadline: the library sets the socket's
+// write deadline for each control frame (a ping here, every 100 ms, with
+// a 50 ms write timeout); a publication the pool writes after that
+// deadline has passed goes out all the same instead of failing the
+// socket. A pool write that left an old deadline in place closed the
+// socket (1006) on its first publication after the first ping.
+func TestPoolWritesAfterAControlFrameDeadline(t *testing.T) {
+	ls := startLimits(t, ws.Config{WriteTimeout: 50 * time.Millisecond, PingInterval: 100 * time.Millisecond})
+	conn := dialConnected(t, ls.url)
+	sess := ls.onlySession(t)
+	sub, err := ls.hub.Subscribe(context.Background(), sess, "app:x", hub.SubOptions{})
+	require.NoError(t, err)
+	sess.Recover(sub, nil, wire.StreamPosition{}, nil)
+	const n = 12
+	go func() {
+		for i := range n {
+			time.Sleep(70 * time.Millisecond) // pings come between publications
+			ls.hub.Deliver(sess.Tenant, state.NewPublication("app:x", "e1", uint64(i+1), []byte(strconv.Itoa(i)), nil, time.Now()))
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	var msg struct {
+		Params wire.Publication `json:"params"`
+	}
+	for i := range n {
+		_, got, err := conn.ReadMessage() // answers the pings
+		require.NoError(t, err, "publication %d of %d", i, n)
+		require.NoError(t, json.Unmarshal(got, &msg))
+		require.Equal(t, uint64(i+1), msg.Params.Offset)
+	}
+}

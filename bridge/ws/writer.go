@@ -156,11 +156,8 @@ func (w *frameWriter) write(frames []hub.Frame, now time.Duration, skip int) (in
 	if len(frames) == 0 {
 		return 0, nil
 	}
-	if w.until-now < w.timeout-w.timeout/4 {
-		w.until = now + w.timeout
-		if err := w.nc.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
-			return 0, err
-		}
+	if err := w.refreshDeadline(now); err != nil {
+		return 0, err
 	}
 	b := batches.Get().(*batch)
 	defer batches.Put(b)
@@ -193,6 +190,16 @@ func (w *frameWriter) write(frames []hub.Frame, now time.Duration, skip int) (in
 	return total, nil
 }
 
+// refreshDeadline sets nc's write deadline timeout ahead when less than
+// three quarters of it are left (see until).
+func (w *frameWriter) refreshDeadline(now time.Duration) error {
+	if w.until-now < w.timeout-w.timeout/4 {
+		w.until = now + w.timeout
+		return w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	return nil
+}
+
 func (w *frameWriter) flush(b *batch, bufs net.Buffers) error {
 	if w.vectored {
 		b.out = bufs
@@ -216,9 +223,15 @@ func (w *frameWriter) flush(b *batch, bufs net.Buffers) error {
 // it writes what the socket takes now, several frames per writev, and
 // returns the bytes of payload it was given, the bytes written (headers
 // included) and whether that is all of them. A peer whose socket buffer
-// is full leaves the rest for write, on a goroutine that may wait; no
-// deadline is set, since nothing waits here.
-func (w *frameWriter) tryWrite(frames []hub.Frame) (payload, sent int, done bool, err error) {
+// is full leaves the rest for write, on a goroutine that may wait. now is
+// as in write.
+func (w *frameWriter) tryWrite(frames []hub.Frame, now time.Duration) (payload, sent int, done bool, err error) {
+	// Nothing waits here, but the runtime refuses any write on a socket
+	// whose write deadline has passed, and the library leaves one behind
+	// with every control frame: keep it ahead, as write does.
+	if err := w.refreshDeadline(now); err != nil {
+		return 0, 0, false, err
+	}
 	b := batches.Get().(*batch)
 	defer batches.Put(b)
 	for len(frames) > 0 {

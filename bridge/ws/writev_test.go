@@ -40,7 +40,7 @@ func TestTryWriteStopsAtAFullSocket(t *testing.T) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		_, sent, done, err := fw.tryWrite(frames)
+		_, sent, done, err := fw.tryWrite(frames, mono())
 		res <- result{sent, done, err}
 	}()
 	var r result
@@ -84,7 +84,7 @@ func TestTryWriteDoesNotAllocate(t *testing.T) {
 	fw := newFrameWriter(nc, 5*time.Second)
 	frames := []hub.Frame{{Data: make([]byte, 300)}, {Data: make([]byte, 20)}}
 	allocs := testing.AllocsPerRun(200, func() {
-		if _, _, done, err := fw.tryWrite(frames); err != nil || !done {
+		if _, _, done, err := fw.tryWrite(frames, mono()); err != nil || !done {
 			t.Fatal(done, err)
 		}
 	})
