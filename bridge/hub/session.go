@@ -199,6 +199,25 @@ func (s *Session) Pending() bool {
 	return len(s.queue) > 0 || len(s.order) > 0 || s.hasPong || s.hasPing
 }
 
+// Rearm is Pending for a writer that is about to end, after it has said
+// so (see SetWaker): when nothing waits, it also forgets the wake-ups sent
+// since the writer last took the queue, so that the next work wakes a
+// writer again. A wake-up can come with nothing to write (Recover with
+// neither publications nor a result, a Ping on a closing session) while
+// a writer runs; its flag then outlived the writer, and every delivery
+// after it, seeing a wake-up already on its way, woke nobody: a socket
+// never got another publication (issue 10, found with the writer pool,
+// which ends a writer without a last Take).
+func (s *Session) Rearm() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) > 0 || len(s.order) > 0 || s.hasPong || s.hasPing {
+		return true
+	}
+	s.signaled, s.signaledUrgent = false, false
+	return false
+}
+
 // Channels returns the channels the session subscribes to.
 func (s *Session) Channels() []string { return s.channels() }
 

@@ -654,3 +654,29 @@ func TestHalfFullStreamQueueWakesUrgently(t *testing.T) {
 	require.Len(t, ready(t, s), 3)
 	require.False(t, s.UrgentPending())
 }
+
+// TestRearmLetsTheNextDeliveryWakeAWriter: a wake-up with nothing to
+// write (Recover without publications or a result) while a writer runs
+// must not keep later deliveries from waking the next one once that
+// writer ends with Rearm. With Pending instead, the delivery saw the
+// wake-up flag still set, woke nobody, and the socket was never written
+// again.
+func TestRearmLetsTheNextDeliveryWakeAWriter(t *testing.T) {
+	h, _ := newHub(Config{})
+	s := session(t, h, "s1", "acme")
+	woken := 0
+	s.SetWaker(func(bool) { woken++ })
+	sub, err := h.Subscribe(context.Background(), s, "app:x", SubOptions{})
+	require.NoError(t, err)
+	// A writer runs (it took the connect result) when Recover queues
+	// nothing and wakes it all the same.
+	s.Send([]byte(`{"connected":true}`))
+	require.Len(t, ready(t, s), 1)
+	s.Recover(sub, nil, wire.StreamPosition{Epoch: "e1"}, nil)
+	require.Equal(t, 2, woken)
+	require.False(t, s.Rearm(), "nothing to write: the writer ends")
+	h.Deliver("acme", pub("app:x", 1, `1`))
+	require.Equal(t, 3, woken, "the delivery after the writer ended woke a new one")
+	require.True(t, s.Rearm(), "the publication waits")
+	require.Len(t, ready(t, s), 1)
+}

@@ -425,20 +425,21 @@ func (cn *conn) drain() {
 	}
 	clear(cn.frames)
 	// No second TakeNow to find the session empty, as writeLoop does: one
-	// look (Pending, in idle) tells whether anything came meanwhile, and
+	// look (Rearm, in idle) tells whether anything came meanwhile, and
 	// the socket then queues again, behind the others.
 	cn.idle()
 }
 
 // idle ends a writer that found nothing more to write. A wake-up since
 // the last look at the session found a writer running and started none:
-// look again, and start one unless another wake-up did.
+// look again (Rearm, which also lets the next wake-up start a writer),
+// and start one unless another wake-up did.
 func (cn *conn) idle() {
 	if cap(cn.frames) > maxBatch {
 		cn.frames = nil // an idle socket does not keep a burst's batch
 	}
 	cn.writing.Store(false)
-	if cn.sess.Pending() && cn.writing.CompareAndSwap(false, true) {
+	if cn.sess.Rearm() && cn.writing.CompareAndSwap(false, true) {
 		cn.startWriter()
 	}
 }
@@ -492,7 +493,7 @@ func (cn *conn) write(now bool) {
 		// A wake-up since the last look at the session found a writer
 		// running and started none: look again, and carry on unless
 		// another writer took over.
-		if !cn.sess.Pending() || !cn.writing.CompareAndSwap(false, true) {
+		if !cn.sess.Rearm() || !cn.writing.CompareAndSwap(false, true) {
 			return
 		}
 	}
