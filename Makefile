@@ -62,6 +62,10 @@ test-go:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
 	$(GO) test -race -count=1 -timeout 15m ./...
+	@# Budgets and timing the race detector distorts (stack sizes, allocation
+	@# counts, write coalescing at full speed), once more without it.
+	$(GO) test -count=1 -timeout 5m -run '^(TestIdleConnectionBudget|TestSlowStreamConsumerIsClosed4009OthersKeepUp|TestSlowLatestConsumerIsConflatedNotDisconnected)$$' ./bridge/
+	$(GO) test -count=1 -timeout 5m -run 'Allocate|Hot|Pace|Urgent|Take|Frame' ./bridge/ws/ ./bridge/hub/
 
 ## test-js: the SDK in Node and the dashboard in headless Chromium, against real bridges
 test-js: build

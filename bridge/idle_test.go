@@ -44,6 +44,12 @@ func TestIdleConnectionBudget(t *testing.T) {
 	t.Logf("per idle socket: heap %d B, stacks %d B, %.2f goroutines", heap, stack, goroutines)
 	release()
 	require.LessOrEqual(t, heap, int64(idleHeapBudget), "heap bytes per idle socket")
-	require.LessOrEqual(t, heap+stack, int64(idleTotalBudget), "heap %d + stacks %d bytes per idle socket", heap, stack)
+	if raceEnabled {
+		// The race detector doubles the reader's stack; make test also
+		// runs this test without it, where the stack budget holds.
+		t.Logf("stacks not checked under the race detector")
+	} else {
+		require.LessOrEqual(t, heap+stack, int64(idleTotalBudget), "heap %d + stacks %d bytes per idle socket", heap, stack)
+	}
 	require.LessOrEqual(t, goroutines, 1.05, "goroutines per idle socket")
 }
