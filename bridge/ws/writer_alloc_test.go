@@ -21,12 +21,7 @@ func TestFrameWriterDoesNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's sync.Pool drops items at random")
 	}
-	nc, peer := loopbackPair(t)
-	drained := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(io.Discard, peer)
-		drained <- err
-	}()
+	nc, drained := discardingPair(t)
 	fw := newFrameWriter(nc, 5*time.Second)
 	require.True(t, fw.vectored)
 
@@ -98,6 +93,19 @@ func loopbackPair(t *testing.T) (net.Conn, net.Conn) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = peer.Close() })
 	return nc, peer
+}
+
+// discardingPair is loopbackPair whose peer reads and drops everything;
+// drained reports the end of its reading once nc is closed.
+func discardingPair(t *testing.T) (nc net.Conn, drained <-chan error) {
+	t.Helper()
+	nc, peer := loopbackPair(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, peer)
+		done <- err
+	}()
+	return nc, done
 }
 
 // TestPacerHoldsBackOnlyHotSockets: a socket turns hot after a few
