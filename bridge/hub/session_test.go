@@ -608,27 +608,35 @@ func TestPingGoesThroughTheQueue(t *testing.T) {
 	}
 }
 
+// subscribedWithWaker is a session subscribed to devices whose wake-ups
+// from then on are recorded in *wakes (true: urgent).
+func subscribedWithWaker(t *testing.T, h *Hub) (s *Session, wakes *[]bool) {
+	t.Helper()
+	s = session(t, h, "s1", "acme")
+	wakes = new([]bool)
+	s.SetWaker(func(urgent bool) { *wakes = append(*wakes, urgent) })
+	subscribe(t, h, s, "devices", SubOptions{})
+	ready(t, s) // the subscribe result
+	*wakes = nil
+	return s, wakes
+}
+
 // TestUrgentWakeUp: publications wake the writer as not urgent (package
 // ws may hold a hot socket's batch back); a reply after them wakes it
 // again as urgent, once, so that it is not held back with them.
 func TestUrgentWakeUp(t *testing.T) {
 	h, _ := newHub(Config{})
-	s := session(t, h, "s1", "acme")
-	var wakes []bool
-	s.SetWaker(func(urgent bool) { wakes = append(wakes, urgent) })
-	subscribe(t, h, s, "devices", SubOptions{})
-	ready(t, s) // the subscribe result
-	wakes = nil
+	s, wakes := subscribedWithWaker(t, h)
 	h.Deliver("acme", pub("devices", 1, `{}`))
 	h.Deliver("acme", pub("devices", 2, `{}`))
-	require.Equal(t, []bool{false}, wakes)
+	require.Equal(t, []bool{false}, *wakes)
 	s.Send([]byte(`{"id":1}`))
 	s.Pong([]byte("p"))
 	h.Deliver("acme", pub("devices", 3, `{}`))
-	require.Equal(t, []bool{false, true}, wakes, "one urgent wake-up after the publications'")
+	require.Equal(t, []bool{false, true}, *wakes, "one urgent wake-up after the publications'")
 	require.Len(t, ready(t, s), 5)
 	s.Send([]byte(`{"id":2}`))
-	require.Equal(t, []bool{false, true, true}, wakes)
+	require.Equal(t, []bool{false, true, true}, *wakes)
 }
 
 // TestHalfFullStreamQueueWakesUrgently: publications that fill half a
@@ -637,20 +645,15 @@ func TestUrgentWakeUp(t *testing.T) {
 // writer can tell (UrgentPending) until it takes the queue.
 func TestHalfFullStreamQueueWakesUrgently(t *testing.T) {
 	h, _ := newHub(Config{QueueSize: 4})
-	s := session(t, h, "s1", "acme")
-	var wakes []bool
-	s.SetWaker(func(urgent bool) { wakes = append(wakes, urgent) })
-	subscribe(t, h, s, "devices", SubOptions{})
-	ready(t, s) // the subscribe result
-	wakes = nil
+	s, wakes := subscribedWithWaker(t, h)
 	h.Deliver("acme", pub("devices", 1, `{}`))
-	require.Equal(t, []bool{false}, wakes)
+	require.Equal(t, []bool{false}, *wakes)
 	require.False(t, s.UrgentPending())
 	h.Deliver("acme", pub("devices", 2, `{}`))
-	require.Equal(t, []bool{false, true}, wakes, "two of four slots queued")
+	require.Equal(t, []bool{false, true}, *wakes, "two of four slots queued")
 	require.True(t, s.UrgentPending())
 	h.Deliver("acme", pub("devices", 3, `{}`))
-	require.Equal(t, []bool{false, true}, wakes, "one urgent wake-up until the writer takes the queue")
+	require.Equal(t, []bool{false, true}, *wakes, "one urgent wake-up until the writer takes the queue")
 	require.Len(t, ready(t, s), 3)
 	require.False(t, s.UrgentPending())
 }
