@@ -81,7 +81,7 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./devices/... ./bridge/...
 
-## bench-load: measure a fresh `mqlive --dev` from outside with mqlive-sim load: W1 (5,000 sockets, one channel, 1→30 msg/s), W2 (5,000 sockets, 1,000 channels, 2,000 msg/s), W3 (19,500 idle sockets); one markdown table, ~3 min
+## bench-load: measure a fresh `mqlive --dev` from outside with mqlive-sim load: W1 (5,000 sockets, one channel, 1→30 msg/s), W2 (5,000 sockets, 1,000 channels, 2,000 msg/s), W3 (19,500 idle sockets); one markdown table, ~3 min (LOAD_FLAGS=--reference adds the reference server's column, ~6 min)
 bench-load: build
 	$(BUILD)/mqlive-sim load --bridge-bin $(BUILD)/mqlive --workloads $(LOAD_WORKLOADS) --timeout 10m $(LOAD_FLAGS)
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -73,9 +74,17 @@ type Config struct {
 	// (--pprof-addr) on this loopback host:port, so a workload can be
 	// profiled while it runs (go tool pprof http://ADDR/debug/pprof/...).
 	BridgePprof string
-	WSURL       string // ws://127.0.0.1:8080/ws
-	MQTTURL     string // tcp://127.0.0.1:1883
-	TokenSecret string // the bridge's HS256 secret
+	// Reference, with BridgeBin, also runs every workload against the
+	// reference server (ServeReference), right after mqlive and started
+	// the same way, so the report compares the two in one sitting.
+	Reference bool
+	// ReferenceBin is the binary that serves the reference server when
+	// run with ReferenceCommand: mqlive-sim itself. Default: this
+	// process's executable.
+	ReferenceBin string
+	WSURL        string // ws://127.0.0.1:8080/ws
+	MQTTURL      string // tcp://127.0.0.1:1883
+	TokenSecret  string // the bridge's HS256 secret
 	// ServerPID is the running bridge's process, for RSS and CPU figures;
 	// 0 leaves them out. Set automatically with BridgeBin.
 	ServerPID int
@@ -118,6 +127,9 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Reference && c.ReferenceBin == "" {
+		c.ReferenceBin, _ = os.Executable()
+	}
 	for i := range c.Workloads {
 		c.Workloads[i] = c.Workloads[i].withDefaults()
 	}
@@ -153,6 +165,12 @@ func (c Config) validate() error {
 		}
 	} else if c.WSURL != "" || c.MQTTURL != "" || c.ServerPID != 0 {
 		errs = append(errs, errors.New("a started bridge has its own URLs and pid; do not give them with a bridge binary"))
+	}
+	if c.Reference && c.BridgeBin == "" {
+		errs = append(errs, errors.New("the reference server is compared with a bridge the load generator starts: give a bridge binary"))
+	}
+	if c.Reference && c.ReferenceBin == "" {
+		errs = append(errs, errors.New("reference: no binary to serve the reference server"))
 	}
 	if c.WSURL != "" {
 		errs = append(errs, checkLoopbackURL("WebSocket URL", c.WSURL, "ws"))

@@ -29,6 +29,13 @@
 // else runs. WriteMarkdown prints them as one table in the form of issue
 // 10.
 //
+// With Config.Reference (`--reference`) every workload also runs against
+// the reference server (ServeReference, served by `mqlive-sim reference`):
+// the minimal fan-out server on the same libraries that issue 10 compares
+// mqlive with, started and measured the same way in the same sitting, so
+// the report separates what the machine and the harness cost from what
+// mqlive adds.
+//
 // # Bounds
 //
 // Loopback only: URLs must name 127.0.0.0/8 (or localhost). Sockets are

@@ -44,53 +44,117 @@ func (w Workload) title() string {
 }
 
 // WriteMarkdown writes one table of every result, one row per figure, in
-// the form of issue 10's comparison table.
+// the form of issue 10's comparison table. Results of the reference server
+// (Config.Reference) become a second column beside mqlive's.
 func WriteMarkdown(out io.Writer, results []Result) error {
-	var b strings.Builder
-	b.WriteString("| workload | mqlive | details |\n|---|---|---|\n")
+	refs := map[string]map[string]row{} // workload label → row title → row
 	for _, r := range results {
-		w := r.Workload
-		conn := fmt.Sprintf("connect %s/s", kilo(r.Connect.Rate()))
-		if per := r.Connect.RSSPerSocket(); per >= 0 {
-			conn += fmt.Sprintf(", RSS %.1f KiB/socket", per/1024)
+		if r.Server != "reference" {
+			continue
 		}
-		load := ""
-		if r.LoadAvg >= 0 {
-			load = fmt.Sprintf("; load average %.1f", r.LoadAvg)
+		byTitle := map[string]row{}
+		for _, rw := range r.rows() {
+			byTitle[rw.title] = rw
 		}
-		conn += load
-		switch {
-		case len(r.Steps) == 0:
-			fmt.Fprintf(&b, "| %s: RSS per connection; connect rate | %s; %s/s | %s in %.1f s; CPU per connect: server %s, load generator %s%s |\n",
-				w.title(), kib(r.Connect.RSSPerSocket()), kilo(r.Connect.Rate()), thousands(r.Connect.Sockets), r.Connect.Duration.Seconds(),
-				us(r.Connect.PerConnect(r.Connect.ServerCPU)), us(r.Connect.PerConnect(r.Connect.GenCPU)), load)
-		case len(w.Rates) == 1:
-			s := r.Steps[0]
-			fmt.Fprintf(&b, "| %s: p99; server CPU | %s; %s | %s deliveries/s, loss %d, p50 %s, max %s, load generator %s; %s |\n",
-				w.title(), ms(s.P99), pct(s.ServerCPU), kilo(s.PerSecond()), s.Loss(), ms(s.P50), ms(s.Max), pct(s.GenCPU), conn)
-		default:
-			limit := "no loss"
-			if w.P99Limit > 0 {
-				limit += " and p99 ≤ " + ms(w.P99Limit)
+		refs[r.Workload.label()] = byTitle
+	}
+	var b strings.Builder
+	if len(refs) == 0 {
+		b.WriteString("| workload | mqlive | details |\n|---|---|---|\n")
+	} else {
+		b.WriteString("| workload | mqlive | reference server | details |\n|---|---|---|---|\n")
+	}
+	for _, r := range results {
+		if r.Server == "reference" {
+			continue
+		}
+		for _, rw := range r.rows() {
+			if len(refs) == 0 {
+				line(&b, rw.title, rw.figure, rw.details)
+				continue
 			}
-			best := "none"
-			if r.Passed >= 0 {
-				s := r.Steps[r.Passed]
-				best = fmt.Sprintf("%s deliveries/s (%s msg/s, p99 %s), server %s of a core", kilo(s.PerSecond()), num(s.Rate), ms(s.P99), pct(s.ServerCPU))
+			ref, ok := refs[r.Workload.label()][rw.title]
+			details := rw.details
+			switch {
+			case !ok:
+				ref.figure = "n/a"
+			case ref.details != "":
+				details += " — reference: " + ref.details
 			}
-			stop := "every step passed"
-			if r.Stopped != "" {
-				stop = "stopped " + r.Stopped
-			}
-			fmt.Fprintf(&b, "| %s: highest rate with %s | %s | %s; %s |\n", w.title(), limit, best, stop, conn)
-			if lo, hi, rates, ok := r.burstP99(); ok && w.Channels == 1 {
-				fmt.Fprintf(&b, "| %s at %s msg/s: p99 of one %s-way burst | %s | |\n",
-					w.Name, rates, thousands(w.Subscribers), span(lo, hi))
-			}
+			line(&b, rw.title, rw.figure, ref.figure, details)
 		}
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+// line writes one markdown table line; an empty cell is written "| |".
+func line(b *strings.Builder, cells ...string) {
+	b.WriteString("|")
+	for _, c := range cells {
+		if c != "" {
+			b.WriteString(" " + c)
+		}
+		b.WriteString(" |")
+	}
+	b.WriteString("\n")
+}
+
+// row is one line of the markdown table: what was measured, the figure,
+// and the details behind it.
+type row struct{ title, figure, details string }
+
+// rows are the table's lines for one result.
+func (r Result) rows() []row {
+	w := r.Workload
+	conn := fmt.Sprintf("connect %s/s", kilo(r.Connect.Rate()))
+	if per := r.Connect.RSSPerSocket(); per >= 0 {
+		conn += fmt.Sprintf(", RSS %.1f KiB/socket", per/1024)
+	}
+	load := ""
+	if r.LoadAvg >= 0 {
+		load = fmt.Sprintf("; load average %.1f", r.LoadAvg)
+	}
+	conn += load
+	switch {
+	case len(r.Steps) == 0:
+		return []row{{
+			title:  w.title() + ": RSS per connection; connect rate",
+			figure: fmt.Sprintf("%s; %s/s", kib(r.Connect.RSSPerSocket()), kilo(r.Connect.Rate())),
+			details: fmt.Sprintf("%s in %.1f s; CPU per connect: server %s, load generator %s%s",
+				thousands(r.Connect.Sockets), r.Connect.Duration.Seconds(),
+				us(r.Connect.PerConnect(r.Connect.ServerCPU)), us(r.Connect.PerConnect(r.Connect.GenCPU)), load),
+		}}
+	case len(w.Rates) == 1:
+		s := r.Steps[0]
+		return []row{{
+			title:  w.title() + ": p99; server CPU",
+			figure: fmt.Sprintf("%s; %s", ms(s.P99), pct(s.ServerCPU)),
+			details: fmt.Sprintf("%s deliveries/s, loss %d, p50 %s, max %s, load generator %s; %s",
+				kilo(s.PerSecond()), s.Loss(), ms(s.P50), ms(s.Max), pct(s.GenCPU), conn),
+		}}
+	}
+	limit := "no loss"
+	if w.P99Limit > 0 {
+		limit += " and p99 ≤ " + ms(w.P99Limit)
+	}
+	best := "none"
+	if r.Passed >= 0 {
+		s := r.Steps[r.Passed]
+		best = fmt.Sprintf("%s deliveries/s (%s msg/s, p99 %s), server %s of a core", kilo(s.PerSecond()), num(s.Rate), ms(s.P99), pct(s.ServerCPU))
+	}
+	stop := "every step passed"
+	if r.Stopped != "" {
+		stop = "stopped " + r.Stopped
+	}
+	rows := []row{{title: w.title() + ": highest rate with " + limit, figure: best, details: stop + "; " + conn}}
+	if lo, hi, rates, ok := r.burstP99(); ok && w.Channels == 1 {
+		rows = append(rows, row{
+			title:  fmt.Sprintf("%s at %s msg/s: p99 of one %s-way burst", w.Name, rates, thousands(w.Subscribers)),
+			figure: span(lo, hi),
+		})
+	}
+	return rows
 }
 
 // WriteSteps writes every step of every result as a table.
@@ -100,12 +164,21 @@ func WriteSteps(out io.Writer, results []Result) error {
 	for _, r := range results {
 		for _, s := range r.Steps {
 			fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s |\n",
-				r.Workload.label(), num(s.Rate), s.Sent, kilo(s.PerSecond()), s.Loss(), s.Dups, s.Lagged,
+				r.stepLabel(), num(s.Rate), s.Sent, kilo(s.PerSecond()), s.Loss(), s.Dups, s.Lagged,
 				ms(s.P50), ms(s.P99), ms(s.Max), pct(s.ServerCPU), pct(s.GenCPU), us(s.GenPerDelivery()))
 		}
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+// stepLabel names a result in the steps table: the workload, and the
+// reference server's results marked as such.
+func (r Result) stepLabel() string {
+	if r.Server == "reference" {
+		return r.Workload.label() + " (reference)"
+	}
+	return r.Workload.label()
 }
 
 // burstP99 is the lowest and highest p99 of the passing steps at or below

@@ -42,3 +42,37 @@ func TestWriteMarkdown(t *testing.T) {
 	require.Equal(t, 200*time.Microsecond, conn.PerConnect(conn.ServerCPU))
 	require.Equal(t, time.Duration(-1), conn.PerConnect(conn.GenCPU))
 }
+
+// With the reference server measured too, its figures form a second
+// column, matched to mqlive's by workload and row; a row the reference
+// has not (its sweep passed no burst step) reads n/a.
+func TestWriteMarkdownWithReference(t *testing.T) {
+	w1, w3 := W1.withDefaults(), W3.withDefaults()
+	step := func(rate float64, p99 time.Duration) Step {
+		return Step{Rate: rate, Window: 5 * time.Second, Expected: int64(rate * 5 * 5000), Received: int64(rate * 5 * 5000),
+			P50: p99 / 2, P99: p99, Max: p99, ServerCPU: 50, GenCPU: 40}
+	}
+	idle := func(rate float64, serverCPU time.Duration) ConnectStats {
+		return ConnectStats{Sockets: 19500, Duration: time.Duration(19500 / rate * float64(time.Second)), RSSBefore: 0, RSSAfter: 19500 * 14 * 1024,
+			ServerCPU: serverCPU, GenCPU: 19500 * 200 * time.Microsecond}
+	}
+	results := []Result{
+		{Workload: w1, Server: "mqlive", Connect: idle(3900, 0), LoadAvg: 2, Passed: 1, Steps: []Step{step(1, 90*time.Millisecond), step(2, 95*time.Millisecond)}},
+		{Workload: w1, Server: "reference", Connect: idle(3900, 0), LoadAvg: 2, Passed: -1, Stopped: "at 1 msg/s: 3 lost, 0 duplicated",
+			Steps: []Step{step(1, 80*time.Millisecond)}},
+		{Workload: w3, Server: "mqlive", Connect: idle(3900, 19500*250*time.Microsecond), LoadAvg: -1, Passed: -1},
+		{Workload: w3, Server: "reference", Connect: idle(1950, 19500*360*time.Microsecond), LoadAvg: -1, Passed: -1},
+	}
+	var out bytes.Buffer
+	require.NoError(t, WriteMarkdown(&out, results))
+	require.Equal(t, `| workload | mqlive | reference server | details |
+|---|---|---|---|
+| W1: 5,000 sockets on one channel, rate stepped 1→30 msg/s: highest rate with no loss and p99 ≤ 1 s | 10.0k deliveries/s (2 msg/s, p99 95.0 ms), server 50% of a core | none | every step passed; connect 3.9k/s, RSS 14.0 KiB/socket; load average 2.0 — reference: stopped at 1 msg/s: 3 lost, 0 duplicated; connect 3.9k/s, RSS 14.0 KiB/socket; load average 2.0 |
+| W1 at 1–2 msg/s: p99 of one 5,000-way burst | 90.0–95.0 ms | n/a | |
+| W3: 19,500 idle sockets: RSS per connection; connect rate | 14.0 KiB; 3.9k/s | 14.0 KiB; 1.9k/s | 19,500 in 5.0 s; CPU per connect: server 250 µs, load generator 200 µs — reference: 19,500 in 10.0 s; CPU per connect: server 360 µs, load generator 200 µs |
+`, out.String())
+
+	out.Reset()
+	require.NoError(t, WriteSteps(&out, results[:2]))
+	require.Contains(t, out.String(), "| W1 (reference) | 1 | 0 | 5.0k |")
+}

@@ -16,8 +16,11 @@ import (
 // Result is what one workload measured.
 type Result struct {
 	Workload Workload
-	Connect  ConnectStats
-	Steps    []Step
+	// Server is what was measured: "mqlive", or "reference" for the
+	// reference server (Config.Reference).
+	Server  string
+	Connect ConnectStats
+	Steps   []Step
 	// Passed is the index in Steps of the highest-rate step without loss
 	// and within the p99 limit, or -1.
 	Passed int
@@ -124,9 +127,16 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	var results []Result
 	for _, w := range cfg.Workloads {
-		r, err := runWorkload(ctx, cfg, w)
+		r, err := runWorkload(ctx, cfg, w, false)
 		if err != nil {
 			return results, fmt.Errorf("%s: %w", w.label(), err)
+		}
+		results = append(results, r)
+		if !cfg.Reference {
+			continue
+		}
+		if r, err = runWorkload(ctx, cfg, w, true); err != nil {
+			return results, fmt.Errorf("%s against the reference server: %w", w.label(), err)
 		}
 		results = append(results, r)
 	}
@@ -140,11 +150,23 @@ type target struct {
 	started          *bridge
 }
 
-func runWorkload(ctx context.Context, cfg Config, w Workload) (res Result, err error) {
-	log := cfg.Logger.With("workload", w.label())
+// runWorkload measures w once: against mqlive, or against the reference
+// server when ref is set.
+func runWorkload(ctx context.Context, cfg Config, w Workload, ref bool) (res Result, err error) {
+	name := "mqlive"
+	if ref {
+		name = "reference"
+	}
+	log := cfg.Logger.With("workload", w.label(), "server", name)
 	t := target{ws: loopbackHost(cfg.WSURL), mqtt: loopbackHost(cfg.MQTTURL), secret: cfg.TokenSecret, pid: cfg.ServerPID}
 	if cfg.BridgeBin != "" {
-		b, serr := startBridge(ctx, cfg.BridgeBin, cfg.BridgePprof, max(10000, w.Subscribers+100))
+		var b *bridge
+		var serr error
+		if ref {
+			b, serr = startReference(ctx, cfg.ReferenceBin, cfg.BridgePprof, cfg.Base)
+		} else {
+			b, serr = startBridge(ctx, cfg.BridgeBin, cfg.BridgePprof, max(10000, w.Subscribers+100))
+		}
 		if serr != nil {
 			return res, serr
 		}
@@ -154,7 +176,7 @@ func runWorkload(ctx context.Context, cfg Config, w Workload) (res Result, err e
 			}
 		}()
 		t = target{ws: b.ws, mqtt: b.mqtt, secret: b.secret, pid: b.pid(), started: b}
-		log.Info("bridge started", "pid", t.pid, "ws", t.ws, "mqtt", t.mqtt)
+		log.Info("server started", "pid", t.pid, "ws", t.ws, "mqtt", t.mqtt)
 	}
 	token, err := mintToken(t.secret, cfg.Tenant, cfg.Timeout+time.Hour)
 	if err != nil {
@@ -173,7 +195,7 @@ func runWorkload(ctx context.Context, cfg Config, w Workload) (res Result, err e
 
 	f := newFleet(log, clock, w.Subscribers, len(w.Rates))
 	defer f.close()
-	res = Result{Workload: w, Passed: -1, Connect: ConnectStats{Sockets: w.Subscribers, RSSBefore: -1, RSSAfter: -1, ServerCPU: -1, GenCPU: -1}}
+	res = Result{Workload: w, Server: name, Passed: -1, Connect: ConnectStats{Sockets: w.Subscribers, RSSBefore: -1, RSSAfter: -1, ServerCPU: -1, GenCPU: -1}}
 	runtime.GC() // the load generator's own garbage should not compete with the connect phase
 	if t.pid > 0 {
 		if res.Connect.RSSBefore, err = procRSS(t.pid); err != nil {

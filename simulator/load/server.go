@@ -20,6 +20,7 @@ import (
 // bridge is the mqlive process the load generator started; it is the only
 // process the load generator ever signals.
 type bridge struct {
+	name   string // "mqlive" or "the reference server", in errors
 	cmd    *exec.Cmd
 	dir    string
 	log    *os.File
@@ -36,7 +37,28 @@ type bridge struct {
 // config file, so W3's 19,500 sockets fit. MQLIVE_* variables of the
 // caller's environment are not passed on: they would change what is
 // measured. pprofAddr, when set, turns on the bridge's profiler there.
-func startBridge(ctx context.Context, bin, pprofAddr string, maxConns int) (_ *bridge, err error) {
+func startBridge(ctx context.Context, bin, pprofAddr string, maxConns int) (*bridge, error) {
+	return startServer(ctx, "mqlive", bin, pprofAddr, func(dir, httpAddr, mqttAddr string) ([]string, error) {
+		cfgPath := filepath.Join(dir, "mqlive.yaml")
+		if err := os.WriteFile(cfgPath, fmt.Appendf(nil, "http:\n  max_connections: %d\n", maxConns), 0o600); err != nil {
+			return nil, err
+		}
+		return []string{"--dev", "--config", cfgPath, "--http-addr", httpAddr, "--mqtt-listen", mqttAddr}, nil
+	})
+}
+
+// startReference runs `bin reference` (mqlive-sim's reference server, see
+// ServeReference) the way startBridge runs mqlive, so that both are
+// measured alike.
+func startReference(ctx context.Context, bin, pprofAddr, base string) (*bridge, error) {
+	return startServer(ctx, "the reference server", bin, pprofAddr, func(_, httpAddr, mqttAddr string) ([]string, error) {
+		return []string{ReferenceCommand, "--http-addr", httpAddr, "--mqtt-listen", mqttAddr, "--base", base}, nil
+	})
+}
+
+// startServer starts bin (name, in errors) with the arguments args returns for a fresh
+// directory and two free loopback ports, and waits until it is ready.
+func startServer(ctx context.Context, name, bin, pprofAddr string, args func(dir, httpAddr, mqttAddr string) ([]string, error)) (_ *bridge, err error) {
 	abs, err := filepath.Abs(bin)
 	if err != nil {
 		return nil, err
@@ -58,28 +80,28 @@ func startBridge(ctx context.Context, bin, pprofAddr string, maxConns int) (_ *b
 	if err != nil {
 		return nil, err
 	}
-	cfgPath := filepath.Join(dir, "mqlive.yaml")
-	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, "http:\n  max_connections: %d\n", maxConns), 0o600); err != nil {
+	httpAddr, mqttAddr := fmt.Sprintf("127.0.0.1:%d", httpPort), fmt.Sprintf("127.0.0.1:%d", mqttPort)
+	argv, err := args(dir, httpAddr, mqttAddr)
+	if err != nil {
 		return nil, err
+	}
+	if pprofAddr != "" {
+		argv = append(argv, "--pprof-addr", pprofAddr)
 	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	b := &bridge{
+		name:   name,
 		dir:    dir,
 		done:   make(chan struct{}),
-		ws:     fmt.Sprintf("ws://127.0.0.1:%d/ws", httpPort),
-		mqtt:   fmt.Sprintf("tcp://127.0.0.1:%d", mqttPort),
+		ws:     "ws://" + httpAddr + "/ws",
+		mqtt:   "tcp://" + mqttAddr,
 		secret: hex.EncodeToString(key),
 	}
-	if b.log, err = os.Create(filepath.Join(dir, "mqlive.log")); err != nil {
+	if b.log, err = os.Create(filepath.Join(dir, "server.log")); err != nil {
 		return nil, err
 	}
-	b.cmd = exec.Command(abs, "--dev", "--config", cfgPath,
-		"--http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort),
-		"--mqtt-listen", fmt.Sprintf("127.0.0.1:%d", mqttPort))
-	if pprofAddr != "" {
-		b.cmd.Args = append(b.cmd.Args, "--pprof-addr", pprofAddr)
-	}
+	b.cmd = exec.Command(abs, argv...)
 	b.cmd.Dir = dir
 	b.cmd.Stdout, b.cmd.Stderr = b.log, b.log
 	for _, kv := range os.Environ() {
@@ -89,7 +111,7 @@ func startBridge(ctx context.Context, bin, pprofAddr string, maxConns int) (_ *b
 	}
 	// The secret goes through the environment, not argv (visible in ps).
 	b.cmd.Env = append(b.cmd.Env, "MQLIVE_JWT_SECRET="+b.secret, "MQLIVE_LOG_LEVEL=warn")
-	// The bridge dies with the load generator even if it is killed;
+	// The server dies with the load generator even if it is killed;
 	// Pdeathsig fires when the starting thread exits, so it stays locked.
 	b.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	runtime.LockOSThread()
@@ -124,9 +146,9 @@ func (b *bridge) waitReady(ctx context.Context, port int) error {
 		}
 		select {
 		case <-b.done:
-			return fmt.Errorf("mqlive exited before it was ready: %s\n%s", b.cmd.ProcessState, b.logTail())
+			return fmt.Errorf("%s exited before it was ready: %s\n%s", b.name, b.cmd.ProcessState, b.logTail())
 		case <-ctx.Done():
-			return fmt.Errorf("mqlive not ready at %s: %w\n%s", url, ctx.Err(), b.logTail())
+			return fmt.Errorf("%s not ready at %s: %w\n%s", b.name, url, ctx.Err(), b.logTail())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -147,7 +169,7 @@ func (b *bridge) stop() error {
 	}
 	var err error
 	if st := b.cmd.ProcessState; st != nil && !st.Success() && st.ExitCode() != -1 {
-		err = fmt.Errorf("mqlive exited with %s\n%s", st, b.logTail())
+		err = fmt.Errorf("%s exited with %s\n%s", b.name, st, b.logTail())
 	}
 	b.log.Close()
 	_ = os.RemoveAll(b.dir)
@@ -158,7 +180,7 @@ func (b *bridge) stop() error {
 func (b *bridge) exited() error {
 	select {
 	case <-b.done:
-		return fmt.Errorf("mqlive exited during the run: %s\n%s", b.cmd.ProcessState, b.logTail())
+		return fmt.Errorf("%s exited during the run: %s\n%s", b.name, b.cmd.ProcessState, b.logTail())
 	default:
 		return nil
 	}
@@ -177,7 +199,7 @@ func (b *bridge) logTail() string {
 			out = out[i+1:]
 		}
 	}
-	return "mqlive log (end):\n" + string(out)
+	return b.name + " log (end):\n" + string(out)
 }
 
 // freePort asks the kernel for a free loopback port. Another process may

@@ -32,6 +32,7 @@ func runLoad(ctx context.Context, args []string, lookupEnv func(string) (string,
 	)
 	fs.StringVar(&cfg.BridgePprof, "bridge-pprof-addr", "", "with --bridge-bin: serve the bridge's profiler on this loopback host:port, e.g. 127.0.0.1:6060")
 	fs.StringVar(&cfg.BridgeBin, "bridge-bin", "", "mqlive binary to start (--dev, free loopback ports, a fresh directory) once per workload")
+	fs.BoolVar(&cfg.Reference, "reference", false, "with --bridge-bin: also run every workload against mqlive-sim's reference server (a minimal fan-out server on the same libraries) and report it in a second column")
 	fs.StringVar(&cfg.WSURL, "ws-url", "", "WebSocket URL of a running bridge, e.g. ws://127.0.0.1:8080/ws (instead of --bridge-bin)")
 	fs.StringVar(&cfg.MQTTURL, "mqtt-url", "", "MQTT URL of the running bridge's broker, e.g. tcp://127.0.0.1:1883")
 	fs.StringVar(&cfg.TokenSecret, "token-secret", "", "the running bridge's HS256 secret, to mint tokens (prefer "+envPrefix+"TOKEN_SECRET)")
@@ -60,7 +61,7 @@ publications over MQTT at fixed rates with the send time in the payload,
 and a markdown table of connect rate, server RSS per socket, server CPU,
 deliveries/s, loss and p50/p99/max latency. Loopback only.
 
-Usage: mqlive-sim load --bridge-bin .build/mqlive --workloads w1,w2,w3
+Usage: mqlive-sim load --bridge-bin .build/mqlive --workloads w1,w2,w3 [--reference]
        mqlive-sim load --ws-url ws://127.0.0.1:8080/ws --mqtt-url tcp://127.0.0.1:1883 \
            --server-pid PID --subscribers 1000 --channels 10 --rates 1,10,100
 

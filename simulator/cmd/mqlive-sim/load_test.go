@@ -13,7 +13,7 @@ func TestLoadHelp(t *testing.T) {
 	var out bytes.Buffer
 	err := runLoad(context.Background(), []string{"--help"}, env(nil), &out, &out)
 	require.ErrorIs(t, err, flag.ErrHelp)
-	for _, want := range []string{"-bridge-bin", "-ws-url", "-mqtt-url", "-token-secret", "-server-pid", "-workloads", "-subscribers", "-channels", "-rates", "-p99-limit", "-source-ips", "MQLIVE_SIM_TOKEN_SECRET"} {
+	for _, want := range []string{"-bridge-bin", "-ws-url", "-mqtt-url", "-token-secret", "-server-pid", "-workloads", "-subscribers", "-channels", "-rates", "-p99-limit", "-source-ips", "-reference", "MQLIVE_SIM_TOKEN_SECRET"} {
 		require.Contains(t, out.String(), want)
 	}
 }
@@ -33,6 +33,8 @@ func TestLoadBadInput(t *testing.T) {
 		"no target":        {want: "give a bridge binary to start"},
 		"remote bridge": {args: []string{"--ws-url", "ws://192.0.2.1:8080/ws", "--mqtt-url", "tcp://127.0.0.1:1883"},
 			env: map[string]string{"MQLIVE_SIM_TOKEN_SECRET": "0123456789abcdef0123456789abcdef"}, want: "loopback only"},
+		"reference without a started bridge": {args: []string{"--reference", "--ws-url", "ws://127.0.0.1:8080/ws", "--mqtt-url", "tcp://127.0.0.1:1883"},
+			env: map[string]string{"MQLIVE_SIM_TOKEN_SECRET": "0123456789abcdef0123456789abcdef"}, want: "the reference server is compared with a bridge the load generator starts"},
 		"bad env": {args: []string{"--bridge-bin", "x"}, env: map[string]string{"MQLIVE_SIM_SUBSCRIBERS": "many"}, want: "MQLIVE_SIM_SUBSCRIBERS"},
 	} {
 		t.Run(name, func(t *testing.T) {

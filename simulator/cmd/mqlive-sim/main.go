@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mqlive/mqlive/simulator"
+	"github.com/mqlive/mqlive/simulator/load"
 )
 
 const envPrefix = "MQLIVE_SIM_"
@@ -21,9 +22,12 @@ const envPrefix = "MQLIVE_SIM_"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == "load" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "load":
 		err = runLoad(ctx, os.Args[2:], os.LookupEnv, os.Stdout, os.Stderr)
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == load.ReferenceCommand:
+		err = load.RunReference(ctx, os.Args[2:], os.Stderr)
+	default:
 		err = run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
 	}
 	stop()
@@ -78,6 +82,7 @@ online, then reports every --interval. Names and values follow --seed.
 
 Usage: mqlive-sim [flags]
        mqlive-sim load [flags]   (load generator; mqlive-sim load --help)
+       mqlive-sim reference [flags]   (load --reference's yardstick server)
 
 Every flag can also be set in the environment as %s<FLAG>, upper case with
 '-' as '_' (e.g. %sURL, %sLOG_LEVEL); a flag on the command line wins.
