@@ -38,7 +38,6 @@ type conn struct {
 	id      *auth.Identity // nil until connect succeeds
 	limiter *rate.Limiter
 	limited int // consecutive rate-limited requests
-	expiry  *time.Timer
 	ctx     context.Context
 	adm     *admission // released once connected
 
@@ -67,9 +66,9 @@ type conn struct {
 	writerDone chan struct{}
 	frames     []hub.Frame
 	fw         frameWriter
-	// pinger asks the session for a ping (hub.Session.Ping) PingInterval
-	// after the last one; the writer that sends it resets it.
-	pinger *time.Timer
+	// keep is the socket's place on the server's keep-alive wheel
+	// (keepalive.go): its pings, read deadline and token expiry.
+	keep keepalive
 	// pace holds a hot socket's writer back so that its frames go out
 	// several per writev (writer-owned; see coalesceWindow). deferred
 	// says a writer is due when the window ends, and no writer runs.
@@ -117,8 +116,9 @@ func (s *Server) serveConn(c *websocket.Conn) {
 		fw:         newFrameWriter(c.NetConn(), s.cfg.WriteTimeout),
 	}
 	cn.sess.SetWaker(cn.kick)
-	cn.pinger = time.AfterFunc(s.cfg.PingInterval, cn.sess.Ping)
-	defer cn.pinger.Stop()
+	now := mono()
+	s.keep.add(cn, adm.nc, now, now+s.cfg.ConnectTimeout)
+	defer s.keep.remove(cn)
 	code := cn.readLoop()
 	if sent, ok := cn.sess.CloseCode(); ok {
 		// The server closed first (4009, 4003, 4010, 1001…): the reader
@@ -131,9 +131,6 @@ func (s *Server) serveConn(c *websocket.Conn) {
 		chans := cn.sess.Channels()
 		s.cfg.Hub.Remove(cn.sess)
 		s.leavePresence(cn.id.Tenant, cn.sess.ID, chans)
-	}
-	if cn.expiry != nil {
-		cn.expiry.Stop()
 	}
 	// The reader is done: let the writer flush a pending close frame, then
 	// stop it. A writer stuck on a dead peer is bounded by WriteTimeout.
@@ -159,9 +156,13 @@ func (cn *conn) readLoop() int {
 	s := cn.srv
 	c := cn.ws
 	c.SetReadLimit(int64(s.cfg.MaxFrameBytes))
-	_ = c.SetReadDeadline(time.Now().Add(s.cfg.ConnectTimeout))
+	// The read deadline is the connect timeout until connect, then two
+	// ping intervals from the last frame or pong: the wheel ends the read
+	// when it passes (keepalive.go), instead of a deadline set on the
+	// socket for each (a runtime timer moved every frame).
 	c.SetPongHandler(func(string) error {
-		return c.SetReadDeadline(time.Now().Add(2 * s.cfg.PingInterval))
+		cn.keep.extendRead(mono() + 2*s.cfg.PingInterval)
+		return nil
 	})
 	// The library's handlers would answer pings and closes from this
 	// goroutine; the writer does instead, so that no frame of the
@@ -219,7 +220,7 @@ func (cn *conn) frame(typ int, data []byte) (done bool, code int) {
 		return true, code
 	}
 	if cn.id != nil {
-		_ = cn.ws.SetReadDeadline(time.Now().Add(2 * s.cfg.PingInterval))
+		cn.keep.extendRead(mono() + 2*s.cfg.PingInterval)
 	} else if done, code := cn.preConnect(data); done {
 		return true, code
 	}
@@ -286,6 +287,7 @@ func (cn *conn) discardUntilClosed() {
 	if !cn.closeSent {
 		linger += cn.srv.cfg.WriteTimeout
 	}
+	cn.keep.readBy.Store(readOff) // the linger is the deadline now
 	_ = c.SetReadDeadline(time.Now().Add(linger))
 	cn.lingerMu.Unlock()
 	for {
@@ -580,6 +582,7 @@ func (cn *conn) writeFrames(now time.Duration, skip int) bool {
 			// then serveConn closes the socket.
 			cn.lingerMu.Lock()
 			cn.closeSent = true
+			cn.keep.readBy.Store(readOff) // the wheel's deadline ends here
 			_ = c.SetReadDeadline(time.Now().Add(closeLinger))
 			cn.lingerMu.Unlock()
 			return false
@@ -594,9 +597,6 @@ func (cn *conn) writeFrames(now time.Duration, skip int) bool {
 			if err != nil {
 				_ = c.Close()
 				return false
-			}
-			if f.Ping {
-				cn.pinger.Reset(s.cfg.PingInterval)
 			}
 			i++
 			continue

@@ -9,8 +9,9 @@
 // there is something to write, one writer goroutine that drains the
 // connection's hub.Session and owns every write (STYLE.md §8). A wake-up
 // of the session starts the writer when none runs; it ends after a second
-// without work, so an idle socket costs one goroutine, and a timer sends
-// the keep-alive pings. The writer sends the text frames it finds queued
+// without work, so an idle socket costs one goroutine; the server's one
+// keep-alive wheel sends every socket's pings and ends the reads of silent
+// peers and the sessions of expired tokens (keepalive.go). The writer sends the text frames it finds queued
 // together, with one writev and frame headers it builds itself
 // (frameWriter); the library keeps the handshake, the reading and the
 // control frames, which the writer sends through it too: pings, the pongs

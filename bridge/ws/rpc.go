@@ -166,6 +166,13 @@ func knownMethod(m string) bool {
 }
 
 func (cn *conn) connect(id json.RawMessage, req *wire.Request) (bool, int) {
+	// The read deadline becomes two ping intervals first: a connect that
+	// fails closes the socket anyway. The wheel may have ended the read
+	// while this frame waited: the connect came too late.
+	if !cn.keep.extendRead(mono() + 2*cn.srv.cfg.PingInterval) {
+		cn.sess.Close(wire.CloseUnauthorized, "connect timeout", false)
+		return true, wire.CloseUnauthorized
+	}
 	var p wire.ConnectParams
 	if err := wire.DecodeParams(req.Params, &p); err != nil || p.Token == "" {
 		return cn.fail(id, req.Method, wire.CodeUnauthorized, wire.CloseUnauthorized, "connect needs a token")
@@ -203,7 +210,6 @@ func (cn *conn) connect(id json.RawMessage, req *wire.Request) (bool, int) {
 	cn.tenant = ts
 	cn.id = ident
 	cn.armExpiry(ident.Expires)
-	_ = cn.ws.SetReadDeadline(time.Now().Add(2 * cn.srv.cfg.PingInterval))
 	cn.reply(id, req.Method, wire.ConnectResult{
 		Session: s.ID, Node: cn.srv.cfg.Node, User: ident.User, Tenant: ident.Tenant,
 		PingIntervalMS: cn.srv.cfg.PingInterval.Milliseconds(), ExpiresAt: ident.Expires.UTC(),
@@ -228,16 +234,12 @@ func (s *Server) signedOut(id *auth.Identity) bool {
 	return c != nil && id.SignedOutBy(c.NotBefore(id.Tenant, id.User))
 }
 
-// armExpiry closes the session with 4010 when its token expires without a
-// refresh.
+// armExpiry has the keep-alive wheel close the session with 4010 when its
+// token expires without a refresh (keepalive.go).
 func (cn *conn) armExpiry(exp time.Time) {
-	if cn.expiry != nil {
-		cn.expiry.Stop()
-	}
-	sess := cn.sess
-	cn.expiry = time.AfterFunc(time.Until(exp), func() {
-		sess.Close(wire.CloseTokenExpired, "token expired", true)
-	})
+	at := max(mono()+time.Until(exp), 1) // 0 would mean none
+	cn.keep.expires.Store(int64(at))
+	cn.srv.keep.advance(cn, at)
 }
 
 func (cn *conn) channel(name string, check func(string) bool) (wire.Channel, *wire.Error) {

@@ -184,6 +184,9 @@ type Server struct {
 	// writers write for the sockets with something to send (pool.go);
 	// Run stops them.
 	writers writerPool
+	// keep pings the sockets and times them out (keepalive.go); Run
+	// sweeps it.
+	keep *wheel
 }
 
 // DefaultMaxSubscriptions is Config.MaxSubscriptions' default, Centrifugo's
@@ -215,6 +218,7 @@ func New(addr string, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4), perAddr: make(map[string]int), admitted: make(map[net.Conn]*admission), trusted: trusted,
 		limits:   newTenantLimits(cfg.TenantRequestRate, cfg.TenantRequestBurst, cfg.MaxConnectionsPerUser),
 		requests: newRequestPool(max(16, 4*runtime.GOMAXPROCS(0)))}
+	s.keep = newWheel(cfg.PingInterval, cfg.ConnectTimeout, s.expireAdmissions)
 	if cfg.Store != nil {
 		s.Install(singleNode(cfg))
 	}
@@ -369,21 +373,13 @@ func (s *Server) admit(c *fiber.Ctx) error {
 	}
 	a.upgrade = c.Context() // claim drops its request and response
 	a.nc = c.Context().Conn()
+	// serveConn runs on its own goroutine once the 101 is written, and
+	// never when writing it fails: an admission no socket claims expires
+	// (expireAdmissions, on the keep-alive wheel's sweeps).
+	a.expires = mono() + s.cfg.ConnectTimeout
 	s.addrMu.Lock()
 	s.admitted[a.nc] = a
 	s.addrMu.Unlock()
-	// serveConn runs on its own goroutine once the 101 is written, and
-	// never when writing it fails: an admission no socket claims expires.
-	a.timer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
-		if a.claimed.CompareAndSwap(false, true) {
-			s.addrMu.Lock()
-			if s.admitted[a.nc] == a {
-				delete(s.admitted, a.nc)
-			}
-			s.addrMu.Unlock()
-			a.release()
-		}
-	})
 	return err
 }
 
@@ -407,9 +403,9 @@ func (s *Server) admissionOf(c *websocket.Conn) *admission {
 type admission struct {
 	srv      *Server
 	addr     string
-	claimed  atomic.Bool // by serveConn, or by the expiry timer
+	claimed  atomic.Bool // by serveConn, or by expireAdmissions
 	released atomic.Bool
-	timer    *time.Timer
+	expires  time.Duration // mono(); guarded by Server.addrMu
 	// upgrade is the upgrade's fasthttp request context, until claim.
 	upgrade *fasthttp.RequestCtx
 	nc      net.Conn // the upgraded socket, its key in Server.admitted
@@ -446,10 +442,6 @@ func (s *Server) admitPending(addr string) (*admission, string) {
 // every idle socket (issue 10, W3). Zero values are fasthttp's own fresh
 // state, which it resets again before reusing the context.
 func (a *admission) claim() bool {
-	if a.timer != nil {
-		a.timer.Stop()
-		a.timer = nil // the socket keeps its admission, not the timer
-	}
 	if ctx := a.upgrade; ctx != nil {
 		a.upgrade = nil
 		ctx.Request = fasthttp.Request{}
@@ -563,6 +555,7 @@ func offersProtocol(header string) bool {
 // not all reconnect at once), and the server shuts down.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.writers.stop()
+	defer s.startKeepalive()()
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(s.ln) }()
 	select {
