@@ -74,6 +74,11 @@ type conn struct {
 	// says a writer is due when the window ends, and no writer runs.
 	pace     pacer
 	deferred atomic.Bool
+	// deferAt (the index + 1 of the socket in the writer pool's heap of
+	// windows; 0: not in it) and deferEnd (when its window ends, mono)
+	// belong to the pool and are guarded by its dmu (pool.go).
+	deferAt  int
+	deferEnd time.Duration
 }
 
 // closeLinger is how long the peer has to answer a close frame.
@@ -368,15 +373,24 @@ func (cn *conn) kick(urgent bool) {
 	if cn.writing.CompareAndSwap(false, true) {
 		cn.startWriter()
 	} else if urgent && cn.deferred.CompareAndSwap(true, false) {
-		go cn.writeNow()
+		cn.startNow()
 	}
 }
 
 // startWriter hands the socket, whose writing is set, to the writer pool,
 // or to a writer goroutine of its own once the pool has stopped.
 func (cn *conn) startWriter() {
-	if !cn.srv.writers.push(cn) {
+	if !cn.srv.writers.push(cn, false) {
 		go cn.writeLoop()
+	}
+}
+
+// startNow is startWriter for a writer that takes its first batch without
+// looking at the pace: its coalescing window has ended, or urgent work
+// ended it.
+func (cn *conn) startNow() {
+	if !cn.srv.writers.push(cn, true) {
+		go cn.writeNow()
 	}
 }
 
@@ -387,8 +401,9 @@ func (cn *conn) startWriter() {
 // control frames (the library writes them, waiting on the socket), a
 // batch the socket did not take at once (its buffer is full: a slow
 // peer), and a socket that cannot write without waiting (not vectored).
-func (cn *conn) drain() {
-	if cn.pace.hot() {
+// paced says the pace has been looked at already (startNow).
+func (cn *conn) drain(paced bool) {
+	if !paced && cn.pace.hot() {
 		if d := cn.pace.wait(mono()); d > 0 {
 			cn.deferFor(d)
 			return
@@ -503,9 +518,32 @@ func (cn *conn) write(now bool) {
 
 // deferFor ends this writer and has another start once d has passed: a
 // hot socket's frames gather meanwhile and go out together. writing stays
-// set, so deliveries only queue; deferred lets the window's end, or
-// urgent work (kick), start the next writer, whichever claims it first.
+// set, so deliveries only queue; deferred lets the window's end (the
+// writer pool's pace goroutine), or urgent work (kick), start the next
+// writer, whichever claims it first.
 func (cn *conn) deferFor(d time.Duration) {
+	// deferred is set before the pool can end the window, or the window
+	// could end with nothing to claim and no writer would follow.
+	cn.deferred.Store(true)
+	if !cn.srv.writers.deferUntil(cn, mono()+d) {
+		// The pool has stopped: take the window back, unless urgent work
+		// already started the next writer, and keep a timer of the
+		// socket's own.
+		if !cn.deferred.CompareAndSwap(true, false) {
+			return
+		}
+		cn.deferOwn(d)
+	}
+	// Urgent work that came after the last batch was taken and before
+	// deferred was set found no window to end (kick): end it here.
+	if cn.sess.UrgentPending() && cn.deferred.CompareAndSwap(true, false) {
+		cn.startNow()
+	}
+}
+
+// deferOwn is deferFor's window on a timer of the socket's own, once the
+// writer pool has stopped; its callback (windowEnded) becomes the writer.
+func (cn *conn) deferOwn(d time.Duration) {
 	if cn.pace.timer == nil {
 		// Created stopped, before deferred is set: the writer that claims
 		// deferred may read the field, never while it is written.
@@ -515,16 +553,21 @@ func (cn *conn) deferFor(d time.Duration) {
 	t := cn.pace.timer
 	cn.deferred.Store(true)
 	t.Reset(d)
-	// Urgent work that came after the last batch was taken and before
-	// deferred was set found no window to end (kick): end it here.
-	if cn.sess.UrgentPending() && cn.deferred.CompareAndSwap(true, false) {
-		go cn.writeNow()
+}
+
+// windowOver ends the socket's coalescing window for the writer pool's
+// pace goroutine: the next writer starts, unless urgent work started it
+// already (or the window was a stale one that ended late).
+func (cn *conn) windowOver() {
+	if cn.deferred.CompareAndSwap(true, false) {
+		cn.startNow()
 	}
 }
 
-// windowEnded is the coalescing timer's callback: its goroutine becomes
-// the writer unless urgent work already started one (a late timer of an
-// earlier window then finds nothing to claim).
+// windowEnded is the callback of the socket's own coalescing timer
+// (deferOwn): its goroutine becomes the writer unless urgent work already
+// started one (a late timer of an earlier window then finds nothing to
+// claim).
 func (cn *conn) windowEnded() {
 	if cn.deferred.CompareAndSwap(true, false) {
 		cn.write(true)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"testing"
 	"time"
@@ -92,4 +93,41 @@ func TestPoolWritesAfterAControlFrameDeadline(t *testing.T) {
 		require.NoError(t, json.Unmarshal(got, &msg))
 		require.Equal(t, uint64(i+1), msg.Params.Offset)
 	}
+}
+
+// TestHotSocketWindowsStartNoGoroutines: a socket published to every
+// 5 ms is hot, so its writer takes one batch per coalescing window; the
+// writer pool ends those windows and writes the batches, so the windows
+// start no goroutine. A timer per socket (time.AfterFunc) started one per
+// window, and the write then ran on it, off the pool: about 50k goroutine
+// starts a second in W1 at 30 msg/s.
+func TestHotSocketWindowsStartNoGoroutines(t *testing.T) {
+	ls, conn, sess := subscribedSocket(t, "app:x")
+	const n = 300 // 1.5 s: about 15 windows
+	go func() {
+		for i := range n {
+			ls.hub.Deliver(sess.Tenant, appPub(i))
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	created := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(created)
+	before := created[0].Value.Uint64()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	var msg struct {
+		Params wire.Publication `json:"params"`
+	}
+	var batches batchCounter
+	for i := range n {
+		_, got, err := conn.ReadMessage()
+		require.NoError(t, err, "publication %d", i)
+		batches.read()
+		require.NoError(t, json.Unmarshal(got, &msg))
+		require.Equal(t, uint64(i+1), msg.Params.Offset)
+	}
+	metrics.Read(created)
+	started := created[0].Value.Uint64() - before
+	t.Logf("%d batches, %d goroutines started", batches.n, started)
+	require.Less(t, batches.n, n/3, "the socket was hot: its publications came in batches")
+	require.Less(t, 2*started, uint64(batches.n), "the windows started goroutines")
 }

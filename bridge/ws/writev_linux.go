@@ -30,10 +30,18 @@ func (b *batch) writeNow(rc syscall.RawConn) (int, error) {
 // writevFD is b.fn: writev until everything is out or the socket is full
 // (EAGAIN: its descriptor is non-blocking, as every socket the runtime
 // polls). It always reports done, so RawConn.Write never waits.
+//
+// The call is a raw one: it cannot block, so the runtime need not be told
+// (entersyscall and exitsyscall). Told, it let sysmon take the worker's
+// processor away during a write that took longer than sysmon's 20 µs tick
+// (a loopback write costs 10–20 µs of kernel time, more when it wakes the
+// reader), and the worker then had to get one back, often through a futex
+// wake-up; and every write woke a sleeping sysmon (issue 10, W2: futex
+// 7% of the server's profile, sysmon's nanosleep 0.3 per delivery).
 func (b *batch) writevFD(fd uintptr) bool {
 	iov := b.iov
 	for len(iov) > 0 {
-		r, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 		switch e {
 		case 0:
 		case syscall.EINTR:
