@@ -366,6 +366,7 @@ func (s *Server) admit(c *fiber.Ctx) error {
 		s.reject(reason)
 		return c.Status(fiber.StatusServiceUnavailable).SendString("too many connections waiting to authenticate; retry later\n")
 	}
+	trimForUpgrade(&c.Request().Header)
 	err := c.Next()
 	if c.Response().StatusCode() != fiber.StatusSwitchingProtocols {
 		a.release() // the upgrade was refused (origin, handshake)
@@ -381,6 +382,51 @@ func (s *Server) admit(c *fiber.Ctx) error {
 	s.admitted[a.nc] = a
 	s.addrMu.Unlock()
 	return err
+}
+
+// trimForUpgrade drops the request headers the upgrade does not read,
+// once admit has read what it needs (X-Forwarded-For). contrib/websocket
+// copies every header, and every cookie parsed, into maps that the
+// socket keeps for its whole life, though nothing reads them (serveConn
+// uses none): a browser's upgrade, with its user agent, languages,
+// caches and cookies, left 1 KiB and more in them per idle socket, and a
+// dozen allocations per upgrade (issue 10, W3). The upgrade reads
+// Connection, Upgrade, Origin and the Sec-WebSocket-* headers; Host is
+// kept for the library's same-origin check, should its origin check
+// change.
+func trimForUpgrade(h *fasthttp.RequestHeader) {
+	// First, so that the cookies are never parsed (VisitAll would).
+	h.Del(fiber.HeaderCookie)
+	// Bounded by the headers there are: a header Del could not remove
+	// would otherwise be found again and again.
+	for range h.Len() + 1 {
+		var drop []byte
+		h.VisitAll(func(key, _ []byte) {
+			if drop == nil && !upgradeReads(key) {
+				drop = key
+			}
+		})
+		if drop == nil {
+			return
+		}
+		h.DelBytes(drop) // copies the key before it deletes
+	}
+}
+
+// upgradeReads says whether the WebSocket upgrade reads a header.
+func upgradeReads(key []byte) bool {
+	const sec = "Sec-WebSocket-"
+	if len(key) > len(sec) && strings.EqualFold(string(key[:len(sec)]), sec) {
+		return true
+	}
+	switch {
+	case strings.EqualFold(string(key), fiber.HeaderConnection),
+		strings.EqualFold(string(key), fiber.HeaderUpgrade),
+		strings.EqualFold(string(key), fiber.HeaderOrigin),
+		strings.EqualFold(string(key), fiber.HeaderHost):
+		return true
+	}
+	return false
 }
 
 // admissionOf takes the admission of an upgraded socket out of admitted,
