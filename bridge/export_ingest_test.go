@@ -17,7 +17,7 @@ func Lanes(b *Bridge) int {
 	if b.lanes == nil {
 		return 0
 	}
-	return len(b.lanes.chs)
+	return len(b.lanes.ls)
 }
 
 // LaneKey exposes laneKey.

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +49,13 @@ func (b *Bridge) inlineIngest() (*ingest.Inline, error) {
 // QoS 1 flow control instead of growing memory.
 const laneQueue = 256
 
+// laneHot is the gap between two messages of one lane under which the
+// lane is busy enough to be worth its own goroutine (see lane.enqueue): at
+// over 10,000 messages/s per lane, the hand-off's wake-up is shared by the
+// batch the lane then finds queued, and the publishers' goroutines go back
+// to reading their sockets.
+const laneHot = 100 * time.Microsecond
+
 // lanes run the ingest pipeline on several goroutines:
 //   - in a cluster (cluster.ingest_workers), so that a node's Valkey round
 //     trips overlap instead of adding up message after message; a device
@@ -66,39 +74,100 @@ const laneQueue = 256
 //     message before its lane has processed it loses nothing a crash would
 //     not lose anyway; with an external broker a single node keeps
 //     processing on the MQTT client's goroutine, acknowledging after.
+//
+// On one node with the embedded broker and memory state (inline), a
+// message whose lane is idle is processed at once on the goroutine of the
+// device that published it (see lane.enqueue): at a few thousand messages
+// per second, waking a lane's goroutine for each message (a futex, a
+// scheduler round, a cold cache) cost more than the pipeline itself.
 type lanes struct {
 	seed     maphash.Seed
 	seq      []bool // per source: devices.Sequential
-	chs      []chan devices.Message
+	ls       []*lane
 	wg       sync.WaitGroup
 	byTenant map[string]int // lane of each tenant; nil: by source
 	route    func(topic string) (source int, ok bool)
 	tenants  []string // per source
 	bases    []string // per source
+	// handle runs the pipeline for one message (Bridge.handleMessage).
+	handle func(devices.Message)
+	// inline lets a publisher's goroutine process a message of an idle
+	// lane itself. Only where processing never waits on the network: a
+	// cluster's Valkey round trips must overlap on the lanes, not hold up
+	// the publisher (a gateway's one connection carries many devices).
+	inline bool
+	// wakes counts the lanes' goroutines woken to process a queue (the
+	// hand-offs); inlined counts the messages processed by a publisher.
+	wakes, inlined atomic.Uint64
+}
+
+// lane is one worker's queue. One goroutine at a time processes a lane's
+// messages, in the order they were queued: the lane's own, or, while the
+// lane is idle and inline, the publisher's (busy says one holds it). So a
+// device's messages, which all map to one lane, keep their order whoever
+// processes them.
+type lane struct {
+	mu   sync.Mutex
+	busy bool // held by a goroutine processing; false: the queue is empty
+	// q holds n messages from head, a ring of laneQueue.
+	q       []devices.Message
+	head, n int
+	last    time.Time // when the last message came
+	closed  bool      // stop has begun: the lane's goroutine ends once idle
+	waiting int       // publishers waiting for room
+	room    sync.Cond // signalled when a full queue has room
+	wake    chan struct{}
 }
 
 // startLanes starts n lanes keyed by source, or, with byTenant, one lane
 // per tenant.
 func (b *Bridge) startLanes(n int, byTenant map[string]int) *lanes {
-	l := &lanes{seed: maphash.MakeSeed(), chs: make([]chan devices.Message, n), byTenant: byTenant, route: b.router.LookupIndex}
+	l := &lanes{seed: maphash.MakeSeed(), ls: make([]*lane, n), byTenant: byTenant, route: b.router.LookupIndex,
+		handle: b.handleMessage, inline: b.broker != nil && b.mem != nil}
 	for _, s := range b.sources {
 		_, seq := s.handler.(devices.Sequential)
 		l.seq = append(l.seq, seq)
 		l.tenants = append(l.tenants, s.tenant)
 		l.bases = append(l.bases, s.base)
 	}
-	for i := range l.chs {
-		ch := make(chan devices.Message, laneQueue)
-		l.chs[i] = ch
+	l.start()
+	return l
+}
+
+// start starts the lanes' goroutines.
+func (l *lanes) start() {
+	for i := range l.ls {
+		ln := &lane{q: make([]devices.Message, laneQueue), wake: make(chan struct{}, 1)}
+		ln.room.L = &ln.mu
+		l.ls[i] = ln
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			for m := range ch {
-				b.handleMessage(m)
+			for range ln.wake {
+				ln.mu.Lock()
+				l.drain(ln)
+				ln.mu.Unlock()
 			}
 		}()
 	}
-	return l
+}
+
+// drain processes ln's queue until it is empty, then releases the lane.
+// It is called with ln.mu held and busy set, and returns with ln.mu held.
+func (l *lanes) drain(ln *lane) {
+	for ln.n > 0 {
+		m := ln.q[ln.head]
+		ln.q[ln.head] = devices.Message{} // the payload is not kept alive
+		ln.head = (ln.head + 1) % laneQueue
+		ln.n--
+		if ln.waiting > 0 {
+			ln.room.Signal()
+		}
+		ln.mu.Unlock()
+		l.handle(m)
+		ln.mu.Lock()
+	}
+	ln.busy = false
 }
 
 func (l *lanes) enqueue(m devices.Message) {
@@ -108,12 +177,72 @@ func (l *lanes) enqueue(m devices.Message) {
 		case l.byTenant != nil:
 			i = l.byTenant[l.tenants[src]]
 		case l.seq[src]:
-			i = src % len(l.chs)
+			i = src % len(l.ls)
 		default:
-			i = int(maphash.String(l.seed, laneKey(m.Topic, l.bases[src])) % uint64(len(l.chs)))
+			i = int(maphash.String(l.seed, laneKey(m.Topic, l.bases[src])) % uint64(len(l.ls)))
 		}
 	}
-	l.chs[i] <- m
+	l.ls[i].enqueue(l, m)
+}
+
+// enqueue hands m to the lane. An idle lane that is not hot (inline) has
+// the caller process m itself, with no goroutine woken; otherwise m waits
+// in the queue, the caller waking the lane's goroutine if the lane was
+// idle, or waiting for room if the queue is full: a full lane holds back
+// only the publishers of its devices.
+func (ln *lane) enqueue(l *lanes, m devices.Message) {
+	now := m.ReceivedAt
+	if now.IsZero() {
+		now = time.Now()
+	}
+	ln.mu.Lock()
+	for ln.n == laneQueue {
+		ln.waiting++
+		ln.room.Wait()
+		ln.waiting--
+	}
+	hot := now.Sub(ln.last) < laneHot
+	ln.last = now
+	if !ln.busy && ((l.inline && !hot) || ln.closed) {
+		// After stop has begun the lane's goroutine may be gone: a late
+		// message is processed here too (ingest stops calling before
+		// the lanes stop, so this is only a straggler).
+		ln.busy = true
+		ln.mu.Unlock()
+		l.inlined.Add(1)
+		l.runInline(ln, m)
+		return
+	}
+	ln.q[(ln.head+ln.n)%laneQueue] = m
+	ln.n++
+	if !ln.busy {
+		ln.busy = true
+		l.wakes.Add(1)
+		ln.wake <- struct{}{} // never blocks: only the idle-to-busy edge sends
+	}
+	ln.mu.Unlock()
+}
+
+// runInline processes m on the caller's goroutine, which holds the lane
+// (busy), then hands what was queued meanwhile to the lane's goroutine,
+// or, once stop has begun, processes it too. The deferred release keeps a
+// panicking handler (the ingest client recovers it) from leaving the lane
+// held for ever.
+func (l *lanes) runInline(ln *lane, m devices.Message) {
+	defer func() {
+		ln.mu.Lock()
+		switch {
+		case ln.n == 0:
+			ln.busy = false
+		case ln.closed:
+			l.drain(ln)
+		default:
+			l.wakes.Add(1)
+			ln.wake <- struct{}{}
+		}
+		ln.mu.Unlock()
+	}()
+	l.handle(m)
 }
 
 // laneKey is the part of topic that names its device: the source's base
@@ -149,6 +278,22 @@ func laneKey(topic, base string) string {
 // (a zigbee2mqtt bridge and a script), and a devices.Sequential source's
 // messages in one place.
 func (b *Bridge) ingestLanes() *lanes {
+	l := b.newLanes()
+	if l != nil {
+		b.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mqlive_ingest_lane_wakeups_total",
+			Help: "Times an ingest lane's goroutine was woken to process its queue (each hand-off from a publisher).",
+		}, func() float64 { return float64(l.wakes.Load()) }))
+		b.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mqlive_ingest_inline_total",
+			Help: "Messages processed on the goroutine of the device that published them, their lane being idle (no wake-up).",
+		}, func() float64 { return float64(l.inlined.Load()) }))
+	}
+	return l
+}
+
+// newLanes is ingestLanes' choice of lanes.
+func (b *Bridge) newLanes() *lanes {
 	switch n := b.cfg.Cluster.IngestWorkers; {
 	case n > 1:
 		return b.startLanes(n, nil)
@@ -176,8 +321,13 @@ func (b *Bridge) tenantLanes() map[string]int {
 
 // stop processes what is queued, for at most timeout, and returns.
 func (l *lanes) stop(timeout time.Duration) {
-	for _, ch := range l.chs {
-		close(ch)
+	for _, ln := range l.ls {
+		ln.mu.Lock()
+		if !ln.closed {
+			ln.closed = true
+			close(ln.wake) // under mu: no enqueue sends after it (see lane.enqueue)
+		}
+		ln.mu.Unlock()
 	}
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
