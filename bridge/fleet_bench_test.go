@@ -1,10 +1,14 @@
 package bridge_test
 
 import (
+	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,7 +18,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"github.com/eclipse/paho.mqtt.golang/packets"
+	mpackets "github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mqlive/mqlive/bridge"
@@ -140,83 +144,67 @@ func BenchmarkFleetIngestMQTT(b *testing.B) {
 }
 
 // BenchmarkFleetIngestDevices is the embedded broker's ingest at fleet
-// scale with a generator that costs next to nothing: -fleet.conns devices,
-// each on its own TCP connection, send b.N QoS 0 messages over their own
-// topics at -fleet.rate messages/s in all, one message per write as a
-// device sends it. The packets are encoded before the timer starts (paho's
-// packet codec) and written by four goroutines, so the process's CPU is
-// the broker's reading and the bridge's pipeline, plus one write system
-// call per message (which on loopback also runs the receiving side of
-// TCP). It reports the messages/s ingested and the CPU of the whole process
-// per message. Where FleetIngestMQTT's 50 paho publishers take a third of
-// the CPU, this shows the node's ceiling.
+// scale, with the node's CPU measured apart from the devices': a child
+// process (this test binary again, see TestFleetDeviceWriters) opens
+// -fleet.conns device connections and sends b.N QoS 0 messages over their
+// own topics at -fleet.rate messages/s in all, one PUBLISH per write as a
+// device sends it, encoded before the clock starts. The child's system
+// calls (one write per message, which on loopback also runs the
+// receiving side of TCP) are its own, so this process's CPU is the node:
+// the broker's reading and the bridge's pipeline. It reports the
+// messages/s ingested (every one must be), the node's and the devices'
+// CPU per message, and the rate two cores would give the node at its CPU
+// per message (two-core-msgs/s = 2 s / node-cpu-ns/msg).
 func BenchmarkFleetIngestDevices(b *testing.B) {
-	const senders, tick = 4, 10 * time.Millisecond
 	br := bridgetest.Start(b)
 	n := min(*fleetConns, b.N)
-	conns := make([]net.Conn, n)
-	addr := strings.TrimPrefix(br.MQTTURL, "tcp://")
-	for i := range conns {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = c.Close() })
-		cp := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
-		cp.ProtocolName, cp.ProtocolVersion, cp.CleanSession = "MQTT", 4, true
-		cp.ClientIdentifier, cp.Keepalive = fmt.Sprintf("fleet-dev-%d-%d", i, time.Now().UnixNano()), 600
-		if err := cp.Write(c); err != nil {
-			b.Fatal(err)
-		}
-		ack, err := packets.ReadPacket(c)
-		if ca, ok := ack.(*packets.ConnackPacket); err != nil || !ok || ca.ReturnCode != 0 {
-			b.Fatalf("connect: %v %v", ack, err)
-		}
-		conns[i] = c
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFleetDeviceWriters$", "-test.count=1")
+	cmd.Env = append(os.Environ(),
+		"MQLIVE_FLEET_ADDR="+strings.TrimPrefix(br.MQTTURL, "tcp://"),
+		"MQLIVE_FLEET_CONNS="+strconv.Itoa(n),
+		"MQLIVE_FLEET_MSGS="+strconv.Itoa(b.N),
+		"MQLIVE_FLEET_RATE="+strconv.Itoa(*fleetRate))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
 	}
-	// Message i goes from device i%n, on its own topic.
-	msgs := make([][]byte, b.N)
-	var buf bytes.Buffer
-	for i := range msgs {
-		pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
-		pp.TopicName, pp.Payload = "zigbee2mqtt/fleet-"+strconv.Itoa(i%n), fleetPayload(i)
-		buf.Reset()
-		if err := pp.Write(&buf); err != nil {
-			b.Fatal(err)
-		}
-		msgs[i] = bytes.Clone(buf.Bytes())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
 	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
+	lines := bufio.NewScanner(stdout)
+	expect := func(prefix string) string {
+		for lines.Scan() {
+			if rest, ok := strings.CutPrefix(lines.Text(), prefix); ok {
+				return rest
+			}
+		}
+		b.Fatalf("device writers: no %q line", prefix)
+		return ""
+	}
+	expect("ready")
 	ingested := func() float64 {
 		return testutil.ToFloat64(bridge.MetricsOf(br.Bridge).IngestMessages.WithLabelValues("zigbee2mqtt", bridge.DefaultTenant, "decoded"))
 	}
-	perTick := max(1, *fleetRate*int(tick/time.Millisecond)/1000/senders)
 	base := ingested()
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for s := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(tick)
-			defer t.Stop()
-			for i := s; i < b.N; {
-				for k := 0; k < perTick && i < b.N; k++ {
-					if _, err := conns[i%n].Write(msgs[i]); err != nil {
-						b.Error(err)
-						return
-					}
-					i += senders
-				}
-				<-t.C
-			}
-		}()
+	if _, err := io.WriteString(stdin, "go\n"); err != nil {
+		b.Fatal(err)
 	}
-	wg.Wait()
+	devCPU, err := time.ParseDuration(strings.TrimSpace(expect("sent")))
+	if err != nil {
+		b.Fatal(err)
+	}
 	deadline := time.Now().Add(time.Minute)
 	for ingested()-base < float64(b.N) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 	got := ingested() - base
 	elapsed := time.Since(start)
@@ -225,8 +213,97 @@ func BenchmarkFleetIngestDevices(b *testing.B) {
 	if got < float64(b.N) {
 		b.Fatalf("ingested %.0f of %d messages", got, b.N)
 	}
+	nodeNs := float64(cpu.Nanoseconds()) / got
 	b.ReportMetric(got/elapsed.Seconds(), "msgs/s")
-	b.ReportMetric(float64(cpu.Nanoseconds())/got, "cpu-ns/msg")
+	b.ReportMetric(nodeNs, "node-cpu-ns/msg")
+	b.ReportMetric(float64(devCPU.Nanoseconds())/got, "devices-cpu-ns/msg")
+	b.ReportMetric(2e9/nodeNs, "two-core-msgs/s")
+}
+
+// TestFleetDeviceWriters is BenchmarkFleetIngestDevices' device side, run
+// only in the child process it starts (MQLIVE_FLEET_ADDR set): it
+// connects MQLIVE_FLEET_CONNS devices, encodes MQLIVE_FLEET_MSGS PUBLISH
+// packets (message i from device i%conns, on its own topic), prints
+// "ready", and on a line from stdin writes them from four goroutines at
+// MQLIVE_FLEET_RATE messages/s, prints "sent <its CPU while writing>",
+// and keeps the connections open until stdin closes.
+func TestFleetDeviceWriters(t *testing.T) {
+	addr := os.Getenv("MQLIVE_FLEET_ADDR")
+	if addr == "" {
+		t.Skip("the device side of BenchmarkFleetIngestDevices")
+	}
+	num := func(k string) int {
+		v, err := strconv.Atoi(os.Getenv(k))
+		if err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+		return v
+	}
+	n, total, rate := num("MQLIVE_FLEET_CONNS"), num("MQLIVE_FLEET_MSGS"), num("MQLIVE_FLEET_RATE")
+	const senders, tick = 4, 10 * time.Millisecond
+	conns := make([]net.Conn, n)
+	var buf bytes.Buffer
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		cp := mpackets.Packet{FixedHeader: mpackets.FixedHeader{Type: mpackets.Connect}, ProtocolVersion: 4,
+			Connect: mpackets.ConnectParams{ProtocolName: []byte("MQTT"), Clean: true, Keepalive: 600,
+				ClientIdentifier: fmt.Sprintf("fleet-dev-%d-%d", i, time.Now().UnixNano())}}
+		buf.Reset()
+		if err := cp.ConnectEncode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		var ack [4]byte // CONNACK: type, length 2, flags, return code
+		if _, err := io.ReadFull(c, ack[:]); err != nil || ack[0]>>4 != mpackets.Connack || ack[3] != 0 {
+			t.Fatalf("connect: % x %v", ack, err)
+		}
+		conns[i] = c
+	}
+	msgs := make([][]byte, total)
+	for i := range msgs {
+		pp := mpackets.Packet{FixedHeader: mpackets.FixedHeader{Type: mpackets.Publish}, ProtocolVersion: 4,
+			TopicName: "zigbee2mqtt/fleet-" + strconv.Itoa(i%n), Payload: fleetPayload(i)}
+		buf.Reset()
+		if err := pp.PublishEncode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		msgs[i] = bytes.Clone(buf.Bytes())
+	}
+	fmt.Println("ready")
+	in := bufio.NewReader(os.Stdin)
+	if _, err := in.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	cpu0 := cpuTime()
+	perTick := max(1, rate*int(tick/time.Millisecond)/1000/senders)
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.NewTicker(tick)
+			defer t0.Stop()
+			for i := s; i < total; {
+				for k := 0; k < perTick && i < total; k++ {
+					if _, err := conns[i%n].Write(msgs[i]); err != nil {
+						t.Error(err)
+						return
+					}
+					i += senders
+				}
+				<-t0.C
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Println("sent", cpuTime()-cpu0)
+	_, _ = io.Copy(io.Discard, in) // until the benchmark has counted
 }
 
 // liveHeap is the live heap after a full collection.
