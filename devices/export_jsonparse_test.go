@@ -25,3 +25,14 @@ func pairs(obj []member, err error) ([][2]any, error) {
 // benchmarks.
 func DecodeObjectErr(p []byte) error { _, err := decodeObject(p); return err }
 func DecodeValueErr(p []byte) error  { _, err := decodeValue(p); return err }
+
+// KeyNamesLen is the number of interned object keys (jsonParser.key).
+func KeyNamesLen() int {
+	if m := keyNames.m.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}
+
+// MaxKeyNames bounds KeyNamesLen.
+const MaxKeyNames = maxKeyNames

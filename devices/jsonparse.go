@@ -1,6 +1,10 @@
 package devices
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+)
 
 // jsonParser decodes JSON text that json.Valid has accepted into the values
 // encoding/json's Decoder gives with UseNumber (nil, bool, string,
@@ -63,7 +67,9 @@ func (ps *jsonParser) object() any {
 // repeated key keeps its first position and its last value, as the map
 // and the key scan of decodeObject did.
 func (ps *jsonParser) members() []member {
-	var obj []member
+	// A device's status has a handful of keys: one allocation instead of
+	// the four that growing from nothing to eight takes.
+	obj := make([]member, 0, 8)
 	var index map[string]int // past a few keys, a linear search is too slow
 	ps.eachMember(func(k string, v any) {
 		if index != nil {
@@ -89,9 +95,6 @@ func (ps *jsonParser) members() []member {
 		}
 		obj = append(obj, member{key: k, val: v})
 	})
-	if obj == nil {
-		obj = []member{}
-	}
 	return obj
 }
 
@@ -107,7 +110,7 @@ func (ps *jsonParser) eachMember(set func(k string, v any)) {
 	}
 	for {
 		ps.skipSpace()
-		k := ps.str()
+		k := ps.key()
 		ps.skipSpace()
 		ps.i++ // :
 		set(k, ps.value())
@@ -162,6 +165,76 @@ func (ps *jsonParser) str() string {
 	var s string
 	_ = json.Unmarshal(ps.p[start:ps.i], &s) // valid: json.Valid accepted it
 	return s
+}
+
+// key decodes the object key at ps.i. A fleet sends the same few dozen
+// keys in every message ("temperature", "battery", "linkquality"), so an
+// unescaped key is looked up in keyNames first: the key's string is then
+// shared instead of allocated per message.
+func (ps *jsonParser) key() string {
+	start := ps.i + 1
+	for j := start; j < len(ps.p); j++ {
+		switch ps.p[j] {
+		case '"':
+			if names := keyNames.m.Load(); names != nil {
+				if s, ok := (*names)[string(ps.p[start:j])]; ok {
+					ps.i = j + 1
+					return s
+				}
+			}
+			s := ps.str()
+			keyNames.add(s)
+			return s
+		case '\\':
+			return ps.str()
+		}
+	}
+	return ps.str()
+}
+
+// keyNames interns object keys (jsonParser.key). It is read without a
+// lock and copied on every addition, so it is bounded in count and in key
+// length: payloads full of made-up keys fill it once and then just
+// allocate their keys, as before.
+var keyNames names
+
+// names is a set of strings, read without a lock (see keyNames).
+type names struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]string]
+}
+
+const (
+	maxKeyNames   = 1024
+	maxKeyNameLen = 64
+)
+
+// add interns k unless the set is full or k is long.
+func (n *names) add(k string) {
+	if len(k) > maxKeyNameLen {
+		return
+	}
+	if m := n.m.Load(); m != nil && len(*m) >= maxKeyNames {
+		return // full: no lock taken for every new key from now on
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	old := n.m.Load()
+	if old != nil && len(*old) >= maxKeyNames {
+		return
+	}
+	m := make(map[string]string, 1)
+	if old != nil {
+		if _, ok := (*old)[k]; ok {
+			return
+		}
+		m = make(map[string]string, len(*old)+1)
+		for s := range *old {
+			m[s] = s
+		}
+	}
+	m[k] = k
+	n.m.Store(&m)
 }
 
 func (ps *jsonParser) number() any {

@@ -2,6 +2,8 @@ package devices_test
 
 import (
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mqlive/mqlive/devices"
@@ -91,5 +93,42 @@ func benchJSON(b *testing.B, decode func([]byte) error) {
 				}
 			}
 		})
+	}
+}
+
+// TestObjectKeysAreShared: the keys of an object decoded again are the
+// interned ones, not allocated per message: with values that need no
+// allocation (bools, null), the members' slice is all a decode allocates.
+func TestObjectKeysAreShared(t *testing.T) {
+	p := []byte(`{"shared_a":true,"shared_b":false,"shared_c":true,"shared_d":null,"shared_e":true}`)
+	if err := devices.DecodeObjectErr(p); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = devices.DecodeObjectErr(p) }); n != 1 {
+		t.Fatalf("decoding allocates %v times, want 1 (the members)", n)
+	}
+}
+
+// TestKeyNamesAreBounded: payloads of made-up keys fill the interned set
+// up to its bound and no further, and their keys still decode as
+// encoding/json decodes them (escaped, long, past the bound).
+func TestKeyNamesAreBounded(t *testing.T) {
+	long := strings.Repeat("k", 100)
+	for i := range devices.MaxKeyNames + 200 {
+		p := []byte(`{"made_up_` + strconv.Itoa(i) + `":1,"` + long + `":true,"esc\u0061ped":2}`)
+		got, err := devices.DecodeObject(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := devices.DecodeObjectSlow(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: got %v, want %v", p, got, want)
+		}
+	}
+	if n := devices.KeyNamesLen(); n > devices.MaxKeyNames {
+		t.Fatalf("%d interned keys, bound %d", n, devices.MaxKeyNames)
 	}
 }
