@@ -75,8 +75,8 @@ const laneHot = 100 * time.Microsecond
 //     not lose anyway; with an external broker a single node keeps
 //     processing on the MQTT client's goroutine, acknowledging after.
 //
-// On one node with the embedded broker and memory state (inline), a
-// message whose lane is idle is processed at once on the goroutine of the
+// On one node with the embedded broker, memory state and one tenant
+// (inline), a message whose lane is idle is processed at once on the goroutine of the
 // device that published it (see lane.enqueue): at a few thousand messages
 // per second, waking a lane's goroutine for each message (a futex, a
 // scheduler round, a cold cache) cost more than the pipeline itself.
@@ -95,6 +95,10 @@ type lanes struct {
 	// lane itself. Only where processing never waits on the network: a
 	// cluster's Valkey round trips must overlap on the lanes, not hold up
 	// the publisher (a gateway's one connection carries many devices).
+	// And only with one tenant: a publisher held by one tenant's busy
+	// state must not hold up another tenant's messages it carries next
+	// (TestBusyTenantDoesNotStallAnother); with one tenant every lane
+	// waits for that state anyway.
 	inline bool
 	// wakes counts the lanes' goroutines woken to process a queue (the
 	// hand-offs); inlined counts the messages processed by a publisher.
@@ -123,7 +127,7 @@ type lane struct {
 // per tenant.
 func (b *Bridge) startLanes(n int, byTenant map[string]int) *lanes {
 	l := &lanes{seed: maphash.MakeSeed(), ls: make([]*lane, n), byTenant: byTenant, route: b.router.LookupIndex,
-		handle: b.handleMessage, inline: b.broker != nil && b.mem != nil}
+		handle: b.handleMessage, inline: b.broker != nil && b.mem != nil && byTenant == nil}
 	for _, s := range b.sources {
 		_, seq := s.handler.(devices.Sequential)
 		l.seq = append(l.seq, seq)
