@@ -10,17 +10,18 @@ import (
 )
 
 // What one idle dashboard socket may cost the bridge: its heap after a GC
-// (7.0 KiB measured: the library's connection state and buffers are most
+// (6.5 KiB measured: the library's connection state and buffers are most
 // of it, now that the upgrade's request and response are dropped once the
-// socket is served and its admission no longer rides in Fiber's locals)
-// and its heap and goroutine stack together (the reader's stack is 4 KiB:
-// the runtime starts goroutines at the average stack size and shrinks one
-// only below a quarter used). Before issue 10 they were 13.4 and 25 KiB,
-// at its second pass 9.5 and 17.7; W3's goal for the whole process is
-// 16 KiB of RSS.
+// socket is served, its admission no longer rides in Fiber's locals, and
+// the keep-alive wheel replaced its two timers) and its heap and
+// goroutine stack together (the reader's stack is 4 KiB: the runtime
+// starts goroutines at the average stack size and shrinks one only below
+// a quarter used). Before issue 10 they were 13.4 and 25 KiB, at its
+// second pass 9.5 and 17.7, at its third 6.8 and 10.9; W3's goal for the
+// whole process is 16 KiB of RSS.
 const (
-	idleHeapBudget  = 7680
-	idleTotalBudget = 14 << 10
+	idleHeapBudget  = 7 << 10
+	idleTotalBudget = 12 << 10
 )
 
 // TestIdleConnectionBudget: 2,000 connected, subscribed, idle sockets
