@@ -35,19 +35,19 @@ const (
 func StartMosquitto(t testing.TB) *Process {
 	t.Helper()
 	NeedBinary(t, MosquittoPath, "mosquitto")
-	port := FreePort(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "mosquitto.conf")
-	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"+
-		"max_queued_messages 100000\nmax_inflight_messages 100\nlog_dest stderr\nlog_type error\nlog_type warning\n", port, dir)
-	if os.Geteuid() == 0 {
-		// As root, mosquitto drops to its own user, which cannot write
-		// the test's private temporary directory.
-		body += "user root\n"
-	}
-	require.NoError(t, os.WriteFile(conf, []byte(body), 0o600))
-	return StartProcess(t, &Process{Name: "mosquitto", Path: MosquittoPath, Addr: fmt.Sprintf("127.0.0.1:%d", port),
-		Args: []string{"-c", conf}})
+	return startOnFreePort(t, func(port int) *Process {
+		body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"+
+			"max_queued_messages 100000\nmax_inflight_messages 100\nlog_dest stderr\nlog_type error\nlog_type warning\n", port, dir)
+		if os.Geteuid() == 0 {
+			// As root, mosquitto drops to its own user, which cannot write
+			// the test's private temporary directory.
+			body += "user root\n"
+		}
+		require.NoError(t, os.WriteFile(conf, []byte(body), 0o600))
+		return &Process{Name: "mosquitto", Path: MosquittoPath, Addr: fmt.Sprintf("127.0.0.1:%d", port), Args: []string{"-c", conf}}
+	})
 }
 
 // MQTTURL is the tcp:// URL of a broker process.

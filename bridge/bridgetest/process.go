@@ -2,10 +2,12 @@ package bridgetest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -90,6 +92,17 @@ func StartProcess(t testing.TB, p *Process) *Process {
 // Start (re)starts the process and waits for its port.
 func (p *Process) Start(t testing.TB) {
 	t.Helper()
+	if err := p.start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errPortTaken: the process could not bind its port, which another process
+// took between FreePort and the bind.
+var errPortTaken = errors.New("port taken")
+
+// start starts the process and waits until Addr accepts connections.
+func (p *Process) start() error {
 	p.mu.Lock()
 	cmd := exec.Command(p.Path, p.Args...)
 	cmd.Stdout, cmd.Stderr = &p.out, &p.out
@@ -101,7 +114,7 @@ func (p *Process) Start(t testing.TB) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		p.mu.Unlock()
-		t.Fatalf("bridgetest: start %s: %v", p.Name, err)
+		return fmt.Errorf("bridgetest: start %s: %v", p.Name, err)
 	}
 	exit := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exit) }()
@@ -112,17 +125,44 @@ func (p *Process) Start(t testing.TB) {
 		c, err := net.DialTimeout("tcp", p.Addr, time.Second)
 		if err == nil {
 			_ = c.Close()
-			return
+			return nil
 		}
 		select {
 		case <-exit:
-			t.Fatalf("bridgetest: %s exited at start:\n%s", p.Name, p.out.String())
+			p.mu.Lock()
+			p.cmd = nil
+			p.mu.Unlock()
+			out := p.out.String()
+			if strings.Contains(out, "Address already in use") {
+				return fmt.Errorf("bridgetest: %s exited at start: %w:\n%s", p.Name, errPortTaken, out)
+			}
+			return fmt.Errorf("bridgetest: %s exited at start:\n%s", p.Name, out)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("bridgetest: %s did not listen on %s within 15s:\n%s", p.Name, p.Addr, p.out.String())
+			return fmt.Errorf("bridgetest: %s did not listen on %s within 15s:\n%s", p.Name, p.Addr, p.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startOnFreePort starts the process newProcess describes for a free
+// loopback port, and stops it when the test ends. A port is only free
+// until someone takes it: when another process (a parallel test package)
+// binds it first, it starts again on a new port, up to three times.
+func startOnFreePort(t testing.TB, newProcess func(port int) *Process) *Process {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		p := newProcess(FreePort(t))
+		err := p.start()
+		if err == nil {
+			t.Cleanup(p.Stop)
+			return p
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("bridgetest: %s: port %s was taken, starting again on another", p.Name, p.Addr)
 	}
 }
 
@@ -174,11 +214,12 @@ const RedisPath = "/usr/bin/redis-server"
 func StartRedis(t testing.TB) *Process {
 	t.Helper()
 	NeedBinary(t, RedisPath, "redis-server")
-	port := FreePort(t)
 	dir := t.TempDir()
-	return StartProcess(t, &Process{Name: "redis-server", Path: RedisPath, Addr: fmt.Sprintf("127.0.0.1:%d", port),
-		Args: []string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", dir, "--protected-mode", "no"}})
+	return startOnFreePort(t, func(port int) *Process {
+		return &Process{Name: "redis-server", Path: RedisPath, Addr: fmt.Sprintf("127.0.0.1:%d", port),
+			Args: []string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+				"--dir", dir, "--protected-mode", "no"}}
+	})
 }
 
 // StartRedisCluster starts n redis-server masters in cluster mode on free
@@ -190,12 +231,13 @@ func StartRedisCluster(t testing.TB, n int) []*Process {
 	var nodes []*Process
 	var addrs []string
 	for i := 0; i < n; i++ {
-		port := FreePort(t)
 		dir := t.TempDir()
-		p := StartProcess(t, &Process{Name: fmt.Sprintf("redis-cluster-%d", i), Path: RedisPath, Addr: fmt.Sprintf("127.0.0.1:%d", port),
-			Args: []string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-				"--dir", dir, "--protected-mode", "no", "--cluster-enabled", "yes",
-				"--cluster-config-file", dir + "/nodes.conf", "--cluster-node-timeout", "2000"}})
+		p := startOnFreePort(t, func(port int) *Process {
+			return &Process{Name: fmt.Sprintf("redis-cluster-%d", i), Path: RedisPath, Addr: fmt.Sprintf("127.0.0.1:%d", port),
+				Args: []string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+					"--dir", dir, "--protected-mode", "no", "--cluster-enabled", "yes",
+					"--cluster-config-file", dir + "/nodes.conf", "--cluster-node-timeout", "2000"}}
+		})
 		nodes = append(nodes, p)
 		addrs = append(addrs, p.Addr)
 	}
