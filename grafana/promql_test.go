@@ -38,10 +38,13 @@ var reportMetrics = []string{"mqlive_client_delivery_latency_seconds", "mqlive_c
 // testWindow replaces every range ([10m], [15m]) of the shipped alert rules
 // in the test's copy, and testFor every for: duration, so that each alert
 // can be provoked within seconds. Thresholds and the shape of each
-// expression are the shipped ones.
+// expression are the shipped ones. testFor is four of the test's 1 s
+// scrapes, as the shipped rules' shortest for: (1m) is four of the shipped
+// 15 s scrapes: with 1 s, one scrape slower than its 900 ms timeout on a
+// loaded machine fired MQLiveBridgeDown, which production would not.
 const (
 	testWindow     = "20s"
-	testFor        = "1s"
+	testFor        = "4s"
 	rateInterval   = "1m" // what $__rate_interval stands for in the test
 	acmeTenant     = "acme"
 	defaultTenant  = bridge.DefaultTenant
