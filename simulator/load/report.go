@@ -150,7 +150,7 @@ func (r Result) rows() []row {
 	rows := []row{{title: w.title() + ": highest rate with " + limit, figure: best, details: stop + "; " + conn}}
 	if lo, hi, rates, ok := r.burstP99(); ok && w.Channels == 1 {
 		rows = append(rows, row{
-			title:  fmt.Sprintf("%s at %s msg/s: p99 of one %s-way burst", w.Name, rates, thousands(w.Subscribers)),
+			title:  strings.TrimSpace(fmt.Sprintf("%s at %s msg/s: p99 of one %s-way burst", w.Name, rates, thousands(w.Subscribers))),
 			figure: span(lo, hi),
 		})
 	}

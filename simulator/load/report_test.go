@@ -34,6 +34,14 @@ func TestWriteMarkdown(t *testing.T) {
 | W3: 19,500 idle sockets: RSS per connection; connect rate | n/a; 6.5k/s | 19,500 in 3.0 s; CPU per connect: server 200 µs, load generator 100 µs |
 `, out.String())
 
+	// A workload given by flags has no name: its burst row starts with
+	// the rates.
+	out.Reset()
+	unnamed := results[0]
+	unnamed.Workload.Name = ""
+	require.NoError(t, WriteMarkdown(&out, []Result{unnamed}))
+	require.Contains(t, out.String(), "\n| at 1–10 msg/s: p99 of one 5,000-way burst | 102–111 ms | |\n")
+
 	out.Reset()
 	require.NoError(t, WriteSteps(&out, results[:1]))
 	// 40% of a core over 5 s is 2 s of CPU for 625,000 deliveries.
