@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -157,7 +158,7 @@ func TestUnclaimedAdmissionsExpire(t *testing.T) {
 	s, err := New("127.0.0.1:0", Config{Hub: hub.New(hub.Config{}), ConnectTimeout: time.Second})
 	require.NoError(t, err)
 	defer s.ln.Close()
-	a, reason := s.admitPending("192.0.2.1")
+	a, reason := s.admitPending(netip.MustParsePrefix("192.0.2.1/32"))
 	require.NotNil(t, a, reason)
 	nc, peer := net.Pipe()
 	defer nc.Close()

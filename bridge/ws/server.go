@@ -154,7 +154,7 @@ type Server struct {
 	pending   atomic.Int64
 	connected atomic.Int64
 	addrMu    sync.Mutex
-	perAddr   map[string]int
+	perAddr   map[netip.Prefix]int
 	// admitted maps an upgraded socket's network connection to its
 	// admission until the socket's handler claims it (or it expires);
 	// guarded by addrMu. Fiber's locals would carry it too, but
@@ -215,7 +215,7 @@ func New(addr string, cfg Config) (*Server, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("http: trusted proxies: %w", err)
 	}
-	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4), perAddr: make(map[string]int), admitted: make(map[net.Conn]*admission), trusted: trusted,
+	s := &Server{cfg: cfg, ln: ln, idPrefix: randomID(4), perAddr: make(map[netip.Prefix]int), admitted: make(map[net.Conn]*admission), trusted: trusted,
 		limits:   newTenantLimits(cfg.TenantRequestRate, cfg.TenantRequestBurst, cfg.MaxConnectionsPerUser),
 		requests: newRequestPool(max(16, 4*runtime.GOMAXPROCS(0)))}
 	s.keep = newWheel(cfg.PingInterval, cfg.ConnectTimeout, s.expireAdmissions)
@@ -448,8 +448,8 @@ func (s *Server) admissionOf(c *websocket.Conn) *admission {
 // admit until its socket connects or ends.
 type admission struct {
 	srv      *Server
-	addr     string
-	claimed  atomic.Bool // by serveConn, or by expireAdmissions
+	addr     netip.Prefix // the client's, as perAddr counts it
+	claimed  atomic.Bool  // by serveConn, or by expireAdmissions
 	released atomic.Bool
 	expires  time.Duration // mono(); guarded by Server.addrMu
 	// upgrade is the upgrade's fasthttp request context, until claim.
@@ -459,7 +459,7 @@ type admission struct {
 
 // admitPending takes a place for a new socket from addr, or returns the
 // reject reason.
-func (s *Server) admitPending(addr string) (*admission, string) {
+func (s *Server) admitPending(addr netip.Prefix) (*admission, string) {
 	if s.pending.Add(1) > int64(s.cfg.MaxPending) {
 		s.pending.Add(-1)
 		return nil, "pending"
@@ -520,8 +520,9 @@ func (s *Server) Pending() int { return int(s.pending.Load()) }
 // when the peer is a trusted proxy, the nearest address in
 // X-Forwarded-For that is not one (read from the right: the left part is
 // whatever the client wrote). IPv6 clients are counted by their /64, which
-// one host usually holds whole.
-func (s *Server) clientAddr(c *fiber.Ctx) string {
+// one host usually holds whole. A prefix rather than its text: the map
+// of counts hashes it without a string made per upgrade.
+func (s *Server) clientAddr(c *fiber.Ctx) netip.Prefix {
 	ip, _ := netip.AddrFromSlice(c.Context().RemoteIP())
 	ip = ip.Unmap()
 	if len(s.trusted) > 0 && s.isTrusted(ip) {
@@ -543,9 +544,9 @@ func (s *Server) clientAddr(c *fiber.Ctx) string {
 	}
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
-		return p.String()
+		return p
 	}
-	return ip.String()
+	return netip.PrefixFrom(ip, ip.BitLen())
 }
 
 func (s *Server) isTrusted(ip netip.Addr) bool {
