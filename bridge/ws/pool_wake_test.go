@@ -166,3 +166,26 @@ func TestPoolEndsWindowsInOrder(t *testing.T) {
 	require.Equal(t, []*conn{conns[0]}, got, "and a worker wrote for it before the pool stopped")
 	require.False(t, p.deferUntil(conns[1], mono()+time.Millisecond), "a stopped pool takes no window")
 }
+
+// BenchmarkWriterPoolFanOut: one op is a publication to five sockets
+// (W2's channels) through a pool whose writes do nothing; it reports the
+// workers woken per publication, which the wake rule keeps at one.
+func BenchmarkWriterPoolFanOut(b *testing.B) {
+	p := &writerPool{}
+	var done sync.WaitGroup
+	p.run = func(*conn, bool) { done.Done() }
+	conns := make([]conn, 5)
+	b.ReportAllocs()
+	for b.Loop() {
+		done.Add(len(conns))
+		for i := range conns {
+			p.push(&conns[i], false)
+		}
+		done.Wait()
+	}
+	p.mu.Lock()
+	wakes := p.wakes
+	p.mu.Unlock()
+	b.ReportMetric(float64(wakes)/float64(b.N), "wakes/op")
+	p.stop()
+}
