@@ -2,12 +2,20 @@ package ws
 
 import (
 	"bufio"
+	"context"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/fasthttp/websocket"
 	"github.com/stretchr/testify/require"
 	"github.com/valyala/fasthttp"
+
+	"github.com/mqlive/mqlive/bridge/hub"
+	"github.com/mqlive/mqlive/bridge/state"
+	"github.com/mqlive/mqlive/bridge/wire"
 )
 
 // browserUpgrade is a browser's upgrade request: its usual headers, a
@@ -66,4 +74,45 @@ func TestTrimForUpgradeKeepsWhatTheUpgradeReads(t *testing.T) {
 	req = parseRequest(t, "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 	trimForUpgrade(&req.Header)
 	require.Equal(t, 3, req.Header.Len())
+}
+
+// TestAdmitTrimsWhatSocketsKeep: a socket upgraded from a browser keeps
+// none of its request's other headers and cookies in the library's
+// connection (admit trims them before contrib/websocket copies them), but
+// the headers the upgrade read.
+func TestAdmitTrimsWhatSocketsKeep(t *testing.T) {
+	s, err := New("127.0.0.1:0", Config{Hub: hub.New(hub.Config{}), Store: state.NewMemory(state.Config{})})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	h := http.Header{
+		"User-Agent":      {"Mozilla/5.0 (X11; Linux x86_64)"},
+		"Accept-Language": {"en-US,en;q=0.9"},
+		"Cookie":          {"a=1; session=abcdef"},
+	}
+	d := websocket.Dialer{Subprotocols: []string{wire.Subprotocol}}
+	c, resp, err := d.Dial("ws://"+s.Addr()+"/ws", h)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	defer c.Close()
+	// The socket's handler files it on the keep-alive wheel.
+	var cn *conn
+	require.Eventually(t, func() bool {
+		s.keep.mu.Lock()
+		defer s.keep.mu.Unlock()
+		for _, first := range s.keep.slots {
+			if first != nil {
+				cn = first
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond)
+	require.Empty(t, cn.ws.Headers("User-Agent"))
+	require.Empty(t, cn.ws.Headers("Accept-Language"))
+	require.Empty(t, cn.ws.Headers("Cookie"))
+	require.Empty(t, cn.ws.Cookies("session"))
+	require.Equal(t, wire.Subprotocol, cn.ws.Headers("Sec-Websocket-Protocol"), "the upgrade's own headers stay")
 }
