@@ -48,6 +48,7 @@ type source struct {
 	handler    devices.Handler
 	tags       map[string]string
 	staleAfter time.Duration
+	key        string // state.SourceKey of its family and base, built once
 }
 
 // Bridge is one bridge node. Build it with New, then call Run.
@@ -315,6 +316,7 @@ func (b *Bridge) buildSources() error {
 				src.staleAfter = s.StaleAfter()
 			}
 		}
+		src.key = state.SourceKey(h.Family(), src.base)
 		b.sources = append(b.sources, src)
 		mounts = append(mounts, devices.Mount{Tenant: src.tenant, Base: src.base, Handler: h, Devices: sc.Devices})
 	}

@@ -87,7 +87,7 @@ func (b *Bridge) process(ctx context.Context, idx int, src *source, m devices.Me
 		// base), not by its index, which shifts when the configuration
 		// changes (state.SourceKey).
 		avail := b.availabilityChange(ctx, src.tenant, r, m.Retained)
-		meta := state.Meta{Source: idx, SourceKey: state.SourceKey(family, src.base), StaleAfter: src.staleAfter, Tags: src.tags, Topic: m.Topic}
+		meta := state.Meta{Source: idx, SourceKey: src.key, StaleAfter: src.staleAfter, Tags: src.tags, Topic: m.Topic}
 		err := b.retry(ctx, "apply", func(ctx context.Context) error { return b.bp.store.Apply(ctx, src.tenant, r, meta) })
 		// Limits: a refused Reading (device_limit, identity_conflict) is
 		// counted as rejected; one merged without the fields or tags the
@@ -245,16 +245,15 @@ func marshalReading(r *devices.Reading) ([]byte, error) {
 	return data, err
 }
 
-// readingChannels are the channels a Reading is published to: devices,
-// its device channel and one per tag.
-func readingChannels(r *devices.Reading) []wire.Channel {
-	chans := make([]wire.Channel, 0, 2+len(r.Tags))
-	chans = append(chans, wire.Channel{Name: "devices", Kind: wire.KindDevices},
+// readingChannels appends to dst the channels a Reading is published to:
+// devices, its device channel and one per tag.
+func readingChannels(dst []wire.Channel, r *devices.Reading) []wire.Channel {
+	dst = append(dst, wire.Channel{Name: "devices", Kind: wire.KindDevices},
 		wire.Channel{Name: wire.DeviceChannel(r.Device), Kind: wire.KindDevice, Arg: wire.EscapeID(r.Device)})
 	for k, v := range r.Tags {
-		chans = append(chans, wire.Channel{Name: wire.TagChannel(k, v), Kind: wire.KindTag, TagKey: wire.EscapeID(k), TagValue: wire.EscapeID(v)})
+		dst = append(dst, wire.Channel{Name: wire.TagChannel(k, v), Kind: wire.KindTag, TagKey: wire.EscapeID(k), TagValue: wire.EscapeID(v)})
 	}
-	return chans
+	return dst
 }
 
 // publishReading publishes a Reading to every channel that covers its
@@ -266,19 +265,11 @@ func (b *Bridge) publishReading(ctx context.Context, tenant string, r *devices.R
 		b.log.Error("marshal reading", "device", r.Device, "err", err)
 		return
 	}
-	chans := readingChannels(r)
-	publish := func(ch wire.Channel) {
-		err := b.retry(ctx, "publish", func(ctx context.Context) error {
-			_, err := b.bp.fanout.Publish(ctx, tenant, ch, data, r)
-			return err
-		})
-		if err == nil {
-			b.metrics.Publications.WithLabelValues(string(ch.Kind)).Inc()
-		}
-	}
+	var room [4]wire.Channel // devices, the device and two tags, on the stack
+	chans := readingChannels(room[:0], r)
 	if b.mem != nil || len(chans) == 1 {
 		for _, ch := range chans {
-			publish(ch)
+			b.publishTo(ctx, tenant, ch, data, r)
 		}
 		return
 	}
@@ -289,8 +280,20 @@ func (b *Bridge) publishReading(ctx context.Context, tenant string, r *devices.R
 	var wg sync.WaitGroup
 	for _, ch := range chans[1:] {
 		wg.Add(1)
-		go func() { defer wg.Done(); publish(ch) }()
+		go func() { defer wg.Done(); b.publishTo(ctx, tenant, ch, data, r) }()
 	}
-	publish(chans[0])
+	b.publishTo(ctx, tenant, chans[0], data, r)
 	wg.Wait()
+}
+
+// publishTo publishes one Reading's data to one channel, retrying while
+// the backplane is away, and counts it.
+func (b *Bridge) publishTo(ctx context.Context, tenant string, ch wire.Channel, data []byte, r *devices.Reading) {
+	err := b.retry(ctx, "publish", func(ctx context.Context) error {
+		_, err := b.bp.fanout.Publish(ctx, tenant, ch, data, r)
+		return err
+	})
+	if err == nil {
+		b.metrics.Publications.WithLabelValues(string(ch.Kind)).Inc()
+	}
 }
