@@ -32,6 +32,8 @@ var (
 	fleetDevices = flag.Int("fleet.devices", 100000, "devices of BenchmarkFleetIngest and BenchmarkFleetIdle")
 	fleetRate    = flag.Int("fleet.rate", 50000, "messages/s BenchmarkFleetIngestMQTT and BenchmarkFleetIngestDevices offer")
 	fleetConns   = flag.Int("fleet.conns", 2000, "device connections of BenchmarkFleetIngestDevices")
+	fleetSenders = flag.Int("fleet.senders", 4, "goroutines writing BenchmarkFleetIngestDevices' messages (1 with -fleet.tick=500us at 2,000 msg/s: evenly spaced, as W2's publisher)")
+	fleetTick    = flag.Duration("fleet.tick", 10*time.Millisecond, "BenchmarkFleetIngestDevices' writers send a tick's share of -fleet.rate at once, each tick")
 )
 
 // fleetPayload is a zigbee2mqtt state of about the size the simulator
@@ -163,7 +165,9 @@ func BenchmarkFleetIngestDevices(b *testing.B) {
 		"MQLIVE_FLEET_ADDR="+strings.TrimPrefix(br.MQTTURL, "tcp://"),
 		"MQLIVE_FLEET_CONNS="+strconv.Itoa(n),
 		"MQLIVE_FLEET_MSGS="+strconv.Itoa(b.N),
-		"MQLIVE_FLEET_RATE="+strconv.Itoa(*fleetRate))
+		"MQLIVE_FLEET_RATE="+strconv.Itoa(*fleetRate),
+		"MQLIVE_FLEET_TICK="+fleetTick.String(),
+		"MQLIVE_FLEET_SENDERS="+strconv.Itoa(*fleetSenders))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -224,8 +228,8 @@ func BenchmarkFleetIngestDevices(b *testing.B) {
 // only in the child process it starts (MQLIVE_FLEET_ADDR set): it
 // connects MQLIVE_FLEET_CONNS devices, encodes MQLIVE_FLEET_MSGS PUBLISH
 // packets (message i from device i%conns, on its own topic), prints
-// "ready", and on a line from stdin writes them from four goroutines at
-// MQLIVE_FLEET_RATE messages/s, prints "sent <its CPU while writing>",
+// "ready", and on a line from stdin writes them from MQLIVE_FLEET_SENDERS goroutines at
+// MQLIVE_FLEET_RATE messages/s (a share every MQLIVE_FLEET_TICK), prints "sent <its CPU while writing>",
 // and keeps the connections open until stdin closes.
 func TestFleetDeviceWriters(t *testing.T) {
 	addr := os.Getenv("MQLIVE_FLEET_ADDR")
@@ -239,8 +243,11 @@ func TestFleetDeviceWriters(t *testing.T) {
 		}
 		return v
 	}
-	n, total, rate := num("MQLIVE_FLEET_CONNS"), num("MQLIVE_FLEET_MSGS"), num("MQLIVE_FLEET_RATE")
-	const senders, tick = 4, 10 * time.Millisecond
+	n, total, rate, senders := num("MQLIVE_FLEET_CONNS"), num("MQLIVE_FLEET_MSGS"), num("MQLIVE_FLEET_RATE"), num("MQLIVE_FLEET_SENDERS")
+	tick, err := time.ParseDuration(os.Getenv("MQLIVE_FLEET_TICK"))
+	if err != nil || tick <= 0 {
+		t.Fatalf("MQLIVE_FLEET_TICK: %q %v", os.Getenv("MQLIVE_FLEET_TICK"), err)
+	}
 	conns := make([]net.Conn, n)
 	var buf bytes.Buffer
 	for i := range conns {
@@ -281,7 +288,7 @@ func TestFleetDeviceWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	cpu0 := cpuTime()
-	perTick := max(1, rate*int(tick/time.Millisecond)/1000/senders)
+	perTick := max(1, int(int64(rate)*int64(tick)/int64(time.Second))/senders)
 	var wg sync.WaitGroup
 	for s := range senders {
 		wg.Add(1)
