@@ -16,13 +16,13 @@ import (
 	"sync"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
 	fastws "github.com/fasthttp/websocket"
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/mqlive/mqlive/bridge/wire/protocol"
 )
@@ -30,9 +30,10 @@ import (
 // The reference server is the yardstick of `mqlive-sim load --reference`:
 // the minimal fan-out server on mqlive's own libraries that issue 10 and
 // PERFORMANCE.md compare mqlive with. It has what any server on this stack
-// must pay for (Fiber + gofiber/contrib/websocket sockets, a mochi broker,
-// a paho subscriber, a bounded queue and one writer goroutine per socket,
-// one prepared frame per message) and nothing else: no tokens, tenants,
+// must pay for (Fiber + gofiber/contrib/websocket sockets, an embedded
+// mochi broker handing messages over in the process, a bounded queue and
+// one writer goroutine per socket, one prepared frame per message) and
+// nothing else: no tokens, tenants,
 // Readings, history, recovery, limits or metrics. Measured by the same
 // harness in the same sitting, it says how much of a figure is the machine
 // and the harness, and how much is mqlive.
@@ -83,31 +84,28 @@ func ServeReference(ctx context.Context, cfg ReferenceConfig) error {
 		return errors.New("reference server: an HTTP and an MQTT address are required")
 	}
 
-	broker := mqtt.New(&mqtt.Options{Logger: cfg.Logger})
+	broker := mqtt.New(&mqtt.Options{Logger: cfg.Logger, InlineClient: true})
 	if err := broker.AddHook(new(auth.AllowHook), nil); err != nil {
 		return err
 	}
 	if err := broker.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.MQTTAddr})); err != nil {
 		return fmt.Errorf("reference broker: %w", err)
 	}
+	ref := &reference{channels: map[string]*refChannel{}}
+	// The broker hands messages over in the process (an inline
+	// subscription, as mqlive's embedded broker does), not through a
+	// subscriber's loopback connection: the reference pays only what
+	// every server on this stack must.
+	prefix := cfg.Base + "/"
+	if err := broker.Subscribe(prefix+"+", 1, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+		ref.publish("device:"+strings.TrimPrefix(pk.TopicName, prefix), pk.Payload)
+	}); err != nil {
+		return fmt.Errorf("reference broker: subscribe: %w", err)
+	}
 	if err := broker.Serve(); err != nil {
 		return fmt.Errorf("reference broker: %w", err)
 	}
 	defer broker.Close()
-
-	ref := &reference{channels: map[string]*refChannel{}}
-	sub := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + cfg.MQTTAddr).
-		SetClientID("mqlive-reference").SetOrderMatters(true).SetAutoReconnect(false))
-	if t := sub.Connect(); !t.WaitTimeout(10*time.Second) || t.Error() != nil {
-		return fmt.Errorf("reference subscriber: connect: %v", t.Error())
-	}
-	defer sub.Disconnect(250)
-	prefix := cfg.Base + "/"
-	if t := sub.Subscribe(prefix+"+", 0, func(_ paho.Client, m paho.Message) {
-		ref.publish("device:"+strings.TrimPrefix(m.Topic(), prefix), m.Payload())
-	}); !t.WaitTimeout(10*time.Second) || t.Error() != nil {
-		return fmt.Errorf("reference subscriber: subscribe: %v", t.Error())
-	}
 
 	app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadBufferSize: refReadBuffer})
 	app.Get("/readyz", func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusOK) })
@@ -342,9 +340,10 @@ func RunReference(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `mqlive-sim reference serves the reference server of mqlive-sim load
 --reference: a minimal fan-out server on mqlive's own libraries (Fiber,
-gofiber/contrib/websocket, mochi, paho; a bounded queue and one writer per
-socket, one prepared frame per message; no auth, history or limits). It is
-a yardstick for measurements on the same machine, not a bridge.
+gofiber/contrib/websocket, an embedded mochi broker; a bounded queue and
+one writer per socket, one prepared frame per message; no auth, history or
+limits). It is a yardstick for measurements on the same machine, not a
+bridge.
 
 Flags:
 `)
