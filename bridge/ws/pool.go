@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"container/heap"
 	"runtime"
 	"sync"
 	"time"
@@ -54,7 +55,7 @@ type writerPool struct {
 	// at most once (conn.deferAt is its index + 1), so a later window of
 	// the same socket moves its entry rather than adding one.
 	dmu      sync.Mutex
-	deferred []*conn
+	deferred deferredHeap
 	// pacerAt is when the pace goroutine wakes next (mono; 0: only when
 	// told through pacerWake); a window that ends sooner must tell it.
 	pacerAt   time.Duration
@@ -175,11 +176,9 @@ func (p *writerPool) deferUntil(cn *conn, at time.Duration) bool {
 	}
 	cn.deferEnd = at
 	if i := cn.deferAt - 1; i >= 0 {
-		p.fixDeferred(i)
+		heap.Fix(&p.deferred, i)
 	} else {
-		p.deferred = append(p.deferred, cn)
-		cn.deferAt = len(p.deferred)
-		p.upDeferred(len(p.deferred) - 1)
+		heap.Push(&p.deferred, cn)
 	}
 	// The pace goroutine sleeps until pacerAt: tell it about a window
 	// that ends sooner (rare: windows are as long for every socket, so a
@@ -212,7 +211,7 @@ func (p *writerPool) pace() {
 		now := mono()
 		stop := p.dstopped
 		for len(p.deferred) > 0 && (stop || p.deferred[0].deferEnd <= now+paceSlack) {
-			due = append(due, p.popDeferred())
+			due = append(due, heap.Pop(&p.deferred).(*conn))
 		}
 		p.pacerAt = 0
 		if len(p.deferred) > 0 {
@@ -240,62 +239,31 @@ func (p *writerPool) pace() {
 	}
 }
 
-// The heap of deferred sockets (dmu held), ordered by conn.deferEnd;
-// conn.deferAt follows each socket's index.
-func (p *writerPool) lessDeferred(i, j int) bool {
-	return p.deferred[i].deferEnd < p.deferred[j].deferEnd
+// deferredHeap is the windows being waited out, a container/heap ordered
+// by conn.deferEnd; conn.deferAt follows each socket's index (+ 1), so
+// that a later window of a socket moves its entry (heap.Fix).
+type deferredHeap []*conn
+
+func (h deferredHeap) Len() int           { return len(h) }
+func (h deferredHeap) Less(i, j int) bool { return h[i].deferEnd < h[j].deferEnd }
+
+func (h deferredHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].deferAt, h[j].deferAt = i+1, j+1
 }
 
-func (p *writerPool) swapDeferred(i, j int) {
-	d := p.deferred
-	d[i], d[j] = d[j], d[i]
-	d[i].deferAt, d[j].deferAt = i+1, j+1
+func (h *deferredHeap) Push(x any) {
+	cn := x.(*conn)
+	*h = append(*h, cn)
+	cn.deferAt = len(*h)
 }
 
-func (p *writerPool) upDeferred(i int) {
-	for i > 0 {
-		parent := (i - 1) / 2
-		if !p.lessDeferred(i, parent) {
-			return
-		}
-		p.swapDeferred(i, parent)
-		i = parent
-	}
-}
-
-func (p *writerPool) downDeferred(i int) bool {
-	start := i
-	for n := len(p.deferred); ; {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		j := l
-		if r := l + 1; r < n && p.lessDeferred(r, l) {
-			j = r
-		}
-		if !p.lessDeferred(j, i) {
-			break
-		}
-		p.swapDeferred(i, j)
-		i = j
-	}
-	return i > start
-}
-
-func (p *writerPool) fixDeferred(i int) {
-	if !p.downDeferred(i) {
-		p.upDeferred(i)
-	}
-}
-
-func (p *writerPool) popDeferred() *conn {
-	last := len(p.deferred) - 1
-	p.swapDeferred(0, last)
-	cn := p.deferred[last]
-	p.deferred[last] = nil
-	p.deferred = p.deferred[:last]
-	p.downDeferred(0)
+func (h *deferredHeap) Pop() any {
+	old := *h
+	last := len(old) - 1
+	cn := old[last]
+	old[last] = nil
+	*h = old[:last]
 	cn.deferAt = 0
 	return cn
 }
